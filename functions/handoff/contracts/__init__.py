@@ -1,0 +1,61 @@
+"""Canonical contracts, version 1 (see CONTRACT.md): the closed-won event and the handoff record."""
+
+from handoff.contracts.errors import ContractError, describe_validation_error
+from handoff.contracts.event import (
+    Account,
+    ClosedWonDetail,
+    ClosedWonEvent,
+    Contract,
+    Milestone,
+    Opportunity,
+    RateCardEntry,
+    Scope,
+    StaffingNeed,
+    Subcontractor,
+    parse_event,
+)
+from handoff.contracts.money import Money, currency_exponent
+from handoff.contracts.record import (
+    ApprovalEntry,
+    BillingLine,
+    BillingSchedule,
+    CustomerRef,
+    ExceptionEntry,
+    HandoffRecord,
+    HandoffStatus,
+    ProjectShell,
+    PurchaseRequisition,
+    StaffingRequest,
+    TimelineEntry,
+    WbsNode,
+)
+
+__all__ = [
+    "Account",
+    "ApprovalEntry",
+    "BillingLine",
+    "BillingSchedule",
+    "ClosedWonDetail",
+    "ClosedWonEvent",
+    "Contract",
+    "ContractError",
+    "CustomerRef",
+    "ExceptionEntry",
+    "HandoffRecord",
+    "HandoffStatus",
+    "Milestone",
+    "Money",
+    "Opportunity",
+    "ProjectShell",
+    "PurchaseRequisition",
+    "RateCardEntry",
+    "Scope",
+    "StaffingNeed",
+    "StaffingRequest",
+    "Subcontractor",
+    "TimelineEntry",
+    "WbsNode",
+    "currency_exponent",
+    "describe_validation_error",
+    "parse_event",
+]

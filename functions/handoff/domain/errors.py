@@ -1,0 +1,49 @@
+"""Named errors. The class name is what Lambda reports as errorType, so Retry and Catch in the
+state machine read like policy: Integration.Transient is retried, the rest is caught."""
+
+from typing import Any, ClassVar
+
+
+class HandoffError(Exception):
+    error_name: ClassVar[str] = "Handoff.Error"
+
+    def __init_subclass__(cls, error_name: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if error_name:
+            cls.error_name = error_name
+            # Lambda runtimes report type(exc).__name__ as errorType.
+            cls.__name__ = error_name
+
+
+class EventInvalid(HandoffError, error_name="Event.Invalid"):
+    """The event does not meet the canonical contract; it has been quarantined."""
+
+
+class ReadinessBlocked(HandoffError, error_name="Readiness.Blocked"):
+    """Blocking readiness exceptions; the deal owner has been asked to fix them."""
+
+
+class ApprovalRejected(HandoffError, error_name="Approval.Rejected"):
+    pass
+
+
+class ApprovalTimedOut(HandoffError, error_name="Approval.TimedOut"):
+    pass
+
+
+class IntegrationTransient(HandoffError, error_name="Integration.Transient"):
+    """A system of record is unavailable or throttling: retrying may succeed."""
+
+
+class IntegrationPermanent(HandoffError, error_name="Integration.Permanent"):
+    """A system of record refused the request: retrying will not help."""
+
+    def __init__(self, message: str, *, system: str = "", status: int | None = None, detail: Any = None):
+        super().__init__(message)
+        self.system = system
+        self.status = status
+        self.detail = detail
+
+
+class MasterDataConflict(IntegrationPermanent, error_name="Integration.MasterDataConflict"):
+    """The customer master holds conflicting data; it is never overwritten."""
