@@ -1,0 +1,40 @@
+"""Documents in S3: quarantined (rejected) events and launch packets."""
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+
+class Documents:
+    def __init__(self, s3: Any, bucket: str):
+        self._s3 = s3
+        self._bucket = bucket
+
+    def quarantine(self, raw_event: Any, problems: list[dict[str, str]], now: datetime, name: str) -> str:
+        """Keep a rejected event, with why, where an operator can read and replay it."""
+        key = f"quarantine/{now.astimezone(UTC):%Y/%m/%d}/{name}.json"
+        body = {"rejectedAt": now.astimezone(UTC).isoformat(), "problems": problems, "event": raw_event}
+        self.put_json(key, body)
+        return key
+
+    def put_json(self, key: str, body: Any) -> str:
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=json.dumps(body, indent=2).encode(),
+                            ContentType="application/json")
+        return f"s3://{self._bucket}/{key}"
+
+    def put_text(self, key: str, text: str, content_type: str) -> str:
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=text.encode(), ContentType=content_type)
+        return f"s3://{self._bucket}/{key}"
+
+    def presigned_url(self, key: str, expires_in: int = 7 * 24 * 3600) -> str:
+        return self._s3.generate_presigned_url("get_object", Params={"Bucket": self._bucket, "Key": key},
+                                               ExpiresIn=expires_in)
+
+    def quarantined(self) -> list[dict]:
+        found = []
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix="quarantine/"):
+            for obj in page.get("Contents", []):
+                body = self._s3.get_object(Bucket=self._bucket, Key=obj["Key"])["Body"].read()
+                found.append({"key": obj["Key"], **json.loads(body)})
+        return found

@@ -1,0 +1,261 @@
+"""The handoff store: one DynamoDB table holds each handoff's record, deal, step results,
+timeline and exceptions under pk = HANDOFF#<id>. Step results are keyed by step name, so a
+retried step overwrites its own entry instead of appending a second one."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffRecord, HandoffStatus
+from handoff.contracts.record import ApprovalEntry, TimelineEntry
+
+RECORD = "RECORD"
+DEAL = "DEAL"
+# Complex values are stored as JSON text: amounts stay decimal strings, nothing turns into float.
+_JSON_FIELDS = ("customer", "project", "billingSchedule", "staffingRequests", "purchaseRequisitions")
+
+
+def handoff_id_for(source: str, opportunity_id: str) -> str:
+    """One handoff per opportunity: the id is derived from it, so the conditional write dedupes."""
+    return "ho-" + hashlib.sha256(f"{source}|{opportunity_id}".encode()).hexdigest()[:16]
+
+
+def _pk(handoff_id: str) -> str:
+    return f"HANDOFF#{handoff_id}"
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Registration:
+    handoff_id: str
+    action: Literal["start", "resume", "duplicate"]
+    status: str
+    reason: str = ""
+
+
+class HandoffStore:
+    def __init__(self, table: Any):
+        self._table = table
+
+    # --- registration -------------------------------------------------------------------
+    def register(self, event: ClosedWonEvent, raw_event: dict, now: datetime) -> Registration:
+        detail = event.detail
+        handoff_id = handoff_id_for(event.source, detail.opportunity.id)
+        item = {
+            "pk": _pk(handoff_id),
+            "sk": RECORD,
+            "handoffId": handoff_id,
+            "opportunityId": detail.opportunity.id,
+            "eventId": detail.event_id,
+            "eventIds": [detail.event_id],
+            "source": event.source,
+            "status": HandoffStatus.RECEIVED.value,
+            "serviceLine": detail.opportunity.service_line,
+            "region": detail.opportunity.region,
+            "receivedAt": _iso(now),
+            "rework": 0,
+        }
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return self._on_existing(handoff_id, event, raw_event, now)
+        self._put_deal(handoff_id, raw_event)
+        self.record_step(handoff_id, "AcceptEvent", "SUCCEEDED", now, detail=f"event {detail.event_id}")
+        return Registration(handoff_id, "start", HandoffStatus.RECEIVED.value)
+
+    def _on_existing(self, handoff_id: str, event: ClosedWonEvent, raw_event: dict, now: datetime) -> Registration:
+        current = self._get(handoff_id)
+        event_id = event.detail.event_id
+        if event_id in current.get("eventIds", []):
+            return Registration(handoff_id, "duplicate", current["status"], "same event delivered again")
+        if current["status"] != HandoffStatus.BLOCKED.value:
+            self.record_step(handoff_id, f"IgnoredEvent {event_id}", "IGNORED", now,
+                             detail=f"handoff is {current['status']}; only a BLOCKED handoff takes a corrected event")
+            return Registration(handoff_id, "duplicate", current["status"], f"handoff already {current['status']}")
+        # A corrected event for a blocked handoff: one more fix round on the same handoff.
+        try:
+            self._table.update_item(
+                Key={"pk": _pk(handoff_id), "sk": RECORD},
+                UpdateExpression="SET #s = :validating, eventId = :e, eventIds = list_append(eventIds, :es), "
+                "rework = rework + :one",
+                ConditionExpression="#s = :blocked AND NOT contains(eventIds, :e)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":validating": HandoffStatus.VALIDATING.value, ":blocked": HandoffStatus.BLOCKED.value,
+                    ":e": event_id, ":es": [event_id], ":one": 1,
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return Registration(handoff_id, "duplicate", self._get(handoff_id)["status"], "resubmitted concurrently")
+        self._put_deal(handoff_id, raw_event)
+        self.record_step(handoff_id, "AcceptEvent", "SUCCEEDED", now, detail=f"corrected event {event_id}")
+        return Registration(handoff_id, "resume", HandoffStatus.VALIDATING.value)
+
+    # --- the deal -------------------------------------------------------------------------
+    def _put_deal(self, handoff_id: str, raw_event: dict) -> None:
+        self._table.put_item(Item={"pk": _pk(handoff_id), "sk": DEAL, "event": json.dumps(raw_event)})
+
+    def deal(self, handoff_id: str) -> ClosedWonEvent:
+        item = self._table.get_item(Key={"pk": _pk(handoff_id), "sk": DEAL}, ConsistentRead=True).get("Item")
+        if item is None:
+            raise LookupError(f"no deal stored for handoff {handoff_id}")
+        return ClosedWonEvent.model_validate_json(item["event"])
+
+    # --- progress ---------------------------------------------------------------------------
+    def _get(self, handoff_id: str) -> dict:
+        item = self._table.get_item(Key={"pk": _pk(handoff_id), "sk": RECORD}, ConsistentRead=True).get("Item")
+        if item is None:
+            raise LookupError(f"no handoff {handoff_id}")
+        return item
+
+    def status(self, handoff_id: str) -> str:
+        return self._get(handoff_id)["status"]
+
+    def set_status(self, handoff_id: str, status: HandoffStatus, **fields: Any) -> None:
+        names = {"#s": "status"}
+        values: dict[str, Any] = {":s": status.value}
+        sets = ["#s = :s"]
+        for i, (name, value) in enumerate(fields.items()):
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = self._encode(name, value)
+            sets.append(f"#f{i} = :f{i}")
+        self._table.update_item(
+            Key={"pk": _pk(handoff_id), "sk": RECORD},
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def save(self, handoff_id: str, **fields: Any) -> None:
+        """Store step results (customer, project, billingSchedule, ...) on the record."""
+        if not fields:
+            return
+        names, values, sets = {}, {}, []
+        for i, (name, value) in enumerate(fields.items()):
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = self._encode(name, value)
+            sets.append(f"#f{i} = :f{i}")
+        self._table.update_item(
+            Key={"pk": _pk(handoff_id), "sk": RECORD},
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    @staticmethod
+    def _encode(name: str, value: Any) -> Any:
+        if name in _JSON_FIELDS:
+            return json.dumps(value)
+        if isinstance(value, datetime):
+            return _iso(value)
+        return value
+
+    def record_step(self, handoff_id: str, step: str, status: str, at: datetime, *, detail: str | None = None) -> None:
+        item = {"pk": _pk(handoff_id), "sk": f"STEP#{step}", "step": step, "status": status, "at": _iso(at)}
+        if detail:
+            item["detail"] = detail
+        self._table.put_item(Item=item)
+
+    def set_exceptions(self, handoff_id: str, step: str, exceptions: list[ExceptionEntry]) -> None:
+        """Replace the exceptions a step raised (a re-run of the step replaces, never appends)."""
+        key = {"pk": _pk(handoff_id), "sk": f"EXCEPTIONS#{step}"}
+        if not exceptions:
+            self._table.delete_item(Key=key)
+            return
+        payload = json.dumps([e.to_json_dict() for e in exceptions])
+        self._table.put_item(Item={**key, "step": step, "exceptions": payload})
+
+    # --- reporting ------------------------------------------------------------------------
+    def record(self, handoff_id: str) -> HandoffRecord:
+        items = self._query(handoff_id)
+        base = next((i for i in items if i["sk"] == RECORD), None)
+        if base is None:
+            raise LookupError(f"no handoff {handoff_id}")
+        timeline = [
+            TimelineEntry(step=i["step"], status=i["status"], at=i["at"], detail=i.get("detail"))
+            for i in items if i["sk"].startswith("STEP#")
+        ]
+        exceptions: list[ExceptionEntry] = []
+        for i in items:
+            if i["sk"].startswith("EXCEPTIONS#"):
+                exceptions += [ExceptionEntry.model_validate(e) for e in json.loads(i["exceptions"])]
+        approvals = []
+        for i in items:
+            if i["sk"].startswith("APPROVAL#"):
+                approvals.append(_approval_entry(i))
+                timeline += _approval_timeline(i)
+        timeline.sort(key=lambda t: t.at)
+        received = datetime.fromisoformat(base["receivedAt"])
+        activated = datetime.fromisoformat(base["activatedAt"]) if base.get("activatedAt") else None
+        fields = {name: json.loads(base[name]) for name in _JSON_FIELDS if name in base}
+        return HandoffRecord.model_validate({
+            "handoffId": base["handoffId"],
+            "opportunityId": base["opportunityId"],
+            "eventId": base["eventId"],
+            "source": base["source"],
+            "status": base["status"],
+            "serviceLine": base["serviceLine"],
+            "region": base["region"],
+            **fields,
+            "approvals": [a.to_json_dict() for a in approvals],
+            "exceptions": [e.to_json_dict() for e in exceptions],
+            "timeline": [t.to_json_dict() for t in timeline],
+            "receivedAt": received,
+            "activatedAt": activated,
+            "durationSeconds": round((activated - received).total_seconds(), 3) if activated else None,
+            "rework": int(base.get("rework", 0)),
+            "launchPacket": base.get("launchPacket"),
+        })
+
+    def handoff_ids(self) -> list[str]:
+        """Every handoff (operator listing; a Scan is fine at this scale, the table is keyed for the flow)."""
+        ids, kwargs = [], {}
+        while True:
+            page = self._table.scan(
+                FilterExpression="sk = :r", ExpressionAttributeValues={":r": RECORD},
+                ProjectionExpression="handoffId", **kwargs,
+            )
+            ids += [i["handoffId"] for i in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return sorted(ids)
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _query(self, handoff_id: str) -> list[dict]:
+        items, kwargs = [], {}
+        while True:
+            page = self._table.query(KeyConditionExpression=Key("pk").eq(_pk(handoff_id)), ConsistentRead=True,
+                                     **kwargs)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _approval_entry(item: dict) -> ApprovalEntry:
+    return ApprovalEntry(
+        kind=item["kind"], approver=item["approver"], decision=item["status"],
+        decided_by=item.get("decidedBy"), decided_at=item.get("decidedAt"), comment=item.get("comment"),
+        approval_id=item["approvalId"], reason=item.get("reason"), requested_at=item.get("createdAt"),
+        expires_at=item.get("expiresAt"),
+    )
+
+
+def _approval_timeline(item: dict) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(step=f"Approval {item['kind']}", status=str(entry.get("action", "")).upper(), at=entry["at"],
+                      detail=entry.get("actor"))
+        for entry in item.get("audit", [])
+        if entry.get("action") != "viewed"
+    ]

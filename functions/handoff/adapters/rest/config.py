@@ -1,0 +1,73 @@
+"""Configuration of one system of record reached over REST (one per port, per deployment)."""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+# Operation -> default path; a deployment overrides any of them. {placeholders} are URL-quoted.
+DEFAULT_PATHS: dict[str, str] = {
+    "match_or_create_customer": "/customers/match-or-create",
+    "create_project": "/projects",
+    "create_billing_schedule": "/billing-schedules",
+    "open_staffing_requests": "/staffing-requests",
+    "release_staffing": "/staffing-requests/release",
+    "raise_requisitions": "/requisitions",
+    "crm_project_created": "/crm/opportunities/{opportunity_id}/project",
+}
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApiKeyAuthConfig(_Config):
+    """The secret is JSON {"api_key": "..."}; the key goes in `header`."""
+
+    type: Literal["api_key"]
+    header: str = "X-Api-Key"
+    secret_id: str
+
+
+class OAuth2ClientCredentialsConfig(_Config):
+    """The secret is JSON {"client_id": "...", "client_secret": "..."} (RFC 6749 section 4.4)."""
+
+    type: Literal["oauth2_client_credentials"]
+    token_url: HttpUrl
+    secret_id: str
+    scope: str | None = None
+
+
+class NoAuthConfig(_Config):
+    """For systems behind a private network or a signing proxy."""
+
+    type: Literal["none"]
+
+
+AuthConfig = Annotated[ApiKeyAuthConfig | OAuth2ClientCredentialsConfig | NoAuthConfig, Field(discriminator="type")]
+
+
+class RestSystemConfig(_Config):
+    # The name errors and metrics use, e.g. "SAP S/4HANA"; the registry defaults it to the port name.
+    name: str = "rest"
+    base_url: HttpUrl
+    paths: dict[str, str] = Field(default_factory=dict)
+    auth: AuthConfig = NoAuthConfig(type="none")
+    timeout_seconds: float = Field(default=8.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    backoff_base_seconds: float = Field(default=0.5, ge=0)
+    # Also the longest Retry-After obeyed in-process; a longer one is left to the state machine's Retry.
+    backoff_max_seconds: float = Field(default=8.0, ge=0)
+
+    @field_validator("paths")
+    @classmethod
+    def _known_operations(cls, paths: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(paths) - set(DEFAULT_PATHS))
+        if unknown:
+            raise ValueError(f"unknown operations {unknown}; known: {sorted(DEFAULT_PATHS)}")
+        bad = sorted(op for op, path in paths.items() if not path.startswith("/"))
+        if bad:
+            raise ValueError(f"paths must start with '/': {bad}")
+        return {**DEFAULT_PATHS, **paths}
+
+    def path(self, operation: str) -> str:
+        return self.paths.get(operation) or DEFAULT_PATHS[operation]

@@ -1,0 +1,60 @@
+"""What every handler shares: Powertools Logger, Tracer and Metrics, the parser, and the adapters
+built from the environment at call time."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from handoff.adapters import aws
+from handoff.adapters.documents import Documents
+from handoff.adapters.exceptions_queue import ExceptionsQueue
+from handoff.adapters.handoff_store import HandoffStore
+from handoff.config import setting
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def step_handler(model: type[Model]) -> Callable[[Callable[[Model], Any]], Callable[[dict, LambdaContext], Any]]:
+    """Wrap a step: Powertools context, tracing and metrics; input parsed into `model`;
+    pydantic results returned as JSON-ready dicts."""
+
+    def decorate(step: Callable[[Model], Any]) -> Callable[[dict, LambdaContext], Any]:
+        @logger.inject_lambda_context(clear_state=True)
+        @tracer.capture_lambda_handler(capture_response=False)
+        @metrics.log_metrics
+        @wraps(step)
+        def handler(event: dict, context: LambdaContext) -> Any:
+            result = step(parse(event=event, model=model))
+            if isinstance(result, BaseModel):
+                return result.model_dump(mode="json", by_alias=True)
+            return result
+
+        return handler
+
+    return decorate
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def store() -> HandoffStore:
+    return HandoffStore(aws.table(setting("HANDOFF_TABLE")))
+
+
+def documents() -> Documents:
+    return Documents(aws.client("s3"), setting("DOCUMENTS_BUCKET"))
+
+
+def exceptions_queue() -> ExceptionsQueue:
+    return ExceptionsQueue(aws.client("sqs"), setting("EXCEPTIONS_QUEUE_URL"))

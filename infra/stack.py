@@ -1,0 +1,304 @@
+"""The handoff stack: bus and rule, state machine, one Lambda per step, table, queues, approval API."""
+
+import json
+from pathlib import Path
+
+from aws_cdk import (
+    BundlingOptions,
+    Duration,
+    RemovalPolicy,
+    Stack,
+)
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.bundling import PipBundling
+from infra.wiring import FUNCTIONS, FunctionSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = ROOT / "functions"
+DEFINITION = ROOT / "statemachines" / "handoff.asl.json"
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+
+
+class HandoffStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:  # noqa: ANN003
+        super().__init__(scope, construct_id, **kwargs)
+        ctx = self.node.try_get_context
+        mail_from = ctx("mailFrom") or "handoffs@example.com"
+        delivery_leads = ctx("deliveryLeadsEmail") or "delivery-leads@example.com"
+        systems_config = ctx("systemsConfig") or {}
+
+        self.handoffs = self._table("Handoffs", with_index=True)
+        self.ledger = self._table("Ledger")
+        self.idempotency = self._table("Idempotency", ttl="expiration", pk="id", sk=None)
+        self.documents = self._documents_bucket()
+        self.exceptions = self._queue("Exceptions", retention=Duration.days(14))
+        self.bus = events.EventBus(self, "HandoffBus", event_bus_name=ctx("eventBusName") or "closed-won-handoffs")
+        self.approval_secret = secretsmanager.Secret(
+            self, "ApprovalSigningKey",
+            description="HMAC key that signs approval links",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+        )
+        self.systems_secret = secretsmanager.Secret(
+            self, "SystemsCredentials",
+            description="Credentials of the REST systems of record (API keys, OAuth2 clients), JSON by system",
+        )
+        self.sender = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(mail_from))
+
+        self.api = self._approval_api_shell()
+        environment = {
+            "POWERTOOLS_SERVICE_NAME": "closed-won-handoff",
+            "POWERTOOLS_METRICS_NAMESPACE": "ClosedWonHandoff",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "HANDOFF_TABLE": self.handoffs.table_name,
+            "LEDGER_TABLE": self.ledger.table_name,
+            "IDEMPOTENCY_TABLE": self.idempotency.table_name,
+            "DOCUMENTS_BUCKET": self.documents.bucket_name,
+            "EXCEPTIONS_QUEUE_URL": self.exceptions.queue_url,
+            "EVENT_BUS_NAME": self.bus.event_bus_name,
+            "APPROVAL_SECRET_ARN": self.approval_secret.secret_arn,
+            "SYSTEMS_SECRET_ARN": self.systems_secret.secret_arn,
+            "SYSTEMS_CONFIG": json.dumps(systems_config),
+            "MAIL_FROM": mail_from,
+            "DELIVERY_LEADS_EMAIL": delivery_leads,
+            "CONTRACT_ANALYSER": ctx("contractAnalyser") or "offline",
+            "BEDROCK_MODEL_ID": ctx("bedrockModelId") or "",
+        }
+        code = self._code()
+        self.functions = {spec.logical_name: self._function(spec, code, environment) for spec in FUNCTIONS}
+        self._wire_approval_api()
+        self.state_machine = self._state_machine()
+        self._rule()
+        self._sweeper_schedule()
+
+    # --- storage ----------------------------------------------------------------------------
+    def _table(self, name: str, *, with_index: bool = False, ttl: str | None = None, pk: str = "pk",
+               sk: str | None = "sk") -> dynamodb.Table:
+        table = dynamodb.Table(
+            self, f"{name}Table",
+            partition_key=dynamodb.Attribute(name=pk, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=sk, type=dynamodb.AttributeType.STRING) if sk else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            time_to_live_attribute=ttl,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        if with_index:
+            table.add_global_secondary_index(
+                index_name="gsi1",
+                partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
+            )
+        return table
+
+    def _documents_bucket(self) -> s3.Bucket:
+        access_logs = s3.Bucket(
+            self, "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        return s3.Bucket(
+            self, "Documents",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="documents/",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def _queue(self, name: str, *, retention: Duration = Duration.days(14), dlq: bool = True) -> sqs.Queue:
+        dead_letters = None
+        if dlq:
+            dead_letters = sqs.DeadLetterQueue(max_receive_count=5, queue=self._queue(f"{name}DeadLetters", dlq=False))
+        return sqs.Queue(
+            self, f"{name}Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=retention,
+            dead_letter_queue=dead_letters,
+        )
+
+    # --- functions --------------------------------------------------------------------------
+    def _code(self) -> lambda_.Code:
+        python_version = RUNTIME.name.removeprefix("python")
+        return lambda_.Code.from_asset(
+            str(FUNCTIONS_DIR),
+            exclude=["**/__pycache__", "*.pyc"],
+            bundling=BundlingOptions(
+                image=RUNTIME.bundling_image,
+                command=["bash", "-c", "pip install -r requirements.txt -t /asset-output && cp -r handoff /asset-output/"],
+                local=PipBundling(FUNCTIONS_DIR, python_version, "manylinux2014_aarch64"),
+            ),
+        )
+
+    def _function(self, spec: FunctionSpec, code: lambda_.Code, environment: dict[str, str]) -> lambda_.Function:
+        env = dict(environment)
+        if spec.logical_name != "ApprovalApi":
+            # The API's own function builds links from the request; referencing the API URL here would be a cycle.
+            env["APPROVAL_BASE_URL"] = self.api.url.rstrip("/")
+        asynchronous = not spec.in_workflow and spec.logical_name != "ApprovalApi"
+        function = lambda_.Function(
+            self, f"{spec.logical_name}Function",
+            description=spec.description,
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=f"handoff.handlers.{spec.module}.handler",
+            code=code,
+            environment=env,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            memory_size=512,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=logs.LogGroup(self, f"{spec.logical_name}Logs", retention=LOG_RETENTION,
+                                    removal_policy=RemovalPolicy.DESTROY),
+            dead_letter_queue=self._queue(f"{spec.logical_name}Failed", dlq=False) if asynchronous else None,
+            retry_attempts=2 if asynchronous else None,
+        )
+        self._grant(function, spec.uses)
+        return function
+
+    def _grant(self, function: lambda_.Function, uses: tuple[str, ...]) -> None:
+        grants = {
+            "handoffs:write": lambda f: self.handoffs.grant_read_write_data(f),
+            "ledger:write": lambda f: self.ledger.grant_read_write_data(f),
+            "idempotency:write": lambda f: self.idempotency.grant_read_write_data(f),
+            "documents:write": self._grant_documents,
+            "exceptions:send": lambda f: self.exceptions.grant_send_messages(f),
+            "bus:put": lambda f: self.bus.grant_put_events_to(f),
+            "approval-secret:read": lambda f: self.approval_secret.grant_read(f),
+            "systems-secret:read": lambda f: self.systems_secret.grant_read(f),
+            "mail:send": lambda f: self.sender.grant_send_email(f),
+            "states:callback": self._grant_callbacks,
+            "bedrock:invoke": self._grant_bedrock,
+        }
+        for use in uses:
+            grants[use](function)
+
+    def _grant_documents(self, function: lambda_.Function) -> None:
+        # Put documents and presign links to them; no list, no delete.
+        function.add_to_role_policy(iam.PolicyStatement(
+            actions=["s3:PutObject", "s3:GetObject"], resources=[self.documents.arn_for_objects("*")],
+        ))
+
+    def _grant_callbacks(self, function: lambda_.Function) -> None:
+        # Task tokens are not resources: SendTask* can only be scoped to the account's state machines.
+        function.add_to_role_policy(iam.PolicyStatement(
+            actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+            resources=[self.format_arn(service="states", resource="stateMachine", resource_name="*",
+                                       arn_format=_COLON)],
+        ))
+
+    def _grant_bedrock(self, function: lambda_.Function) -> None:
+        model_id = self.node.try_get_context("bedrockModelId")
+        if model_id:
+            function.add_to_role_policy(iam.PolicyStatement(
+                actions=["bedrock:InvokeModel"],
+                resources=[f"arn:{self.partition}:bedrock:{self.region}::foundation-model/{model_id}"],
+            ))
+
+    # --- approval API -----------------------------------------------------------------------
+    def _approval_api_shell(self) -> apigw.RestApi:
+        access_logs = logs.LogGroup(self, "ApprovalApiAccessLogs", retention=LOG_RETENTION,
+                                    removal_policy=RemovalPolicy.DESTROY)
+        return apigw.RestApi(
+            self, "ApprovalApi",
+            description="Approval links: GET shows the page, POST decides",
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            deploy_options=apigw.StageOptions(
+                stage_name="approvals",
+                tracing_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                throttling_rate_limit=20,
+                throttling_burst_limit=40,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False, http_method=True, ip=True, protocol=True, request_time=True,
+                    resource_path=True, response_length=True, status=True, user=False,
+                ),
+            ),
+        )
+
+    def _wire_approval_api(self) -> None:
+        integration = apigw.LambdaIntegration(self.functions["ApprovalApi"])
+        validator = self.api.add_request_validator("ValidateParameters", validate_request_parameters=True,
+                                                     validate_request_body=True)
+        approval = self.api.root.add_resource("approvals").add_resource("{approvalId}")
+        for method in ("GET", "POST"):
+            approval.add_method(
+                method, integration,
+                request_validator=validator,
+                request_parameters={"method.request.path.approvalId": True},
+            )
+
+    # --- workflow ---------------------------------------------------------------------------
+    def _state_machine(self) -> sfn.StateMachine:
+        workflow_functions = {s.logical_name: self.functions[s.logical_name] for s in FUNCTIONS if s.in_workflow}
+        machine = sfn.StateMachine(
+            self, "HandoffWorkflow",
+            definition_body=sfn.DefinitionBody.from_string(DEFINITION.read_text()),
+            definition_substitutions={f"{name}FunctionArn": fn.function_arn for name, fn in workflow_functions.items()},
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=logs.LogGroup(self, "WorkflowLogs", retention=LOG_RETENTION,
+                                          removal_policy=RemovalPolicy.DESTROY),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=False,
+            ),
+        )
+        for fn in workflow_functions.values():
+            fn.grant_invoke(machine)
+        return machine
+
+    def _rule(self) -> None:
+        rule = events.Rule(
+            self, "ClosedWonRule",
+            event_bus=self.bus,
+            description="Start one handoff per closed-won deal",
+            event_pattern=events.EventPattern(
+                source=events.Match.prefix("crm."),
+                detail_type=["Opportunity Closed Won"],
+            ),
+        )
+        self.undelivered_events = self._queue("UndeliveredEvents", dlq=False)
+        rule.add_target(targets.SfnStateMachine(
+            self.state_machine,
+            dead_letter_queue=self.undelivered_events,
+            retry_attempts=8,
+            max_event_age=Duration.hours(24),
+        ))
+
+    def _sweeper_schedule(self) -> None:
+        events.Rule(
+            self, "ApprovalSweepSchedule",
+            description="Reminders, escalations and expiry of pending approvals",
+            schedule=events.Schedule.rate(Duration.minutes(15)),
+        ).add_target(targets.LambdaFunction(
+            self.functions["ApprovalSweeper"],
+            retry_attempts=2,
+            max_event_age=Duration.minutes(30),
+        ))
+
+
+_COLON = __import__("aws_cdk").ArnFormat.COLON_RESOURCE_NAME

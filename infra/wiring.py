@@ -1,0 +1,45 @@
+"""The one source of truth for the wiring: every Lambda, what it runs, what it may touch.
+The stack builds from this list; the local runtime reads the stack's synthesized template,
+never this list, so both run exactly what `cdk deploy` would deploy."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_name: str  # construct id; the ASL refers to ${<logical_name>FunctionArn}
+    module: str  # handoff.handlers.<module>.handler
+    description: str
+    uses: tuple[str, ...] = field(default_factory=tuple)  # grants, see HandoffStack._grant
+    in_workflow: bool = True  # invoked by the state machine
+    timeout_seconds: int = 30
+
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec("AcceptEvent", "accept_event", "Validate a closed-won event, quarantine it or register the handoff",
+                 ("handoffs:write", "documents:write")),
+    FunctionSpec("CheckReadiness", "check_readiness", "Readiness gates, contract analysis and approval routing",
+                 ("handoffs:write", "mail:send", "exceptions:send", "bedrock:invoke")),
+    FunctionSpec("RequestApproval", "request_approval", "Store an approval with its task token and email the approver",
+                 ("handoffs:write", "mail:send", "approval-secret:read")),
+    FunctionSpec("SyncCustomer", "sync_customer", "Match or create the customer in the customer master",
+                 ("handoffs:write", "ledger:write", "idempotency:write", "systems-secret:read")),
+    FunctionSpec("CreateProject", "create_project", "Create the project shell with its work breakdown structure",
+                 ("handoffs:write", "ledger:write", "idempotency:write", "systems-secret:read")),
+    FunctionSpec("SetupBilling", "setup_billing", "Create the billing schedule from the contract terms",
+                 ("handoffs:write", "ledger:write", "idempotency:write", "systems-secret:read")),
+    FunctionSpec("RequestStaffing", "request_staffing", "Open firm staffing requests",
+                 ("handoffs:write", "ledger:write", "idempotency:write", "systems-secret:read")),
+    FunctionSpec("RaiseRequisitions", "raise_requisitions", "Raise purchase requisitions for subcontractors",
+                 ("handoffs:write", "ledger:write", "idempotency:write", "systems-secret:read")),
+    FunctionSpec("AssembleLaunchPacket", "assemble_launch_packet", "Store the launch packet and notify delivery",
+                 ("handoffs:write", "documents:write", "mail:send")),
+    FunctionSpec("ActivateHandoff", "activate_handoff", "Mark the handoff activated and write the project back to CRM",
+                 ("handoffs:write", "bus:put", "ledger:write", "idempotency:write", "systems-secret:read")),
+    FunctionSpec("CloseHandoff", "close_handoff", "Record a rejection, timeout or failure and queue the exception",
+                 ("handoffs:write", "exceptions:send")),
+    FunctionSpec("ApprovalApi", "approval_api", "Approval pages and decisions behind API Gateway",
+                 ("handoffs:write", "approval-secret:read", "states:callback"), in_workflow=False),
+    FunctionSpec("ApprovalSweeper", "approval_sweeper", "Reminders, escalations and expiry of pending approvals",
+                 ("handoffs:write", "mail:send", "approval-secret:read", "states:callback"), in_workflow=False),
+)
