@@ -227,7 +227,7 @@ class HandoffStack(Stack):
             cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
             endpoint_types=[apigw.EndpointType.REGIONAL],
             deploy_options=apigw.StageOptions(
-                stage_name="approvals",
+                stage_name="v1",
                 tracing_enabled=True,
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 throttling_rate_limit=20,

@@ -128,7 +128,7 @@ def test_emea_wbs_merges_template_phases_and_milestones() -> None:
     assert (m4.start, m4.end) == (date(2027, 9, 30), date(2027, 9, 30))
     assert_children_within_parents(shell.wbs, shell.start_date, shell.end_date)
     codes = [n.code for n in walk(shell.wbs)]
-    assert len(codes) == len(set(codes)) == 17
+    assert len(codes) == len(set(codes)) == 18
 
 
 def test_template_phase_name_broader_than_contract_phase_still_matches() -> None:
@@ -203,7 +203,7 @@ def test_project_shell_serialises_to_the_record_shape() -> None:
     (TaxRule(country="DE", rate=Decimal("0.19"), reverse_charge_cross_border=True), "DE", "FR", "reverse charge"),
     (TaxRule(country="DE", rate=Decimal("0.19"), reverse_charge_cross_border=True), "DE", None, "standard VAT 19%"),
     (TaxRule(country="AU", rate=Decimal("0.10"), name="GST"), "AU", "AU", "GST 10%"),
-    (TaxRule(country="US", rate=Decimal("0"), name="sales tax"), "US", "US", "exempt/none"),
+    (TaxRule(country="US", rate=Decimal(0), name="sales tax"), "US", "US", "exempt/none"),
     (TaxRule(country="US", rate=Decimal("0.0825"), name="sales tax"), "US", None, "sales tax 8.25%"),
     (TaxRule(country="GR", rate=Decimal("0.24"), reverse_charge_cross_border=True), "EL", "GR", "standard VAT 24%"),
 ])

@@ -2,11 +2,10 @@
 
 import json
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pycountry
 from pydantic import AfterValidator, AwareDatetime, EmailStr, Field, ValidationError, field_validator, model_validator
-from typing_extensions import Annotated
 
 from handoff.contracts.base import CanonicalModel
 from handoff.contracts.errors import ContractError, describe_validation_error

@@ -44,6 +44,9 @@ class ApprovalRules(PolicyModel):
     finance_deal_value_over: Decimal | None = None  # in the deal currency's units, see finance_currency
     finance_currency: str = "USD"
     finance_margin_below: Decimal | None = None  # 0.25 for 25 %
+    # Units of finance_currency per one unit of another currency, to compare a deal with the threshold.
+    # A deal in a currency with no rate here is routed to finance (it cannot be shown to be under).
+    finance_fx_rates: dict[str, Decimal] = Field(default_factory=dict)
     compliance_personal_data_eu: bool = True
     compliance_restricted_countries: list[str] = Field(default_factory=list)
     procurement_on_subcontractors: bool = True

@@ -24,9 +24,11 @@ metrics = Metrics()
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def step_handler(model: type[Model]) -> Callable[[Callable[[Model], Any]], Callable[[dict, LambdaContext], Any]]:
-    """Wrap a step: Powertools context, tracing and metrics; input parsed into `model`;
-    pydantic results returned as JSON-ready dicts."""
+def step_handler(
+    model: type[Model] | None,
+) -> Callable[[Callable[[Any], Any]], Callable[[dict, LambdaContext], Any]]:
+    """Wrap a step: Powertools context, tracing and metrics; input parsed into `model` (or passed
+    raw when None); pydantic results returned as JSON-ready dicts."""
 
     def decorate(step: Callable[[Model], Any]) -> Callable[[dict, LambdaContext], Any]:
         @logger.inject_lambda_context(clear_state=True)
@@ -34,7 +36,7 @@ def step_handler(model: type[Model]) -> Callable[[Callable[[Model], Any]], Calla
         @metrics.log_metrics
         @wraps(step)
         def handler(event: dict, context: LambdaContext) -> Any:
-            result = step(parse(event=event, model=model))
+            result = step(event if model is None else parse(event=event, model=model))
             if isinstance(result, BaseModel):
                 return result.model_dump(mode="json", by_alias=True)
             return result
@@ -58,3 +60,13 @@ def documents() -> Documents:
 
 def exceptions_queue() -> ExceptionsQueue:
     return ExceptionsQueue(aws.client("sqs"), setting("EXCEPTIONS_QUEUE_URL"))
+
+
+class HandoffRef(BaseModel):
+    """What the state machine passes to a step: the id; the deal and records are in the table."""
+
+    handoffId: str  # noqa: N815 - the state machine's field name
+
+
+class StepResult(BaseModel):
+    handoffId: str  # noqa: N815

@@ -2,7 +2,10 @@
 
 from typing import Annotated, Literal
 
+import urllib3
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+from handoff.adapters.credentials import ApiKeyAuth, AuthProvider, NoAuth, OAuth2ClientCredentials, SecretCache
 
 # Operation -> default path; a deployment overrides any of them. {placeholders} are URL-quoted.
 DEFAULT_PATHS: dict[str, str] = {
@@ -27,6 +30,9 @@ class ApiKeyAuthConfig(_Config):
     header: str = "X-Api-Key"
     secret_id: str
 
+    def provider(self, secrets: SecretCache, http: urllib3.PoolManager, timeout: float, system: str) -> AuthProvider:
+        return ApiKeyAuth(secrets, secret_id=self.secret_id, header=self.header)
+
 
 class OAuth2ClientCredentialsConfig(_Config):
     """The secret is JSON {"client_id": "...", "client_secret": "..."} (RFC 6749 section 4.4)."""
@@ -36,11 +42,25 @@ class OAuth2ClientCredentialsConfig(_Config):
     secret_id: str
     scope: str | None = None
 
+    def provider(self, secrets: SecretCache, http: urllib3.PoolManager, timeout: float, system: str) -> AuthProvider:
+        return OAuth2ClientCredentials(
+            secrets,
+            token_url=str(self.token_url),
+            secret_id=self.secret_id,
+            scope=self.scope,
+            http=http,
+            timeout_seconds=timeout,
+            system=system,
+        )
+
 
 class NoAuthConfig(_Config):
     """For systems behind a private network or a signing proxy."""
 
     type: Literal["none"]
+
+    def provider(self, secrets: SecretCache, http: urllib3.PoolManager, timeout: float, system: str) -> AuthProvider:
+        return NoAuth()
 
 
 AuthConfig = Annotated[ApiKeyAuthConfig | OAuth2ClientCredentialsConfig | NoAuthConfig, Field(discriminator="type")]

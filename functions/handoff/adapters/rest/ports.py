@@ -1,0 +1,172 @@
+"""Every port over REST: canonical JSON in (camelCase, amounts as decimal strings), contract models out."""
+
+from typing import Any, TypeVar, get_args
+
+from pydantic import BaseModel, ValidationError
+
+from handoff.adapters.rest.client import RestClient
+from handoff.contracts import (
+    Account,
+    BillingSchedule,
+    CustomerRef,
+    ProjectShell,
+    PurchaseRequisition,
+    StaffingRequest,
+)
+from handoff.domain.errors import IntegrationPermanent, MasterDataConflict
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _known_fields(model: type[BaseModel], data: Any) -> Any:
+    """Drop fields the contract does not know: systems of record add their own, and our record
+    models forbid extras. Recurses into nested models and lists of them."""
+    if not isinstance(data, dict):
+        return data
+    kept = {}
+    for name, field in model.model_fields.items():
+        for key in (field.alias, name):
+            if key and key in data:
+                nested = next((a for a in (field.annotation, *get_args(field.annotation)) if _is_model(a)), None)
+                value = data[key]
+                if nested is not None:
+                    value = [_known_fields(nested, v) for v in value] if isinstance(value, list) else (
+                        _known_fields(nested, value)
+                    )
+                kept[key] = value
+                break
+    return kept
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def load(client: RestClient, model: type[M], data: Any, operation: str) -> M:
+    try:
+        return model.model_validate(_known_fields(model, data))
+    except ValidationError as exc:
+        raise IntegrationPermanent(
+            f"{client.system}: {operation} response does not match {model.__name__}: {exc.error_count()} problems",
+            system=client.system,
+            detail=exc.errors(include_url=False, include_input=False),
+        ) from None
+
+
+def _field(client: RestClient, data: Any, name: str, operation: str) -> Any:
+    if not isinstance(data, dict) or name not in data:
+        raise IntegrationPermanent(
+            f"{client.system}: {operation} response lacks {name!r}", system=client.system, detail=data
+        )
+    return data[name]
+
+
+def _json(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json", by_alias=True)
+
+
+class RestCustomerMaster:
+    def __init__(self, client: RestClient):
+        self._client = client
+
+    def match_or_create(self, account: Account, *, idempotency_key: str) -> CustomerRef:
+        op = "match_or_create_customer"
+        try:
+            data = self._client.post(op, _json(account), idempotency_key=idempotency_key)
+        except IntegrationPermanent as exc:
+            if exc.status != 409:
+                raise
+            # 409 is how a customer master says "conflicting master data"; it stays untouched.
+            raise MasterDataConflict(str(exc), system=exc.system, status=exc.status, detail=exc.detail) from None
+        return load(self._client, CustomerRef, data, op)
+
+
+class RestProjects:
+    def __init__(self, client: RestClient):
+        self._client = client
+
+    def create_project(self, shell: ProjectShell, customer: CustomerRef, *, idempotency_key: str) -> ProjectShell:
+        body = {"project": _json(shell), "customer": _json(customer)}
+        data = self._client.post("create_project", body, idempotency_key=idempotency_key)
+        return load(self._client, ProjectShell, data, "create_project")
+
+
+class RestBilling:
+    def __init__(self, client: RestClient):
+        self._client = client
+
+    def create_schedule(
+        self, project_code: str, customer: CustomerRef, schedule: BillingSchedule, *, idempotency_key: str
+    ) -> str:
+        op = "create_billing_schedule"
+        body = {"projectCode": project_code, "customer": _json(customer), "schedule": _json(schedule)}
+        data = self._client.post(op, body, idempotency_key=idempotency_key)
+        return str(_field(self._client, data, "scheduleId", op))
+
+
+class RestStaffing:
+    def __init__(self, client: RestClient):
+        self._client = client
+
+    def open_requests(
+        self,
+        opportunity_id: str,
+        project_code: str | None,
+        requests: list[StaffingRequest],
+        *,
+        firm: bool,
+        idempotency_key: str,
+    ) -> list[StaffingRequest]:
+        op = "open_staffing_requests"
+        body = {
+            "opportunityId": opportunity_id,
+            "projectCode": project_code,
+            "firm": firm,
+            "requests": [_json(r) for r in requests],
+        }
+        data = self._client.post(op, body, idempotency_key=idempotency_key)
+        return [load(self._client, StaffingRequest, r, op) for r in _field(self._client, data, "requests", op)]
+
+    def release(self, opportunity_id: str, *, idempotency_key: str) -> int:
+        op = "release_staffing"
+        data = self._client.post(op, {"opportunityId": opportunity_id}, idempotency_key=idempotency_key)
+        return int(_field(self._client, data, "released", op))
+
+
+class RestProcurement:
+    def __init__(self, client: RestClient):
+        self._client = client
+
+    def raise_requisitions(
+        self, project_code: str, requisitions: list[PurchaseRequisition], *, idempotency_key: str
+    ) -> list[PurchaseRequisition]:
+        op = "raise_requisitions"
+        body = {"projectCode": project_code, "requisitions": [_json(r) for r in requisitions]}
+        data = self._client.post(op, body, idempotency_key=idempotency_key)
+        return [
+            load(self._client, PurchaseRequisition, r, op) for r in _field(self._client, data, "requisitions", op)
+        ]
+
+
+class RestCrmWriteback:
+    def __init__(self, client: RestClient):
+        self._client = client
+
+    def project_created(self, opportunity_id: str, project_code: str, *, idempotency_key: str) -> None:
+        self._client.post(
+            "crm_project_created",
+            {"projectCode": project_code},
+            idempotency_key=idempotency_key,
+            opportunity_id=opportunity_id,
+        )
+
+
+# Port name -> adapter class; the registry picks from here, never by if-chains.
+REST_ADAPTERS = {
+    "customer_master": RestCustomerMaster,
+    "projects": RestProjects,
+    "billing": RestBilling,
+    "staffing": RestStaffing,
+    "procurement": RestProcurement,
+    "crm": RestCrmWriteback,
+}

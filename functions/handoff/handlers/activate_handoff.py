@@ -1,0 +1,41 @@
+"""Mark handoff activated: status and time, project code back to the CRM, a Handoff Activated event."""
+
+import json
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from handoff.adapters import aws
+from handoff.config import setting
+from handoff.contracts import HandoffStatus
+from handoff.handlers._provisioning import idempotency_key, ports
+from handoff.handlers._runtime import HandoffRef, logger, metrics, now, step_handler, store
+
+STEP = "MarkActivated"
+SOURCE = "closed-won-handoff"
+
+
+def activate(request: HandoffRef) -> dict:
+    records = store()
+    record = records.record(request.handoffId)
+    if record.project is None:
+        raise LookupError(f"handoff {request.handoffId} has no project; nothing to activate")
+    ports().crm.project_created(record.opportunity_id, record.project.code,
+                                idempotency_key=idempotency_key(request.handoffId, STEP))
+    activated_at = record.activated_at or now()
+    records.set_status(request.handoffId, HandoffStatus.ACTIVATED, activatedAt=activated_at)
+    records.record_step(request.handoffId, STEP, "SUCCEEDED", activated_at, detail=record.project.code)
+    aws.client("events").put_events(Entries=[{
+        "Source": SOURCE,
+        "DetailType": "Handoff Activated",
+        "EventBusName": setting("EVENT_BUS_NAME"),
+        "Detail": json.dumps({"handoffId": request.handoffId, "opportunityId": record.opportunity_id,
+                              "projectCode": record.project.code, "activatedAt": activated_at.isoformat()}),
+    }])
+    seconds = (activated_at - record.received_at).total_seconds()
+    metrics.add_metric(name="HandoffActivated", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="SecondsToActivation", unit=MetricUnit.Seconds, value=seconds)
+    logger.info("handoff activated", extra={"handoff_id": request.handoffId, "project_code": record.project.code})
+    return {"handoffId": request.handoffId, "projectCode": record.project.code}
+
+
+handler = step_handler(HandoffRef)(activate)

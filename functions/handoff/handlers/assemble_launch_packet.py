@@ -1,0 +1,37 @@
+"""Assemble launch packet and notify delivery: JSON and Markdown in S3, an email with the link."""
+
+from handoff.adapters import aws
+from handoff.adapters.mailer import Mailer, render_notice
+from handoff.config import setting
+from handoff.domain.launch_packet import build_packet, render_markdown
+from handoff.handlers._runtime import HandoffRef, documents, logger, now, step_handler, store
+
+STEP = "AssembleLaunchPacket"
+
+
+def assemble(request: HandoffRef) -> dict:
+    records = store()
+    deal = records.deal(request.handoffId)
+    packet = build_packet(deal, records.record(request.handoffId))
+    docs = documents()
+    prefix = f"launch-packets/{request.handoffId}"
+    location = docs.put_json(f"{prefix}/packet.json", packet)
+    markdown = render_markdown(packet)
+    docs.put_text(f"{prefix}/packet.md", markdown, "text/markdown; charset=utf-8")
+    link = docs.presigned_url(f"{prefix}/packet.md")
+    name = deal.detail.opportunity.name
+    project_code = (packet["created"]["project"] or {}).get("code", "")
+    message = render_notice(
+        to=setting("DELIVERY_LEADS_EMAIL"),
+        subject=f"Launch packet ready: {project_code} {name}",
+        text=f"The handoff for {name} is ready to launch.\n\nLaunch packet: {link}\n\n{markdown}",
+        html=None,
+    )
+    Mailer(aws.client("ses"), setting("MAIL_FROM")).send(message)
+    records.save(request.handoffId, launchPacket=location)
+    records.record_step(request.handoffId, STEP, "SUCCEEDED", now(), detail=location)
+    logger.info("launch packet stored", extra={"handoff_id": request.handoffId, "location": location})
+    return {"handoffId": request.handoffId, "launchPacket": location}
+
+
+handler = step_handler(HandoffRef)(assemble)

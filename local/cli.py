@@ -1,0 +1,132 @@
+"""python -m local: run closed-won events on the embedded runtime."""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from local.template import ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+class InputError(Exception):
+    pass
+
+
+def read_events(path: Path) -> list[dict]:
+    """A file holds one event or a JSON array of events; each must meet the contract."""
+    sys.path.insert(0, str(ROOT / "functions"))
+    from handoff.contracts import ContractError, parse_event
+
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    events = data if isinstance(data, list) else [data]
+    for index, event in enumerate(events):
+        where = f"{path}[{index}]" if isinstance(data, list) else str(path)
+        try:
+            parse_event(event)
+        except ContractError as exc:
+            raise InputError(f"{where}: {exc}") from None
+    return events
+
+
+def _quiet_stdout() -> TextIO:
+    """Handlers log (Powertools) to stdout; keep stdout for our output and send the rest to a log."""
+    log_dir = ROOT / ".local"
+    log_dir.mkdir(exist_ok=True)
+    real = os.fdopen(os.dup(1), "w")
+    log = open(log_dir / "lambda.log", "a")  # noqa: SIM115 - lives as long as the process
+    os.dup2(log.fileno(), 1)
+    sys.stdout = log
+    return real
+
+
+def run(files: list[Path], decide: str, as_json: bool, out: TextIO) -> int:
+    from local.runtime import EmbeddedRuntime
+
+    events = [event for path in files for event in read_events(path)]
+    started = time.monotonic()
+    with EmbeddedRuntime() as runtime:
+        runtime.publish(events)
+        runtime.wait_settled()
+        if decide != "none":
+            runtime.decide_all(decide)
+        records = runtime.records()
+        if as_json:
+            json.dump([r.to_json_dict() for r in records], out, indent=2)
+            out.write("\n")
+        else:
+            print_summary(records, out, runtime)
+            out.write(f"\n{len(events)} event(s), {len(records)} handoff(s) in {time.monotonic() - started:.1f} s; "
+                      f"emails in {runtime.outbox.folder}\n")
+    return 0
+
+
+def print_summary(records: list[Any], out: TextIO, runtime: Any = None) -> None:
+    for record in records:
+        out.write(f"\n== {record.opportunity_id} ({record.service_line}, {record.region}): {record.status}\n")
+        if record.project:
+            out.write(f"   project {record.project.code}  {record.project.name}  cost center "
+                      f"{record.project.cost_center}  tax {record.project.tax_treatment}\n")
+        if record.customer:
+            out.write(f"   customer {record.customer.erp_customer_id} ({record.customer.match}) "
+                      f"{record.customer.legal_name}\n")
+        schedule = record.billing_schedule
+        if schedule:
+            out.write(f"   billing ({schedule.contract_type}), {len(schedule.lines)} lines:\n")
+            for line in schedule.lines:
+                when = line.due_date.isoformat() if line.due_date else line.trigger
+                flag = " (estimate)" if line.estimate else ""
+                out.write(f"     {line.seq:>2}. {when}  {line.amount:>12} {schedule.currency}  tax {line.tax}"
+                          f"  {line.description}{flag}\n")
+            total = sum((line.amount for line in schedule.lines), start=type(schedule.total)(0))
+            out.write(f"     total {schedule.total} {schedule.currency} (lines sum to {total})\n")
+        for request in record.staffing_requests:
+            out.write(f"   staffing  {request.role}: {request.hours} h from {request.start_date} in "
+                      f"{request.location} [{request.status}]\n")
+        for requisition in record.purchase_requisitions:
+            out.write(f"   requisition  {requisition.vendor}: {requisition.amount} {requisition.currency} "
+                      f"cost center {requisition.cost_center}\n")
+        for approval in record.approvals:
+            out.write(f"   approval  {approval.kind}: {approval.decision} by {approval.decided_by or approval.approver}\n")
+        for exception in record.exceptions:
+            out.write(f"   exception {exception.severity} {exception.code} at {exception.field or exception.step}: "
+                      f"{exception.message}\n")
+        if record.duration_seconds is not None:
+            out.write(f"   activated in {record.duration_seconds:.2f} s\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_cmd = commands.add_parser("run", help="send the events in FILE(s) to a fresh embedded stack")
+    run_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    run_cmd.add_argument("--decide", choices=["approve", "reject", "none"], default="approve")
+    run_cmd.add_argument("--json", action="store_true", help="print the handoff records as one JSON array")
+    commands.add_parser("demo", help="every closed-won example, approved through the approval links")
+    args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        files = sorted((FIXTURES / "closed-won").glob("*.json"))
+        decide, as_json = "approve", False
+    else:
+        files, decide, as_json = args.files, args.decide, args.json
+    try:
+        for path in files:
+            read_events(path)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    out = _quiet_stdout()
+    try:
+        return run(files, decide, as_json, out)
+    finally:
+        out.flush()

@@ -1,0 +1,190 @@
+"""Every patch this runtime makes to moto, in one place. moto (pinned exactly in requirements.txt)
+runs real ASL, but without Docker it runs no Lambda code, it never starts executions from
+EventBridge rules, and Retry and Wait really sleep. Each gap is bridged here;
+tests/local/test_moto_bridge.py fails loudly when a moto upgrade moves what is patched."""
+
+import json
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import moto
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.events.models import Rule
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+MOTO_VERSION = "5.2.5"
+
+# Runs one Lambda invocation in-process: (function_name, event) -> (payload, error_type or None).
+Invoker = Callable[[str, Any], tuple[Any, str | None]]
+
+
+class Activity:
+    """Counts work in flight (Lambda invocations, retry back-offs, deliveries) so the runtime can
+    wait for quiet without polling moto in a tight loop."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self.in_flight = 0
+        self.last_change = time.monotonic()
+
+    def __enter__(self) -> "Activity":
+        with self._lock:
+            self.in_flight += 1
+            self.last_change = time.monotonic()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._lock:
+            self.in_flight -= 1
+            self.last_change = time.monotonic()
+            self._lock.notify_all()
+
+    def wait_quiet(self, quiet_seconds: float, deadline: float) -> bool:
+        with self._lock:
+            while time.monotonic() < deadline:
+                idle_for = time.monotonic() - self.last_change
+                if self.in_flight == 0 and idle_for >= quiet_seconds:
+                    return True
+                self._lock.wait(timeout=max(0.005, quiet_seconds - idle_for) if self.in_flight == 0 else 0.05)
+            return False
+
+
+class MotoBridge:
+    def __init__(self, invoker: Invoker, *, time_scale: float, start_execution: Callable[[str, str, str], None],
+                 dead_letter: Callable[[str, dict, str], None]):
+        self.invoker = invoker
+        self.time_scale = time_scale
+        self.start_execution = start_execution
+        self.dead_letter = dead_letter
+        self.activity = Activity()
+        self.slept: list[float] = []  # scaled retry/wait intervals actually slept, for tests
+        self._originals: dict[str, Any] = {}
+
+    # --- install / remove -------------------------------------------------------------------
+    def install(self) -> None:
+        if moto.__version__ != MOTO_VERSION:
+            raise RuntimeError(f"the local runtime patches moto {MOTO_VERSION}; found {moto.__version__}. "
+                               "Re-check local/moto_bridge.py before upgrading.")
+        bridge = self
+        self._originals = {
+            "lambda_invoke": LambdaSimpleBackend.invoke,
+            "send_to_targets": Rule.send_to_targets,
+            "retrier_time": retrier_decl.time,
+            "wait_interval": WaitFunction._wait_interval,
+        }
+
+        def invoke(backend: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any,
+                   headers: Any, response_headers: dict) -> bytes:
+            fn = backend.get_function(function_name, qualifier)
+            event = json.loads(body) if body else {}
+            with bridge.activity:
+                payload, error_type = bridge.invoker(fn.function_name, event)
+            if error_type:
+                # Without this header Step Functions sees a success and Retry/Catch never match.
+                response_headers["x-amz-function-error"] = "Unhandled"
+            data = json.dumps(payload).encode()
+            response_headers["Content-Length"] = str(len(data))
+            return data
+
+        def send_to_targets(rule: Rule, original_event: dict, transform_input: bool = True) -> None:
+            if not rule.event_pattern.matches_event(original_event):
+                return
+            others = [t for t in rule.targets if t["Arn"].split(":")[2] not in ("states", "lambda")]
+            for target in rule.targets:
+                service = target["Arn"].split(":")[2]
+                if service in ("states", "lambda"):
+                    bridge._deliver(target, service, original_event)
+            if others:
+                saved = rule.targets
+                rule.targets = others
+                try:
+                    bridge._originals["send_to_targets"](rule, original_event, transform_input)
+                finally:
+                    rule.targets = saved
+
+        class _ScaledTime:
+            @staticmethod
+            def sleep(seconds: float) -> None:
+                bridge._sleep(seconds)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(time, name)
+
+        def wait_interval(wait_function: WaitFunction, env: Any, wait_seconds: int) -> None:
+            if wait_seconds > 0:
+                scaled = wait_seconds * bridge.time_scale
+                bridge.slept.append(scaled)
+                with bridge.activity:
+                    env.program_state_event.wait(scaled)
+
+        LambdaSimpleBackend.invoke = invoke
+        Rule.send_to_targets = send_to_targets
+        retrier_decl.time = _ScaledTime()
+        WaitFunction._wait_interval = wait_interval
+
+    def uninstall(self) -> None:
+        if not self._originals:
+            return
+        LambdaSimpleBackend.invoke = self._originals["lambda_invoke"]
+        Rule.send_to_targets = self._originals["send_to_targets"]
+        retrier_decl.time = self._originals["retrier_time"]
+        WaitFunction._wait_interval = self._originals["wait_interval"]
+        self._originals = {}
+
+    # --- behaviour -------------------------------------------------------------------------------
+    def _sleep(self, seconds: float) -> None:
+        scaled = seconds * self.time_scale
+        self.slept.append(scaled)
+        with self.activity:
+            time.sleep(scaled)
+
+    def _deliver(self, target: dict, service: str, event: dict) -> None:
+        """EventBridge target delivery with the target's retry policy and dead-letter queue."""
+        attempts = 1 + int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185))
+        with self.activity:
+            last_error = ""
+            for attempt in range(attempts):
+                try:
+                    if service == "states":
+                        # The whole envelope is the input (the deal sits under `detail`, as on AWS);
+                        # the event id makes a unique execution name.
+                        self.start_execution(target["Arn"], event.get("id") or str(uuid.uuid4()), json.dumps(event))
+                    else:
+                        threading.Thread(target=self._invoke_async, args=(target, event), daemon=True).start()
+                    return
+                except Exception as exc:  # noqa: BLE001 - anything that fails delivery goes to the DLQ
+                    last_error = f"{type(exc).__name__}: {exc}"
+                    if attempt + 1 < attempts:
+                        self._sleep(min(2 ** attempt, 60))
+            dlq = target.get("DeadLetterConfig", {}).get("Arn")
+            if dlq:
+                self.dead_letter(dlq, event, last_error)
+
+    def _invoke_async(self, target: dict, event: dict) -> None:
+        function_name = target["Arn"].split(":")[6]
+        with self.activity:
+            _payload, error = self.invoker(function_name, event)
+        if error:
+            traceback.print_stack(limit=0)
+
+
+def sent_raw_messages(account: str, region: str) -> list[tuple[str, str]]:
+    """What SES "sent": (message id, raw MIME text). Reads moto's SES backend (internal API)."""
+    from moto.ses.models import RawMessage, ses_backends
+
+    backend = ses_backends[account][region]
+    return [(m.id, m.raw_data) for m in backend.sent_messages if isinstance(m, RawMessage)]
+
+
+def error_payload(exc: BaseException) -> dict:
+    """The body Lambda returns for an unhandled error; errorType is what Retry and Catch match."""
+    return {
+        "errorType": type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_tb(exc.__traceback__),
+    }

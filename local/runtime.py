@@ -1,0 +1,255 @@
+"""The embedded runtime: moto provisioned from the stack's own template, handlers in-process,
+bus events delivered to the state machine, the approval API on 127.0.0.1."""
+
+import json
+import os
+import shutil
+import time
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from local.moto_bridge import MotoBridge
+from local.outbox import Email, Outbox
+from local.provision import ACCOUNT, REGION, Provisioned, Provisioner
+from local.template import ROOT, load_template
+
+SETTLED = {"ACTIVATED", "BLOCKED", "REJECTED", "FAILED"}
+
+
+def _fake_credentials() -> None:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
+        "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "MOTO_ALLOW_NONEXISTENT_REGION": "true",
+    }.items():
+        os.environ[key] = value
+    os.environ.pop("AWS_PROFILE", None)
+
+
+class _FormReader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "form" and self.action is None:
+            self.action = values.get("action") or ""
+        if tag == "input" and values.get("type") == "hidden" and values.get("name"):
+            self.fields[values["name"]] = values.get("value") or ""
+
+
+class EmbeddedRuntime:
+    def __init__(self, workdir: Path | None = None, *, time_scale: float = 0.001, quiet_seconds: float = 0.1):
+        self.workdir = workdir or ROOT / ".local" / "run"
+        self.time_scale = time_scale
+        self.quiet_seconds = quiet_seconds
+        self._mock: Any = None
+        self.bridge: MotoBridge | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> "EmbeddedRuntime":
+        from moto import mock_aws
+
+        from local.http_api import LocalApi
+        from local.lambdas import InProcessLambdas
+
+        _fake_credentials()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.workdir.mkdir(parents=True)
+        self._mock = mock_aws(config={"lambda": {"use_docker": False},
+                                      "stepfunctions": {"execute_state_machine": True}})
+        self._mock.start()
+        import boto3
+
+        self.session = boto3.Session(region_name=REGION)
+        template = load_template()
+        self.api = LocalApi([], "", self._invoke)
+        self.resources: Provisioned = Provisioner(template, api_base_url=self.api.base_url,
+                                                  session=self.session).provision()
+        self.api.set_routes(self.resources.routes, self.resources.stage_name)
+        self.lambdas = InProcessLambdas(self.resources.functions,
+                                        extra_environment={"POWERTOOLS_TRACE_DISABLED": "true",
+                                                           "POWERTOOLS_DEV": "false"})
+        self.bridge = MotoBridge(self.lambdas, time_scale=self.time_scale, start_execution=self._start_execution,
+                                 dead_letter=self._dead_letter)
+        self.bridge.install()
+        self.api.start()
+        self.outbox = Outbox(self.workdir / "outbox")
+        return self
+
+    def close(self) -> None:
+        if self.bridge:
+            self.bridge.uninstall()
+        try:
+            self.api.stop()
+        except Exception:  # noqa: BLE001 - closing a half-started runtime
+            pass
+        if self._mock:
+            self._mock.stop()
+
+    def __enter__(self) -> "EmbeddedRuntime":
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # --- plumbing ---------------------------------------------------------------------------------
+    def client(self, service: str) -> Any:
+        return self.session.client(service, region_name=REGION)
+
+    def _invoke(self, function_name: str, event: Any) -> tuple[Any, str | None]:
+        assert self.bridge is not None
+        with self.bridge.activity:
+            return self.lambdas(function_name, event)
+
+    def _start_execution(self, state_machine_arn: str, name: str, payload: str) -> None:
+        self.client("stepfunctions").start_execution(stateMachineArn=state_machine_arn, name=name, input=payload)
+
+    def _dead_letter(self, queue_arn: str, event: dict, error: str) -> None:
+        url = self.client("sqs").get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
+        self.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(event), MessageAttributes={
+            "ERROR_MESSAGE": {"DataType": "String", "StringValue": error[:256]}})
+
+    def physical(self, logical_prefix: str, cfn_type: str) -> str:
+        matches = [lid for lid in self.resources.by_type(cfn_type) if lid.startswith(logical_prefix)]
+        if len(matches) != 1:
+            raise LookupError(f"expected one {cfn_type} named {logical_prefix}*, found {matches}")
+        return self.resources.physical[matches[0]]
+
+    def env(self, name: str) -> str:
+        """A value of the functions' environment (one meaning per name across the stack)."""
+        return next(f.environment[name] for f in self.resources.functions.values() if name in f.environment)
+
+    # --- what an operator does ----------------------------------------------------------------------
+    def publish(self, events: list[dict]) -> list[dict]:
+        bus = self.env("EVENT_BUS_NAME")
+        entries = [{
+            "Source": e.get("source", ""), "DetailType": e.get("detail-type", ""),
+            "Detail": json.dumps(e.get("detail", {})), "EventBusName": bus,
+        } for e in events]
+        results = []
+        for i in range(0, len(entries), 10):
+            results += self.client("events").put_events(Entries=entries[i:i + 10])["Entries"]
+        return results
+
+    def executions(self) -> list[dict]:
+        sfn = self.client("stepfunctions")
+        machine = self.physical("HandoffWorkflow", "AWS::StepFunctions::StateMachine")
+        return sfn.list_executions(stateMachineArn=machine)["executions"]
+
+    def wait_settled(self, timeout: float = 60.0) -> None:
+        """Until every handoff stops moving: finished, blocked, or paused on an approval."""
+        assert self.bridge is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.bridge.activity.wait_quiet(self.quiet_seconds, deadline):
+                break
+            running = [e for e in self.executions() if e["status"] == "RUNNING"]
+            if all(self._paused_on_approval(e) for e in running):
+                return
+            time.sleep(0.02)
+        raise TimeoutError(f"handoffs still moving after {timeout} s")
+
+    def _paused_on_approval(self, execution: dict) -> bool:
+        history = self.client("stepfunctions").get_execution_history(
+            executionArn=execution["executionArn"], reverseOrder=True, maxResults=50)["events"]
+        scheduled = sum(1 for e in history if e["type"] == "TaskSubmitted")
+        finished = sum(1 for e in history if e["type"] in ("TaskSucceeded", "TaskFailed", "TaskTimedOut"))
+        waiting = [e for e in history if e["type"] == "TaskSubmitted"
+                   and "waitForTaskToken" in e.get("taskSubmittedEventDetails", {}).get("resourceType", "")
+                   + e.get("taskSubmittedEventDetails", {}).get("resource", "")]
+        return (bool(waiting) and scheduled > finished) or self._status_of_execution(execution) == "AWAITING_APPROVAL"
+
+    def _status_of_execution(self, execution: dict) -> str | None:
+        from handoff.adapters.handoff_store import handoff_id_for
+
+        data = json.loads(self.client("stepfunctions").describe_execution(
+            executionArn=execution["executionArn"])["input"])
+        opportunity = (data.get("detail") or {}).get("opportunity") or {}
+        if "id" not in opportunity:
+            return None
+        try:
+            return self.store().status(handoff_id_for(data.get("source", ""), opportunity["id"]))
+        except LookupError:
+            return None
+
+    def store(self) -> Any:
+        from handoff.adapters.handoff_store import HandoffStore
+
+        table = self.session.resource("dynamodb", region_name=REGION).Table(self.env("HANDOFF_TABLE"))
+        return HandoffStore(table)
+
+    def records(self) -> list[Any]:
+        store = self.store()
+        return [store.record(h) for h in store.handoff_ids()]
+
+    def emails(self) -> list[Email]:
+        from local.moto_bridge import sent_raw_messages
+
+        return self.outbox.collect(sent_raw_messages(ACCOUNT, REGION))
+
+    def quarantined(self) -> list[dict]:
+        from handoff.adapters.documents import Documents
+
+        return Documents(self.client("s3"), self.env("DOCUMENTS_BUCKET")).quarantined()
+
+    def queue_messages(self, logical_prefix: str) -> list[dict]:
+        url = self.physical(logical_prefix, "AWS::SQS::Queue")
+        sqs = self.client("sqs")
+        messages = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                        MessageAttributeNames=["All"]).get("Messages", [])
+            new = [m for m in batch if m["MessageId"] not in {x["MessageId"] for x in messages}]
+            if not new:
+                return messages
+            messages += new
+
+    # --- approvals as a person does them -----------------------------------------------------------
+    def approval_links(self, *, since: int = 0) -> list[tuple[Email, str]]:
+        marker = f"/{self.resources.stage_name}/approvals/"
+        return [(mail, link) for mail in self.emails()[since:] for link in mail.links() if marker in link]
+
+    def decide(self, link: str, decision: str, comment: str = "") -> tuple[int, str]:
+        """GET the page (which decides nothing), then POST the form, as a browser would."""
+        with urllib.request.urlopen(link, timeout=10) as page:
+            form = _FormReader()
+            form.feed(page.read().decode())
+        action = urllib.parse.urljoin(link, form.action or link)
+        body = urllib.parse.urlencode({**form.fields, "decision": decision, "comment": comment}).encode()
+        request = urllib.request.Request(action, data=body, method="POST",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                  "User-Agent": "local-runtime/1.0"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def decide_all(self, decision: str, *, comment: str = "", timeout: float = 60.0) -> int:
+        """Decide every approval link emailed so far (and those that follow from them) until settled."""
+        decided: set[str] = set()
+        while True:
+            self.wait_settled(timeout)
+            pending = [(m, link) for m, link in self.approval_links() if link not in decided]
+            if not pending:
+                return len(decided)
+            for _mail, link in pending:
+                self.decide(link, decision, comment or f"{decision}d by the local runtime")
+                decided.add(link)
+
+    def sweep_approvals(self, at: datetime) -> None:
+        """Fire the approval sweep schedule as EventBridge would at time `at`."""
+        for targets in self.resources.schedules.values():
+            for target in targets:
+                function = target["Arn"].split(":")[6]
+                self._invoke(function, {
+                    "version": "0", "id": f"sweep-{at.timestamp()}", "detail-type": "Scheduled Event",
+                    "source": "aws.events", "account": ACCOUNT, "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "region": REGION, "resources": [], "detail": {},
+                })
