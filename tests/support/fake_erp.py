@@ -91,6 +91,7 @@ class FakeErp:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self._port: int | None = None  # kept after stop(): a stopped fake is a refused connection
         self._thread: threading.Thread | None = None
         self._routes: list[tuple[re.Pattern, Callable[..., Response]]] = [
             (re.compile(r"/customers/match-or-create"), self._customer),
@@ -113,6 +114,7 @@ class FakeErp:
         handler = type("Handler", (_Handler,), {"erp": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
+        self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
@@ -125,8 +127,8 @@ class FakeErp:
 
     @property
     def base_url(self) -> str:
-        assert self._server, "start the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        assert self._port, "start the fake first"
+        return f"http://127.0.0.1:{self._port}"
 
     @property
     def token_url(self) -> str:
@@ -236,7 +238,8 @@ class FakeErp:
         found = found or next((c for c in customers.values() if tax and c["taxKey"] == tax), None)
         found = found or next((c for c in customers.values() if (c["nameKey"], c["country"]) == (name, country)), None)
         if found and found["country"] != country:
-            return 409, {"error": "master_data_conflict", "detail": f"{found['erpCustomerId']} is in {found['country']}"}
+            detail = f"{found['erpCustomerId']} is in {found['country']}"
+            return 409, {"error": "master_data_conflict", "detail": detail}
         if found:
             return 200, {**_public(found), "match": "existing"}
         cid = account.get("erpCustomerId") or self._next("C")

@@ -21,8 +21,16 @@ _TRANSIENT_SECRET_ERRORS = frozenset({"InternalServiceError", "ThrottlingExcepti
 
 
 class SecretCache:
-    def __init__(self, client: Any = None, *, ttl_seconds: float = 300.0, clock: Clock = time.monotonic):
-        self._client = client if client is not None else boto3.client("secretsmanager")
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        ttl_seconds: float = 300.0,
+        clock: Clock = time.monotonic,
+        make_client: Callable[[], Any] = lambda: boto3.client("secretsmanager"),
+    ):
+        # Without a client, one is made on first use: systems without secrets need none.
+        self._client, self._make_client = client, make_client
         self._ttl = ttl_seconds
         self._clock = clock
         self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -43,6 +51,8 @@ class SecretCache:
             self._cache.pop(secret_id, None)
 
     def _fetch(self, secret_id: str) -> dict[str, Any]:
+        if self._client is None:
+            self._client = self._make_client()
         try:
             text = self._client.get_secret_value(SecretId=secret_id)["SecretString"]
         except ClientError as exc:

@@ -70,7 +70,9 @@ class _Shared:
         key = config.auth.model_dump_json()
         if key not in self._auth:
             if self._secrets is None:
-                self._secrets = SecretCache(self.secretsmanager or self._session().client("secretsmanager"))
+                self._secrets = SecretCache(
+                    self.secretsmanager, make_client=lambda: self._session().client("secretsmanager")
+                )
             self._auth[key] = config.auth.provider(self._secrets, self.pool(), config.timeout_seconds, config.name)
         return self._auth[key]
 

@@ -58,6 +58,10 @@ def iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def human_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%a %d %b %Y, %H:%M UTC")
+
+
 def _utc(at: datetime) -> datetime:
     return at.astimezone(UTC)
 
@@ -264,9 +268,9 @@ def _procurement(event: ClosedWonEvent) -> tuple[str, list[str]]:
     checks = []
     for sub in d.subcontractors:
         vendor = f"{sub.vendor} ({sub.vendor_id})" if sub.vendor_id else f"{sub.vendor} (not in the vendor master)"
-        share = f", {_pct(sub.cost.value / value.value)} of the contract value" if (
+        share = f" ({_pct(sub.cost.value / value.value)} of the contract value)" if (
             sub.cost.currency == value.currency and value.value > 0) else ""
-        checks.append(f"{vendor}, {sub.country}: {sub.scope}. Confirm cost {sub.cost}{share} fits the budget.")
+        checks.append(f"{vendor}, {sub.country}: {sub.scope}. Cost {sub.cost}{share}: confirm it fits the budget.")
         if not sub.vendor_id:
             checks.append(f"Onboard {sub.vendor}: master agreement, insurance and tax forms before any work starts.")
     checks.append("Confirm each vendor has a signed master agreement and that flow-down terms match the customer "

@@ -198,8 +198,8 @@ _CUSTOMER_OWNS = re.compile(
     r"|assign(?:s|ed)?\b[^.]{0,80}\bto (?:the )?(?:customer|client)\b|property of (?:the )?(?:customer|client)", _I)
 _PRE_EXISTING = re.compile(r"pre-?existing|\bbackground\b|prior (?:materials|works?|IP)|existing (?:materials|tools|IP)"
                            r"|know-how|methodolog|before the (?:effective|start)", _I)
-_RETAINED = re.compile(r"\bretain|remains? (?:with|the (?:sole )?property of) (?:the )?(?:supplier|consultant|contractor"
-                       r"|vendor|provider)|exclud|\bexcept\b|other than|save for", _I)
+_RETAINED = re.compile(r"\bretain|remains? (?:with|the (?:sole )?property of) (?:the )?"
+                       r"(?:supplier|consultant|contractor|vendor|provider)|exclud|\bexcept\b|other than|save for", _I)
 
 
 def _ip(title: str, text: str) -> Rule | None:
@@ -324,7 +324,8 @@ _DEMONYMS = {
     "Luxembourgish": "LU", "Malaysian": "MY", "Mexican": "MX", "Moroccan": "MA", "Nigerian": "NG",
     "Norwegian": "NO", "Pakistani": "PK", "Peruvian": "PE", "Polish": "PL", "Portuguese": "PT", "Romanian": "RO",
     "Russian": "RU", "Saudi": "SA", "Scottish": "GB", "Welsh": "GB", "Singaporean": "SG", "Slovak": "SK",
-    "Slovenian": "SI", "South African": "ZA", "South Korean": "KR", "North Korean": "KP", "Spanish": "ES", "Swedish": "SE", "Swiss": "CH", "Taiwanese": "TW",
+    "Slovenian": "SI", "South African": "ZA", "South Korean": "KR", "North Korean": "KP",
+    "Spanish": "ES", "Swedish": "SE", "Swiss": "CH", "Taiwanese": "TW",
     "Thai": "TH", "Turkish": "TR", "Ukrainian": "UA", "Vietnamese": "VN",
 }
 
@@ -493,7 +494,8 @@ def _monies(detail: ClosedWonDetail) -> list[Money]:
               *(s.cost for s in detail.subcontractors)]
     monies += [m for m in (c.not_to_exceed, c.monthly_fee) if m is not None]
     if c.milestones and len({m.amount.currency for m in c.milestones}) == 1:
-        monies.append(Money.of(sum((m.amount.value for m in c.milestones), Decimal(0)), c.milestones[0].amount.currency))
+        total = sum((m.amount.value for m in c.milestones), Decimal(0))
+        monies.append(Money.of(total, c.milestones[0].amount.currency))
     return monies
 
 

@@ -152,7 +152,8 @@ def _fr(body: str) -> bool:
 
 def _it(body: str) -> bool:
     office = body[7:10]
-    return int(body[:7]) != 0 and ("001" <= office <= "100" or office in {"120", "121", "888", "999"}) and _luhn_ok(body)
+    office_ok = "001" <= office <= "100" or office in {"120", "121", "888", "999"}  # province of registration
+    return int(body[:7]) != 0 and office_ok and _luhn_ok(body)
 
 
 def _nl(body: str) -> bool:

@@ -139,7 +139,8 @@ class LedgerStore:
             if "ConditionalCheckFailed" in codes:
                 raise Contended(sorted(c for c in codes if c)) from exc
             # TransactionConflict: another transaction holds one of the items; retrying may pass.
-            raise IntegrationTransient(f"{SYSTEM}: transaction cancelled ({', '.join(sorted(map(str, codes)))})") from exc
+            reasons = ", ".join(sorted(map(str, codes)))
+            raise IntegrationTransient(f"{SYSTEM}: transaction cancelled ({reasons})") from exc
 
     # Idempotency -----------------------------------------------------------------------------
     def replay(self, operation: str, idempotency_key: str) -> Any | None:

@@ -137,6 +137,8 @@ class RestClient:
             )
         except IntegrationTransient as exc:  # the token endpoint is down: same budget as the API
             raise _Retry(str(exc)) from exc
+        except urllib3.exceptions.NewConnectionError as exc:  # a subclass of TimeoutError in urllib3 2
+            raise _Retry(f"connection error ({exc.__class__.__name__})") from exc
         except urllib3.exceptions.TimeoutError as exc:
             raise _Retry(f"timeout after {self.config.timeout_seconds:g}s") from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:

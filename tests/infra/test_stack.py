@@ -1,0 +1,118 @@
+"""CDK assertions on the synthesized template: what `cdk deploy` would create."""
+
+import json
+import re
+from pathlib import Path
+
+from aws_cdk.assertions import Match, Template
+
+from infra.wiring import FUNCTIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def resources(template: dict, cfn_type: str) -> dict[str, dict]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == cfn_type}
+
+
+def test_rule_starts_the_workflow_for_crm_closed_won_events_with_retry_and_dead_letters(template: dict) -> None:
+    rules = [r for r in resources(template, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    assert len(rules) == 1
+    props = rules[0]["Properties"]
+    assert props["EventPattern"] == {"detail-type": ["Opportunity Closed Won"], "source": [{"prefix": "crm."}]}
+    target = props["Targets"][0]
+    machine = next(iter(resources(template, "AWS::StepFunctions::StateMachine")))
+    assert target["Arn"] == {"Ref": machine}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 8
+    assert "DeadLetterConfig" in target
+    assert props["EventBusName"] == {"Ref": next(iter(resources(template, "AWS::Events::EventBus")))}
+
+
+def test_state_machine_definition_is_the_file_with_every_function_substituted(template: dict) -> None:
+    machine = next(iter(resources(template, "AWS::StepFunctions::StateMachine").values()))["Properties"]
+    definition = machine["DefinitionString"]
+    text = definition if isinstance(definition, str) else "".join(
+        p if isinstance(p, str) else "" for p in definition["Fn::Join"][1])
+    on_disk = (ROOT / "statemachines" / "handoff.asl.json").read_text()
+    assert json.loads(text) == json.loads(on_disk)
+    placeholders = set(re.findall(r"\$\{(\w+)\}", on_disk))
+    assert placeholders == set(machine["DefinitionSubstitutions"])
+    assert placeholders == {f"{f.logical_name}FunctionArn" for f in FUNCTIONS if f.in_workflow}
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+    assert machine["LoggingConfiguration"]["Level"] == "ALL"
+
+
+def test_one_lambda_per_step_with_powertools_and_one_meaning_per_variable(template: dict) -> None:
+    functions = resources(template, "AWS::Lambda::Function")
+    handlers = sorted(f["Properties"]["Handler"] for f in functions.values())
+    assert handlers == sorted(f"handoff.handlers.{s.module}.handler" for s in FUNCTIONS)
+    seen: dict[str, str] = {}
+    for fn in functions.values():
+        props = fn["Properties"]
+        assert props["Runtime"].startswith("python3.")
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        for name, value in props["Environment"]["Variables"].items():
+            encoded = json.dumps(value, sort_keys=True)
+            assert seen.setdefault(name, encoded) == encoded, f"{name} means two things"
+    assert seen["POWERTOOLS_SERVICE_NAME"] == '"closed-won-handoff"'
+
+
+def test_handoff_table_is_on_demand_recoverable_and_encrypted(template: dict) -> None:
+    Template.from_json(template).has_resource_properties("AWS::DynamoDB::Table", {
+        "BillingMode": "PAY_PER_REQUEST",
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+        "GlobalSecondaryIndexes": [Match.object_like({"IndexName": "gsi1"})],
+    })
+    for table in resources(template, "AWS::DynamoDB::Table").values():
+        assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_queues_are_encrypted_and_asynchronous_functions_have_dead_letter_queues(template: dict) -> None:
+    for queue in resources(template, "AWS::SQS::Queue").values():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    functions = resources(template, "AWS::Lambda::Function")
+    sweeper = next(f for f in functions.values() if f["Properties"]["Handler"].endswith("approval_sweeper.handler"))
+    assert "DeadLetterConfig" in sweeper["Properties"]
+
+
+def test_every_function_log_group_has_retention(template: dict) -> None:
+    groups = resources(template, "AWS::Logs::LogGroup")
+    assert groups and all(g["Properties"].get("RetentionInDays") == 30 for g in groups.values())
+    for fn in resources(template, "AWS::Lambda::Function").values():
+        assert "LoggingConfig" in fn["Properties"]
+
+
+def _policy_actions(template: dict, role_logical_id: str) -> set[str]:
+    actions: set[str] = set()
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                found = statement["Action"]
+                actions |= set(found if isinstance(found, list) else [found])
+    return actions
+
+
+def test_grants_are_least_privilege_per_function(template: dict) -> None:
+    functions = resources(template, "AWS::Lambda::Function")
+
+    def actions_of(module: str) -> set[str]:
+        fn = next(f for f in functions.values() if f["Properties"]["Handler"] == f"handoff.handlers.{module}.handler")
+        return _policy_actions(template, fn["Properties"]["Role"]["Fn::GetAtt"][0])
+
+    assert "states:SendTaskSuccess" in actions_of("approval_api")
+    assert "states:SendTaskSuccess" not in actions_of("setup_billing")
+    assert "ses:SendEmail" in actions_of("request_approval") or "ses:SendRawEmail" in actions_of("request_approval")
+    assert not any(a.startswith("ses:") for a in actions_of("setup_billing"))
+    assert "events:PutEvents" in actions_of("activate_handoff")
+    assert "events:PutEvents" not in actions_of("check_readiness")
+    assert not any(a.startswith("s3:") for a in actions_of("sync_customer"))
+    assert "secretsmanager:GetSecretValue" in actions_of("approval_api")
+    assert "secretsmanager:GetSecretValue" not in actions_of("close_handoff")
+
+
+def test_approval_api_routes_get_and_post_to_the_approval_function(template: dict) -> None:
+    methods = resources(template, "AWS::ApiGateway::Method")
+    assert sorted(m["Properties"]["HttpMethod"] for m in methods.values()) == ["GET", "POST"]
+    stage = next(iter(resources(template, "AWS::ApiGateway::Stage").values()))["Properties"]
+    assert "AccessLogSetting" in stage and stage["TracingEnabled"] is True
