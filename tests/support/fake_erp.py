@@ -156,10 +156,14 @@ class FakeErp:
             fault = self.faults.setdefault(path, Fault())
         if fault.latency:
             time.sleep(fault.latency)
+        with self._lock:
+            early = self._early_fault(fault)
+        if early:
+            return early, fault
         if path == TOKEN_PATH:
             return self._token(headers, body), fault
         with self._lock:
-            early = self._early_fault(fault) or self._unauthorised(headers)
+            early = self._unauthorised(headers)
             if early:
                 return early, fault
             key = headers.get("idempotency-key")

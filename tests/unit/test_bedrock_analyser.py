@@ -9,7 +9,7 @@ import pytest
 from botocore.config import Config
 from botocore.stub import ANY, Stubber
 
-from handoff.adapters.bedrock_analyser import BedrockAnalyser, analyser_from_config
+from handoff.adapters.bedrock_analyser import BedrockAnalyser, analyser_from_config, bedrock_client
 from handoff.config import ConfigurationError
 from handoff.contracts import ClosedWonEvent, parse_event
 from handoff.domain.intelligence import Analysis, OfflineAnalyser
@@ -195,3 +195,10 @@ def test_factory_builds_bedrock_when_enabled(client: Any) -> None:
     assert isinstance(analyser_from_config(True, MODEL, lambda: client), BedrockAnalyser)
     with pytest.raises(ConfigurationError):
         analyser_from_config(True, None, lambda: client)
+
+
+def test_default_client_gives_up_within_the_lambda_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    config = bedrock_client().meta.config
+
+    assert config.read_timeout * config.retries["total_max_attempts"] < 30

@@ -88,6 +88,8 @@ def test_analysis_round_trips_as_json() -> None:
          "ip_ownership", True),
         ("Payment", "Invoices are payable within 90 days of receipt.", "payment_terms", False),
         ("Payment", "Invoices are payable within sixty (60) days of receipt.", "payment_terms", True),
+        ("Fees", "The Supplier invoices monthly for 12 months; invoices are payable within 45 days.",
+         "payment_terms", True),
         ("Delay", "The Supplier shall pay liquidated damages for each week of delay.",
          "penalties_liquidated_damages", False),
         ("Hosting", "Customer data shall be stored only in Germany.", "data_residency", True),

@@ -483,7 +483,7 @@ def test_token_endpoint_outage_is_retried_like_the_api(secretsmanager, sleeps):
         Name="erp/oauth", SecretString=json.dumps({"client_id": "handoff", "client_secret": "s3cr3t"})
     )
     with FakeErp(client_id="handoff", client_secret="s3cr3t") as erp:
-        erp.fault("/oauth/token", errors=0, latency=0)
+        erp.fault("/oauth/token", errors=1)
         ports = build_ports(
             {"crm": rest_system(erp, oauth_config(erp), max_attempts=2)},
             table_name="unused",
@@ -491,10 +491,13 @@ def test_token_endpoint_outage_is_retried_like_the_api(secretsmanager, sleeps):
             dynamodb=boto3.resource("dynamodb", region_name="eu-west-1"),
             sleep=sleeps.append,
         )
-        erp.stop()
-        with pytest.raises(IntegrationTransient, match="token endpoint unreachable"):
-            ports.crm.project_created("OPP-1", "P", idempotency_key="k")
+        ports.crm.project_created("OPP-1", "P", idempotency_key="k")
+
+        assert [r.path for r in erp.requests] == ["/oauth/token", "/oauth/token", "/crm/opportunities/OPP-1/project"]
         assert len(sleeps) == 1
+        erp.stop()  # the cached token is used; the API itself is now unreachable
+        with pytest.raises(IntegrationTransient, match="failed after 2 attempts"):
+            ports.crm.project_created("OPP-1", "P", idempotency_key="k2")
 
 
 # Registry -----------------------------------------------------------------------------------------

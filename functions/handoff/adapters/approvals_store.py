@@ -349,3 +349,18 @@ def signing_key(secret_arn: str, client: Any) -> bytes:
 
 def forget_signing_keys() -> None:
     _KEYS.clear()
+
+
+# --- what the request-approval Lambda calls -------------------------------------------------------------
+def request_approval(store: ApprovalStore, mailer: Any, *, handoff_id: str, requirement: ApprovalRequirement,
+                     event: ClosedWonEvent, task_token: str, key: bytes, base_url: str, now: datetime) -> Approval:
+    """Store the approval with its task token and email the approver its one signed link. Safe to
+    retry: the same task token finds the same approval, and the email goes out once."""
+    from handoff.adapters.mailer import render_approval_request  # the store itself needs no mail code
+    from handoff.domain.approvals import approval_link
+
+    approval = store.create_pending(handoff_id, requirement, event, task_token, now).approval
+    if approval.mailed_at is None:
+        mailer.send(render_approval_request(approval, approval_link(base_url, approval, key), now=now))
+        store.mark_mailed(approval.approval_id, now)
+    return approval

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -91,7 +93,7 @@ class BedrockAnalyser:
             return merge(offline, self._ask(event, max_payment_terms_days), event, self._model_id)
         except (ClientError, BotoCoreError) as exc:
             return self._degraded(offline, f"Bedrock call failed: {_error_code(exc)}")
-        except (ValueError, ValidationError) as exc:
+        except (ValueError, ValidationError, KeyError, TypeError) as exc:  # JSON errors are ValueErrors
             return self._degraded(offline, f"malformed model answer: {str(exc)[:200]}")
         except Exception as exc:  # optional enrichment must never fail the handoff
             logger.exception("contract analysis by %s failed", self._model_id)
@@ -203,7 +205,15 @@ def _error_code(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def analyser_from_config(enabled: bool, model_id: str | None, client_factory: Callable[[], Any]) -> ContractAnalyser:
+def bedrock_client() -> Any:
+    """Gives up in time for the fallback to run inside the step's Lambda timeout (30 s): two attempts
+    of at most ~13 s, instead of botocore's default 60 s read timeout with retries."""
+    return boto3.client("bedrock-runtime", config=Config(
+        connect_timeout=3, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 2}))
+
+
+def analyser_from_config(enabled: bool, model_id: str | None,
+                         client_factory: Callable[[], Any] = bedrock_client) -> ContractAnalyser:
     """Offline rules unless Bedrock is switched on; the client is only built when it is."""
     offline = OfflineAnalyser()
     if not enabled:

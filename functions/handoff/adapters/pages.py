@@ -81,7 +81,8 @@ Nothing is decided until you press Approve or Reject.</p>
 
 
 def decided_page(approval: Approval) -> str:
-    what = f"{_KIND.get(approval.kind, approval.kind).lower()} approval for {approval.deal_summary.get('opportunity', '')}"
+    deal = approval.deal_summary.get("opportunity", approval.handoff_id)
+    what = f"{_KIND.get(approval.kind, approval.kind).lower()} approval for {deal}"
     if approval.status == "APPROVED":
         return document("Approved, thank you", f"<h1>Approved, thank you</h1>\n<p>Your {_e(what)} is recorded. "
                                                "The handoff continues.</p>")

@@ -132,12 +132,13 @@ _DURATION = re.compile(
     r"[\s-]*(?:calendar\s+|business\s+|working\s+)?(?P<unit>day|week|month|year)s?\b", _I)
 
 
-def _durations(text: str) -> list[int]:
+def _durations(text: str, units: Iterable[str] = _UNIT_DAYS) -> list[int]:
     """Durations named in the text, in days ("thirty (30) days", "12 months", "two years")."""
     found = []
     for m in _DURATION.finditer(text):
-        n = m["n"].lower()
-        found.append((int(n) if n.isdigit() else _NUMBER_WORDS[n]) * _UNIT_DAYS[m["unit"].lower()])
+        n, unit = m["n"].lower(), m["unit"].lower()
+        if unit in units:
+            found.append((int(n) if n.isdigit() else _NUMBER_WORDS[n]) * _UNIT_DAYS[unit])
     return found
 
 
@@ -208,16 +209,17 @@ def _ip(title: str, text: str) -> Rule | None:
     for s in _sentences(text):
         if _CUSTOMER_OWNS.search(s) and _PRE_EXISTING.search(s) and not _RETAINED.search(s):
             return Rule("ip_ownership", False, f'customer takes ownership of pre-existing IP: "{s.strip()}"')
-    return Rule("ip_ownership", True, "customer owns deliverables; supplier keeps pre-existing IP")
+    return Rule("ip_ownership", True, "IP terms without a transfer of the supplier's pre-existing IP")
 
 
 _PAYMENT = re.compile(r"\bpay(?:ment|able)\b|\binvoices?\b|\bnet\s?\d+\b", _I)
 
 
 def payment_days(text: str) -> list[int]:
-    """Payment periods a clause names: "net 60", "payable within thirty (30) days of invoice"."""
+    """Payment periods a clause names, the governing one first: "net 60", "payable within thirty (30) days"."""
     net = [int(n) for n in re.findall(r"\bnet\s?(\d+)\b", text, _I)]
-    return net or [d for s in _sentences(text) if _PAYMENT.search(s) for d in _durations(s)]
+    # Terms are counted in days; "invoiced monthly for 12 months" is a billing period, not a term.
+    return net or [d for s in _sentences(text) if _PAYMENT.search(s) for d in _durations(s, ("day",))]
 
 
 def _payment(title: str, text: str, contract: Contract, max_days: int) -> Rule | None:
@@ -225,7 +227,7 @@ def _payment(title: str, text: str, contract: Contract, max_days: int) -> Rule |
     if not (days or re.search(r"payment", title, _I)):
         return None
     # A clause that names no period follows the structured terms.
-    term = max(days) if days else contract.payment_terms_days
+    term = days[0] if days else contract.payment_terms_days
     if term > max_days:
         return Rule("payment_terms", False, f"payment terms of {term} days exceed the {max_days}-day maximum")
     return Rule("payment_terms", True, f"payment terms of {term} days")
@@ -578,7 +580,7 @@ def _payment_days_mismatches(detail: ClosedWonDetail) -> Iterator[ExceptionEntry
     c = detail.contract
     for i, clause in enumerate(c.clauses):
         named = payment_days(clause.text)
-        if named and max(named) != c.payment_terms_days:
-            yield warning("SCOPE_MISMATCH", f"clause {clause.id} sets payment terms of {max(named)} days but "
+        if named and named[0] != c.payment_terms_days:
+            yield warning("SCOPE_MISMATCH", f"clause {clause.id} sets payment terms of {named[0]} days but "
                           f"contract.paymentTermsDays is {c.payment_terms_days}", f"contract.clauses[{i}].text",
                           MISMATCH_WEIGHT["payment_terms"])

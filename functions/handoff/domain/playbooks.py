@@ -9,7 +9,6 @@ base declares: a variant tunes the standard, it cannot invent policy. Everything
 load; an unknown key anywhere raises PlaybookError naming the file and the key path."""
 
 import re
-import string
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -33,6 +32,7 @@ from handoff.contracts.event import ContractType
 from handoff.contracts.money import is_currency
 from handoff.contracts.record import ExceptionCode, Severity
 from handoff.domain.policy import ApprovalRules, BillingRules, TaxRule
+from handoff.domain.project import WbsTemplatePhase, project_code
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent.parent / "playbooks"
 COMMON_FILE = "_common.yaml"
@@ -77,70 +77,10 @@ class PlaybookModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class TemplateTask(PlaybookModel):
-    code: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-
-
-class TemplatePhase(PlaybookModel):
-    code: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    tasks: list[TemplateTask] = Field(default_factory=list)
-
-
-class ProjectTemplate(PlaybookModel):
-    """The standard WBS of the line; codes are relative to the project code."""
-
-    phases: list[TemplatePhase] = Field(min_length=1)
-
-
 class CostCenters(PlaybookModel):
     default: str = Field(min_length=1)
     by_region: dict[Region, str] = Field(default_factory=dict)
     by_country: dict[CountryCode, str] = Field(default_factory=dict)
-
-
-PROJECT_CODE_PLACEHOLDERS = {"line", "region", "country", "year", "yy", "seq"}
-
-
-class ProjectCodeScheme(PlaybookModel):
-    """`format` is a Python format string over: line (the line code), region, country (customer,
-    alpha-2), year (4 digits), yy (2 digits), seq (int, the per-scope sequence; required)."""
-
-    line: str = Field(pattern=r"^[A-Z0-9]{2,8}$")
-    format: str = "{line}-{country}-{year}-{seq:04d}"
-
-    @field_validator("format")
-    @classmethod
-    def _placeholders(cls, value: str) -> str:
-        try:
-            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
-        except ValueError as exc:
-            raise ValueError(f"not a valid format string: {exc}") from None
-        if unknown := names - PROJECT_CODE_PLACEHOLDERS:
-            raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; use {sorted(PROJECT_CODE_PLACEHOLDERS)}")
-        if "seq" not in names:
-            raise ValueError("must contain {seq} so that codes are unique")
-        try:
-            value.format(line="ERP", region="EMEA", country="DE", year=2027, yy=27, seq=1)
-        except (ValueError, IndexError) as exc:
-            raise ValueError(f"cannot be rendered: {exc}") from None
-        return value
-
-    def render(self, *, region: str, country: str, year: int, seq: int) -> str:
-        return self.format.format(line=self.line, region=region, country=country, year=year, yy=year % 100, seq=seq)
-
-
-class CostRates(PlaybookModel):
-    """Standard cost per hour by role, for margin; roles match case-insensitively."""
-
-    currency: CurrencyCode
-    default: PositiveDecimal
-    by_role: dict[str, PositiveDecimal] = Field(default_factory=dict)
-
-    def for_role(self, role: str) -> Decimal:
-        wanted = role.strip().casefold()
-        return next((rate for name, rate in self.by_role.items() if name.casefold() == wanted), self.default)
 
 
 class Compliance(PlaybookModel):
@@ -219,23 +159,41 @@ class SellingEntity(PlaybookModel):
     country: CountryCode
 
 
+class ContractingEntity(PlaybookModel):
+    name: str = Field(min_length=1)
+    country: CountryCode
+
+
+class ContractingEntities(PlaybookModel):
+    """Our legal entity that contracts with a customer, by customer country: decides whether EU
+    VAT is cross-border (reverse charge) or domestic."""
+
+    default: ContractingEntity
+    by_country: dict[CountryCode, ContractingEntity] = Field(default_factory=dict)
+
+
 class Playbook(PlaybookModel):
     service_line: str = Field(pattern=_SERVICE_LINE.pattern)
     name: str = Field(min_length=1)
     description: str = ""
     # Dotted camelCase paths into the event detail that must be present and non-empty.
     required_fields: list[str] = Field(default_factory=list)
-    project_template: ProjectTemplate
+    wbs_template: list[WbsTemplatePhase] = Field(min_length=1)
     cost_centers: CostCenters
-    project_code: ProjectCodeScheme
+    # str.format over the placeholders of handoff.domain.project.project_code: {line}, {service_line},
+    # {country}, {region}, {year}, {seq}, {opportunity_id}, {hash}; e.g. "{line}-{country}-{year}-{seq:04d}".
+    project_code_scheme: str
     approvals: ApprovalRules = ApprovalRules()
     billing: BillingRules = BillingRules()
     tax_rules: dict[CountryCode, TaxRule]  # by customer country; `country` defaults to the key
-    cost_rates: CostRates
+    contracting_entities: ContractingEntities
+    # Standard cost per hour by role (case-insensitive), for margin; roles not listed cost the default.
+    cost_rate_currency: CurrencyCode
+    default_cost_rate: PositiveDecimal
+    cost_rates: dict[str, PositiveDecimal] = Field(default_factory=dict)
     compliance: Compliance = Compliance()
     exceptions: ExceptionPolicy = ExceptionPolicy()
     staffing: StaffingRules = StaffingRules()
-    selling_entities: dict[Region, SellingEntity]  # contracting entity per region (VAT: cross-border?)
     variants_applied: tuple[str, ...] = ()  # set by the loader, never in YAML
 
     @field_validator("required_fields")
@@ -244,6 +202,20 @@ class Playbook(PlaybookModel):
         for path in value:
             if not _FIELD_PATH.fullmatch(path):
                 raise ValueError(f"{path!r} is not a dotted camelCase path such as 'account.taxId'")
+        return value
+
+    @field_validator("project_code_scheme")
+    @classmethod
+    def _renders(cls, value: str) -> str:
+        try:
+            sample = project_code(value, service_line="erp-implementation", country="DE", region="EMEA",
+                                  year=2027, seq=1, opportunity_id="006SAMPLE")
+        except (ValueError, KeyError, IndexError) as exc:
+            raise ValueError(f"cannot be rendered: {exc}") from None
+        if "{seq" not in value and "{hash" not in value and "{opportunity_id" not in value:
+            raise ValueError("must contain {seq}, {hash} or {opportunity_id} so that codes are unique")
+        if not sample.strip():
+            raise ValueError("renders an empty code")
         return value
 
     @field_validator("tax_rules", mode="before")
@@ -261,24 +233,38 @@ class Playbook(PlaybookModel):
                 raise ValueError(f"the rule under {key} declares country {rule.country}")
         return value
 
-    def tax_rule(self, country: str) -> TaxRule | None:
-        return self.tax_rules.get(country)
+    def tax_rule(self, country: str) -> TaxRule:
+        """The customer country's rule; readiness blocks deals whose country has none."""
+        rule = self.tax_rules.get(country)
+        if rule is None:
+            file = f"{self.service_line}.yaml"
+            raise PlaybookError(f"no tax rule for {country}", file=file, key=f"tax_rules.{country}")
+        return rule
+
+    def has_tax_rule(self, country: str) -> bool:
+        return country in self.tax_rules
+
+    def supplier_country(self, customer_country: str) -> str:
+        return self.contracting_entity(customer_country).country
+
+    def contracting_entity(self, customer_country: str) -> ContractingEntity:
+        entities = self.contracting_entities
+        return entities.by_country.get(customer_country, entities.default)
+
+    def cost_center_for(self, region: str, country: str) -> str:
+        centers = self.cost_centers
+        return centers.by_country.get(country) or centers.by_region.get(region) or centers.default
+
+    def cost_rate(self, role: str) -> Decimal:
+        wanted = role.strip().casefold()
+        rates = (rate for name, rate in self.cost_rates.items() if name.casefold() == wanted)
+        return next(rates, self.default_cost_rate)
 
     def severity(self, code: str) -> Severity:
         return self.exceptions.severities.get(code, "BLOCKING")
 
     def owner_group(self, code: str) -> str:
         return self.exceptions.owner_groups.get(code, "deal-desk")
-
-    def cost_center(self, region: str, country: str) -> str:
-        centers = self.cost_centers
-        return centers.by_country.get(country) or centers.by_region.get(region) or centers.default
-
-    def cost_rate(self, role: str) -> Decimal:
-        return self.cost_rates.for_role(role)
-
-    def project_code_for(self, *, region: str, country: str, year: int, seq: int) -> str:
-        return self.project_code.render(region=region, country=country, year=year, seq=seq)
 
 
 class VariantWhen(PlaybookModel):

@@ -1,0 +1,190 @@
+"""The approval API behind API Gateway. GET /approvals/{id}?exp=&sig= shows the request and decides
+nothing (mail scanners pre-open links); POST /approvals/{id} (form: decision, comment, exp, sig)
+records the first decision and hands it to the waiting Step Functions task."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handoff.adapters import aws, pages
+from handoff.adapters.approvals_store import MAX_VIEWS, ApprovalStore, TaskCallback, signing_key
+from handoff.config import setting
+from handoff.domain.approvals import Approval, LinkCheck, check_link, decision_output
+from handoff.handlers._runtime import logger, metrics, tracer
+
+app = APIGatewayRestResolver()
+
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",  # the URL carries the signature
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "X-Robots-Tag": "noindex, nofollow",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+}
+_DECISIONS = {"approve": "APPROVED", "reject": "REJECTED"}
+
+
+# --- collaborators, built at call time (several functions share this code) ---------------------------
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _store() -> ApprovalStore:
+    return ApprovalStore(aws.table(setting("HANDOFF_TABLE")))
+
+
+def _key() -> bytes:
+    return signing_key(setting("APPROVAL_SECRET_ARN"), aws.client("secretsmanager"))
+
+
+def _callback() -> TaskCallback:
+    return TaskCallback(aws.client("stepfunctions"))
+
+
+# --- request helpers -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Caller:
+    ip: str | None
+    user_agent: str | None
+
+
+def _caller() -> Caller:
+    event = app.current_event
+    identity = (event.raw_event.get("requestContext") or {}).get("identity") or {}
+    return Caller(identity.get("sourceIp"), identity.get("userAgent") or event.headers.get("User-Agent")
+                  or event.headers.get("user-agent"))
+
+
+def _html(status: int, body: str) -> Response:
+    return Response(status_code=status, content_type="text/html; charset=utf-8", body=body, headers=_HEADERS)
+
+
+def _form() -> dict[str, str]:
+    body = app.current_event.decoded_body or ""
+    return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True, max_num_fields=10).items()}
+
+
+def _link_params(form: dict[str, str] | None = None) -> tuple[str | None, str | None]:
+    event = app.current_event
+    form = form or {}
+    return (form.get("exp") or event.get_query_string_value("exp"),
+            form.get("sig") or event.get_query_string_value("sig"))
+
+
+def _closed(approval: Approval) -> Response | None:
+    """The answer for an approval that no longer takes decisions, if it is one."""
+    if approval.status in ("APPROVED", "REJECTED"):
+        return _html(200, pages.already_decided_page(approval))
+    if approval.status in ("ESCALATED", "EXPIRED"):
+        metrics.add_metric(name="ApprovalLinkExpired", unit=MetricUnit.Count, value=1)
+        return _html(410, pages.expired_page(approval))
+    return None
+
+
+def _answer(approval: Approval, check: LinkCheck) -> Response | None:
+    """The page for a link that may not decide (tampered, closed, expired), or None when it may."""
+    if check is LinkCheck.TAMPERED:
+        logger.warning("approval link failed its signature check")
+        metrics.add_metric(name="ApprovalLinkTampered", unit=MetricUnit.Count, value=1)
+        return _html(403, pages.tampered_page())
+    if closed := _closed(approval):
+        return closed
+    if check is LinkCheck.EXPIRED:
+        metrics.add_metric(name="ApprovalLinkExpired", unit=MetricUnit.Count, value=1)
+        return _html(410, pages.expired_page(approval))
+    return None
+
+
+def _load(approval_id: str, exp: str | None, sig: str | None, now: datetime) -> tuple[Approval, LinkCheck] | None:
+    approval = _store().get(approval_id)
+    if approval is None:
+        return None
+    logger.append_keys(approval_id=approval.approval_id, handoff_id=approval.handoff_id, kind=approval.kind)
+    return approval, check_link(approval.approval_id, approval.approver, exp, sig, _key(), now)
+
+
+# --- routes ------------------------------------------------------------------------------------------
+@app.get("/approvals/<approval_id>")
+def show(approval_id: str) -> Response:
+    now, caller = _now(), _caller()
+    exp, sig = _link_params()
+    loaded = _load(approval_id, exp, sig, now)
+    if loaded is None:
+        return _html(404, pages.not_found_page())
+    approval, check = loaded
+    if check is not LinkCheck.TAMPERED:
+        # Audit who opened it (mail scanners included); capped so repeated opens cannot grow the item.
+        _store().append_audit(approval.approval_id, "viewed", now, actor=approval.approver, ip=caller.ip,
+                              user_agent=caller.user_agent, max_entries=MAX_VIEWS)
+    return _answer(approval, check) or _html(200, pages.approval_page(approval, exp=exp or "", sig=sig or ""))
+
+
+@app.post("/approvals/<approval_id>")
+def decide(approval_id: str) -> Response:
+    now, caller, form = _now(), _caller(), _form()
+    exp, sig = _link_params(form)
+    loaded = _load(approval_id, exp, sig, now)
+    if loaded is None:
+        return _html(404, pages.not_found_page())
+    approval, check = loaded
+    if answer := _answer(approval, check):
+        return answer
+    decision = _DECISIONS.get(form.get("decision", "").strip().lower())
+    comment = form.get("comment", "").strip()[:2000]
+    if decision is None or (decision == "REJECTED" and not comment):
+        error = "Choose Approve or Reject." if decision is None else \
+            "Please say why you reject: the deal owner needs it to act."
+        return _html(400, pages.approval_page(approval, exp=exp or "", sig=sig or "", comment=comment, error=error))
+    return _record(approval, decision, comment, caller, now)
+
+
+def _record(approval: Approval, decision: str, comment: str, caller: Caller, now: datetime) -> Response:
+    store = _store()
+    result = store.decide(approval.approval_id, decision, approval.approver, comment or None, caller.ip,
+                          caller.user_agent, now)
+    if not result.won:
+        # A double click or a replay: the first decision stands and nothing is sent again.
+        return _closed(result.approval) or _html(410, pages.expired_page(result.approval))
+    decided = result.approval
+    callback = _callback()
+    try:
+        if decision == "APPROVED":
+            delivery = callback.succeed(decided, decision_output(decided))
+        else:
+            delivery = callback.fail(decided, "Approval.Rejected", comment)
+    except Exception:
+        logger.exception("could not deliver the decision to Step Functions; decision undone")
+        store.undo_decision(decided, _now(), "Step Functions did not take the decision; the approver may retry")
+        return _html(503, pages.unavailable_page())
+    if not delivery.delivered:
+        logger.warning("the workflow no longer waits for this approval", extra={"reason": delivery.gone_reason})
+        metrics.add_metric(name="ApprovalTaskGone", unit=MetricUnit.Count, value=1)
+        store.expire(decided.approval_id, now, actor=decided.approver, expected_status=decided.status,
+                     detail=f"{decided.status.lower()} after the task ended ({delivery.gone_reason})")
+        return _html(410, pages.task_gone_page(decided))
+    logger.info("approval decided", extra={"decision": decision})
+    metrics.add_metric(name=f"Approvals{decision.title()}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="ApprovalDecisionSeconds", unit=MetricUnit.Seconds,
+                       value=(now - decided.created_at).total_seconds())
+    return _html(200, pages.decided_page(decided))
+
+
+@app.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    logger.exception("approval request failed")
+    return _html(500, pages.error_page())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

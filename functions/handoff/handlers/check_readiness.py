@@ -1,0 +1,83 @@
+"""Validate readiness: playbook rules and contract analysis; blocking problems go back to the deal
+owner (status BLOCKED), otherwise the approvals the deal needs are computed for the Map."""
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from handoff.adapters import aws
+from handoff.adapters.mailer import Mailer, render_notice
+from handoff.config import setting
+from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
+from handoff.adapters.analysers import contract_analyser
+from handoff.domain.approvals import ApproverDirectory, estimate_margin, required_approvals
+from handoff.domain.playbooks import Playbook, PlaybookError
+from handoff.domain.priority import prioritise
+from handoff.domain.readiness import check_readiness
+from handoff.handlers._provisioning import playbook_for
+from handoff.handlers._runtime import HandoffRef, exceptions_queue, logger, metrics, now, step_handler, store
+
+STEP = "ValidateReadiness"
+
+
+def _fix_request(deal: ClosedWonEvent, blocking: list[ExceptionEntry], rework: int) -> None:
+    owner = deal.detail.opportunity.owner
+    items = "\n".join(f"- {e.field or e.step}: {e.message}" for e in blocking)
+    text = (
+        f"Hello {owner.name},\n\n"
+        f"The handoff of \"{deal.detail.opportunity.name}\" (opportunity {deal.detail.opportunity.id}) is on hold "
+        f"until these are fixed in the CRM:\n\n{items}\n\n"
+        "Correct them on the opportunity and mark it closed-won again (or resubmit it); the same handoff continues "
+        f"from here. Fix round: {rework + 1}.\n"
+    )
+    message = render_notice(to=owner.email, subject=f"Action needed before kickoff: {deal.detail.opportunity.name}",
+                            text=text, html=None)
+    Mailer(aws.client("ses"), setting("MAIL_FROM")).send(message)
+
+
+def _blocked_by_playbook(error: PlaybookError) -> list[ExceptionEntry]:
+    return [ExceptionEntry(code="UNKNOWN_PLAYBOOK", severity="BLOCKING", step=STEP, field="opportunity.serviceLine",
+                           message=str(error))]
+
+
+def _exceptions(deal: ClosedWonEvent, playbook: Playbook) -> tuple[list[ExceptionEntry], list[str]]:
+    found = check_readiness(deal, playbook, today=now().date())
+    analysis = contract_analyser().analyse(deal, max_payment_terms_days=playbook.billing.max_payment_terms_days)
+    found += analysis.exceptions
+    non_standard = list(dict.fromkeys(f.clause_id for f in analysis.findings if not f.standard))
+    return prioritise(found, revenue_at_risk=deal.detail.contract.value, now=now(), playbook=playbook), non_standard
+
+
+def validate(request: HandoffRef) -> dict:
+    records = store()
+    records.set_status(request.handoffId, HandoffStatus.VALIDATING)
+    deal = records.deal(request.handoffId)
+    try:
+        playbook = playbook_for(deal)
+        exceptions, non_standard = _exceptions(deal, playbook)
+    except PlaybookError as error:
+        playbook, exceptions, non_standard = None, _blocked_by_playbook(error), []
+    records.set_exceptions(request.handoffId, STEP, exceptions)
+    blocking = [e for e in exceptions if e.severity == "BLOCKING"]
+    if blocking or playbook is None:
+        record = records.record(request.handoffId)
+        records.set_status(request.handoffId, HandoffStatus.BLOCKED)
+        records.record_step(request.handoffId, STEP, "BLOCKED", now(),
+                            detail=", ".join(sorted({e.code for e in blocking})))
+        _fix_request(deal, blocking, record.rework)
+        exceptions_queue().publish(request.handoffId, HandoffStatus.BLOCKED.value, blocking,
+                                   priority=max((e.priority or 0) for e in blocking))
+        metrics.add_metric(name="HandoffBlocked", unit=MetricUnit.Count, value=1)
+        logger.info("handoff blocked", extra={"handoff_id": request.handoffId, "codes": [e.code for e in blocking]})
+        return {"ready": False, "approvals": []}
+
+    margin = estimate_margin(deal, playbook.cost_rates, playbook.default_cost_rate)
+    approvals = required_approvals(deal, playbook.approvals, ApproverDirectory.load(),
+                                   non_standard_clauses=non_standard, estimated_margin=margin)
+    status = HandoffStatus.AWAITING_APPROVAL if approvals else HandoffStatus.PROVISIONING
+    records.set_status(request.handoffId, status)
+    records.record_step(request.handoffId, STEP, "SUCCEEDED", now(),
+                        detail=f"{len(exceptions)} warning(s); approvals: {', '.join(a.kind for a in approvals) or 'none'}")
+    logger.info("handoff ready", extra={"handoff_id": request.handoffId, "approvals": [a.kind for a in approvals]})
+    return {"ready": True, "approvals": [a.model_dump(mode="json", by_alias=True) for a in approvals]}
+
+
+handler = step_handler(HandoffRef)(validate)
