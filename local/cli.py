@@ -38,6 +38,15 @@ def read_events(path: Path) -> list[dict]:
     return events
 
 
+def _quiet_logs() -> None:
+    """moto logs every failed state at ERROR with the whole state tree; the record says it better."""
+    import logging
+    import warnings
+
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", module="aws_lambda_powertools")
+
+
 def _quiet_stdout() -> TextIO:
     """Handlers log (Powertools) to stdout; keep stdout for our output and send the rest to a log."""
     log_dir = ROOT / ".local"
@@ -84,9 +93,8 @@ def print_summary(records: list[Any], out: TextIO, runtime: Any = None) -> None:
             out.write(f"   billing ({schedule.contract_type}), {len(schedule.lines)} lines:\n")
             for line in schedule.lines:
                 when = line.due_date.isoformat() if line.due_date else line.trigger
-                flag = " (estimate)" if line.estimate else ""
                 out.write(f"     {line.seq:>2}. {when}  {line.amount:>12} {schedule.currency}  tax {line.tax}"
-                          f"  {line.description}{flag}\n")
+                          f"  {line.description}\n")
             total = sum((line.amount for line in schedule.lines), start=type(schedule.total)(0))
             out.write(f"     total {schedule.total} {schedule.currency} (lines sum to {total})\n")
         for request in record.staffing_requests:
@@ -125,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    _quiet_logs()
     out = _quiet_stdout()
     try:
         return run(files, decide, as_json, out)

@@ -1,6 +1,6 @@
 """Every patch this runtime makes to moto, in one place. moto (pinned exactly in requirements.txt)
 runs real ASL, but without Docker it runs no Lambda code, it never starts executions from
-EventBridge rules, and Retry and Wait really sleep. Each gap is bridged here;
+EventBridge rules, Retry and Wait really sleep, and its DynamoDB is not safe under concurrent transactions. Each gap is bridged here;
 tests/local/test_moto_bridge.py fails loudly when a moto upgrade moves what is patched."""
 
 import json
@@ -13,6 +13,7 @@ from typing import Any
 
 import moto
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.dynamodb.responses import DynamoHandler
 from moto.events.models import Rule
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
@@ -76,7 +77,16 @@ class MotoBridge:
             "send_to_targets": Rule.send_to_targets,
             "retrier_time": retrier_decl.time,
             "wait_interval": WaitFunction._wait_interval,
+            "dynamodb_call": DynamoHandler.call_action,
         }
+        dynamodb_lock = threading.RLock()
+        dynamodb_call = self._originals["dynamodb_call"]
+
+        def serialized_dynamodb_call(handler: DynamoHandler) -> Any:
+            # moto's DynamoDB deep-copies tables inside transactions; a concurrent write (Parallel
+            # branches run in threads here) breaks the copy. DynamoDB itself serializes per item.
+            with dynamodb_lock:
+                return dynamodb_call(handler)
 
         def invoke(backend: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any,
                    headers: Any, response_headers: dict) -> bytes:
@@ -126,6 +136,7 @@ class MotoBridge:
         Rule.send_to_targets = send_to_targets
         retrier_decl.time = _ScaledTime()
         WaitFunction._wait_interval = wait_interval
+        DynamoHandler.call_action = serialized_dynamodb_call
 
     def uninstall(self) -> None:
         if not self._originals:
@@ -134,6 +145,7 @@ class MotoBridge:
         Rule.send_to_targets = self._originals["send_to_targets"]
         retrier_decl.time = self._originals["retrier_time"]
         WaitFunction._wait_interval = self._originals["wait_interval"]
+        DynamoHandler.call_action = self._originals["dynamodb_call"]
         self._originals = {}
 
     # --- behaviour -------------------------------------------------------------------------------

@@ -93,7 +93,8 @@ def make_client(erp: FakeErp, sleeps: list[float], **settings) -> RestClient:
         {
             "name": "Fake ERP",
             "base_url": erp.base_url,
-            "timeout_seconds": 0.2,
+            # Generous, so a loaded CI machine never times out by accident; the timeout test sets its own.
+            "timeout_seconds": 2.0,
             "max_attempts": 3,
             "backoff_base_seconds": 0.5,
             "backoff_max_seconds": 8,
@@ -211,9 +212,10 @@ def test_backoff_is_capped(erp, sleeps):
     assert sleeps == [1, 2, 3, 3]
 
 
-def test_timeout_is_retried_and_the_key_prevents_a_duplicate(erp, client, sleeps):
+def test_timeout_is_retried_and_the_key_prevents_a_duplicate(erp, sleeps):
     """The ERP processed the first request but answered too late; the retry gets the same answer."""
-    erp.fault("/customers/match-or-create", timeouts=1, hang_seconds=0.6)
+    client = make_client(erp, sleeps, timeout_seconds=0.3)
+    erp.fault("/customers/match-or-create", timeouts=1, hang_seconds=3)  # only a server thread waits
 
     ref = RestCustomerMaster(client).match_or_create(ACCOUNT, idempotency_key="h1:customer")
 
@@ -221,6 +223,14 @@ def test_timeout_is_retried_and_the_key_prevents_a_duplicate(erp, client, sleeps
     assert len(erp.requests_to("/customers/match-or-create")) == 2
     assert len(erp.state.customers) == 1
     assert sleeps == [0.5]
+
+
+def test_timeouts_until_max_attempts_are_transient(erp, sleeps):
+    client = make_client(erp, sleeps, timeout_seconds=0.3, max_attempts=2)
+    erp.fault("/requisitions", timeouts=5, hang_seconds=3)
+
+    with pytest.raises(IntegrationTransient, match="failed after 2 attempts: timeout after 0.3s"):
+        RestProcurement(client).raise_requisitions("P", [], idempotency_key="k")
 
 
 def test_max_attempts_then_integration_transient(erp, client, sleeps):
@@ -332,7 +342,7 @@ def secretsmanager(monkeypatch):
 
 
 def rest_system(erp: FakeErp, auth: dict, **extra) -> dict:
-    return {"adapter": "rest", "name": "Fake PSA", "base_url": erp.base_url, "timeout_seconds": 0.2,
+    return {"adapter": "rest", "name": "Fake PSA", "base_url": erp.base_url, "timeout_seconds": 2.0,
             "auth": auth, **extra}
 
 
@@ -439,7 +449,7 @@ def test_oauth2_token_refreshed_before_expiry_and_after_401(secretsmanager, slee
             SecretCache(secretsmanager), token_url=erp.token_url, secret_id="erp/oauth", clock=lambda: now[0]
         )
         client = RestClient(
-            RestSystemConfig(name="Fake ERP", base_url=erp.base_url, timeout_seconds=0.2),
+            RestSystemConfig(name="Fake ERP", base_url=erp.base_url, timeout_seconds=2.0),
             auth=tokens,
             sleep=sleeps.append,
         )

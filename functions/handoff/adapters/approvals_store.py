@@ -304,22 +304,24 @@ class TaskCallback:
         self._sfn = sfn_client
 
     def succeed(self, approval: Approval, output: dict[str, Any]) -> Delivery:
-        return self._send(self._sfn.send_task_success, taskToken=approval.task_token.get_secret_value(),
-                          output=json.dumps(output))
+        return self._send(self._sfn.send_task_success, approval, output=json.dumps(output))
 
     def fail(self, approval: Approval, error: str, cause: str) -> Delivery:
-        return self._send(self._sfn.send_task_failure, taskToken=approval.task_token.get_secret_value(),
-                          error=error[:256], cause=cause[:32768])
+        return self._send(self._sfn.send_task_failure, approval, error=error[:256], cause=cause[:32768])
 
     @staticmethod
-    def _send(call: Any, **kwargs: Any) -> Delivery:
+    def _send(call: Any, approval: Approval, **kwargs: Any) -> Delivery:
+        token = approval.task_token.get_secret_value()
         try:
-            call(**kwargs)
+            call(taskToken=token, **kwargs)
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
             if code in GONE:
                 return Delivery(False, code)
-            raise
+            # AWS validation messages can echo parameter values: never let the token reach a log.
+            message = str(exc.response["Error"].get("Message", "")).replace(token, "<task token>")
+            raise ClientError({**exc.response, "Error": {**exc.response["Error"], "Message": message}},
+                              exc.operation_name) from None
         return Delivery(True)
 
 

@@ -128,6 +128,12 @@ def render_escalation_notice(old: Approval, new: Approval, *, sender: str | None
                          reply_to=old.deal_owner, now=now)
 
 
+def as_html(text: str) -> str:
+    """A plain-text notice as its HTML alternative: escaped, line breaks kept."""
+    return ('<!doctype html><html lang="en"><body><pre style="font-family:inherit;white-space:pre-wrap">'
+            f"{_e(text)}</pre></body></html>")
+
+
 class Mailer:
     def __init__(self, ses_client: Any, sender: str):
         self._ses = ses_client

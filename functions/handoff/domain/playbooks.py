@@ -123,9 +123,9 @@ DEFAULT_SLA_HOURS: dict[str, int] = {"BLOCKING": 24, "WARNING": 72}
 class ExceptionPolicy(PlaybookModel):
     """How exceptions are graded and routed. Maps given here are merged over the defaults."""
 
-    severities: dict[ExceptionCode, Severity] = Field(default_factory=dict)
-    owner_groups: dict[ExceptionCode, str] = Field(default_factory=dict)
-    sla_hours: dict[Severity, Annotated[int, Field(gt=0)]] = Field(default_factory=dict)
+    severities: dict[ExceptionCode, Severity] = Field(default_factory=dict, validate_default=True)
+    owner_groups: dict[ExceptionCode, str] = Field(default_factory=dict, validate_default=True)
+    sla_hours: dict[Severity, Annotated[int, Field(gt=0)]] = Field(default_factory=dict, validate_default=True)
     # Prioritisation: revenue at risk is converted (roughly, for ranking only) to the reference
     # currency; the revenue part of the score is full at this amount. Unlisted currencies count 1:1.
     reference_currency: CurrencyCode = "USD"

@@ -53,6 +53,7 @@ _EU_FORMATS: dict[str, tuple[str, str, str]] = {
     "SK": ("SK", r"\d{10}", "10 digits"),
 }
 EU_COUNTRIES = frozenset(_EU_FORMATS)
+_VAT_PREFIXES = frozenset({prefix for prefix, _, _ in _EU_FORMATS.values()} | {"GB", "XI"})
 
 # IRS campus prefixes; any other two-digit prefix has never been issued.
 _EIN_PREFIXES = frozenset(
@@ -99,11 +100,11 @@ def _bad(normalised: str, scheme: TaxScheme, reason: str) -> TaxIdCheck:
 
 def _eu_vat(country: str, compact: str) -> TaxIdCheck:
     prefix, pattern, shape = _EU_FORMATS[country]
-    if compact[:2].isalpha() and not (country == "AT" and compact.startswith("U")):
-        given = "EL" if compact[:2] == "GR" else compact[:2]
-        if given != prefix:
-            return _bad(compact, "EU_VAT", f"prefix {compact[:2]} does not match the account country {country}")
+    given = "EL" if compact[:2] == "GR" else compact[:2]
+    if given == prefix:
         compact = compact[2:]
+    elif given in _VAT_PREFIXES:
+        return _bad(compact, "EU_VAT", f"prefix {compact[:2]} does not match the account country {country}")
     if country == "BE" and re.fullmatch(r"\d{9}", compact):
         compact = "0" + compact  # old 9-digit Belgian numbers
     normalised = prefix + compact
@@ -191,11 +192,9 @@ _EU_CHECKS: dict[str, Callable[[str], bool]] = {
 
 
 def _gb_vat(compact: str) -> TaxIdCheck:
-    for prefix in ("GB", "XI"):  # XI: Northern Ireland
-        if compact.startswith(prefix):
-            compact = compact[2:]
-            break
-    normalised = "GB" + compact
+    prefix = "XI" if compact.startswith("XI") else "GB"  # XI: Northern Ireland, same numbers
+    compact = compact.removeprefix(prefix)
+    normalised = prefix + compact
     if re.fullmatch(r"(GD[0-4]|HA[5-9])\d\d", compact):  # government departments, health authorities
         return _ok(normalised, "GB_VAT", "government or health authority number")
     if not re.fullmatch(r"\d{9}(\d{3})?", compact):

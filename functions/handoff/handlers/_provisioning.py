@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
+from handoff.adapters import aws
 from handoff.adapters.registry import Ports, build_ports
 from handoff.config import setting
 from handoff.contracts import ClosedWonEvent
@@ -20,7 +21,8 @@ T = TypeVar("T")
 
 
 def ports() -> Ports:
-    return build_ports(os.environ.get("SYSTEMS_CONFIG") or "{}", table_name=setting("LEDGER_TABLE"))
+    return build_ports(os.environ.get("SYSTEMS_CONFIG") or "{}", table_name=setting("LEDGER_TABLE"),
+                       dynamodb=aws.resource("dynamodb"), secretsmanager=aws.client("secretsmanager"))
 
 
 def idempotency_key(handoff_id: str, step: str) -> str:

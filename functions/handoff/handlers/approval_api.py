@@ -121,6 +121,7 @@ def show(approval_id: str) -> Response:
         return _html(404, pages.not_found_page())
     approval, check = loaded
     if check is not LinkCheck.TAMPERED:
+        metrics.add_metric(name="ApprovalPageViews", unit=MetricUnit.Count, value=1)
         # Audit who opened it (mail scanners included); capped so repeated opens cannot grow the item.
         _store().append_audit(approval.approval_id, "viewed", now, actor=approval.approver, ip=caller.ip,
                               user_agent=caller.user_agent, max_entries=MAX_VIEWS)

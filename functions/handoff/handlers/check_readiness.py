@@ -4,7 +4,7 @@ owner (status BLOCKED), otherwise the approvals the deal needs are computed for 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handoff.adapters import aws
-from handoff.adapters.mailer import Mailer, render_notice
+from handoff.adapters.mailer import Mailer, as_html, render_notice
 from handoff.config import setting
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
 from handoff.adapters.analysers import contract_analyser
@@ -29,7 +29,7 @@ def _fix_request(deal: ClosedWonEvent, blocking: list[ExceptionEntry], rework: i
         f"from here. Fix round: {rework + 1}.\n"
     )
     message = render_notice(to=owner.email, subject=f"Action needed before kickoff: {deal.detail.opportunity.name}",
-                            text=text, html=None)
+                            text=text, html=as_html(text))
     Mailer(aws.client("ses"), setting("MAIL_FROM")).send(message)
 
 

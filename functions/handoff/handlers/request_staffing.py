@@ -15,7 +15,9 @@ def request_staffing(request: HandoffRef) -> dict:
     project_code = record.project.code if record.project else None
 
     def work() -> dict:
-        wanted = staffing_requests(deal, firm=True)
+        # Without a soft request opened before close, each need is a new firm request (the ledger
+        # derives the id from the idempotency key, so a retry opens nothing twice).
+        wanted = [r.model_copy(update={"request_id": None}) for r in staffing_requests(deal, firm=True)]
         opened = ports().staffing.open_requests(
             deal.detail.opportunity.id, project_code, wanted, firm=True,
             idempotency_key=idempotency_key(request.handoffId, STEP))
