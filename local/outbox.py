@@ -18,11 +18,11 @@ class Email:
 
     @property
     def to(self) -> str:
-        return str(self.message["To"])
+        return str(self.message["To"]).strip()
 
     @property
     def subject(self) -> str:
-        return str(self.message["Subject"])
+        return str(self.message["Subject"]).strip()
 
     def text(self) -> str:
         part = self.message.get_body(preferencelist=("plain",))

@@ -265,6 +265,11 @@ def test_unknown_erp_id_whose_tax_id_belongs_to_another_customer_conflicts(custo
     assert len(inspect.customers()) == 1
 
 
+def test_a_low_level_client_is_refused_with_a_clear_message(dynamodb):
+    with pytest.raises(TypeError, match="DynamoDB resource"):
+        LedgerStore(TABLE, dynamodb.meta.client)
+
+
 def test_throttled_dynamodb_is_transient(customers, store, monkeypatch):
     def throttled(**_):
         raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "GetItem")

@@ -86,7 +86,7 @@ def test_every_needs_fix_example_is_blocked() -> None:
 # --- required data ------------------------------------------------------------------------------
 
 
-def test_required_fields_empty_or_missing(tmp_path: Path) -> None:
+def test_required_fields_empty_or_missing() -> None:
     def change(d: dict) -> None:
         d["scope"]["summary"] = "   "
         d["staffing"] = []

@@ -365,6 +365,28 @@ def test_api_key_header_from_secrets_manager_and_cached(secretsmanager, sleeps):
     assert secretsmanager.reads == 1  # one read serves both ports until the TTL runs out
 
 
+def test_one_shared_secret_can_hold_every_system(secretsmanager, sleeps):
+    shared = {"erp": {"api_key": "k-erp"}, "psa": {"client_id": "handoff", "client_secret": "s3cr3t"}}
+    secretsmanager.create_secret(Name="systems", SecretString=json.dumps(shared))
+    with FakeErp(api_key="k-erp") as erp, FakeErp(client_id="handoff", client_secret="s3cr3t") as psa:
+        ports = build_ports(
+            {
+                "customer_master": rest_system(erp, {"type": "api_key", "secret_id": "systems", "secret_key": "erp"}),
+                "projects": rest_system(psa, {**oauth_config(psa), "secret_id": "systems", "secret_key": "psa"}),
+            },
+            table_name="unused",
+            secretsmanager=secretsmanager,
+            dynamodb=boto3.resource("dynamodb", region_name="eu-west-1"),
+            sleep=sleeps.append,
+        )
+        customer = ports.customer_master.match_or_create(ACCOUNT, idempotency_key="h1:customer")
+        ports.projects.create_project(SHELL, customer, idempotency_key="h1:project")
+
+        assert erp.requests[0].header("X-Api-Key") == "k-erp"
+        assert psa.requests_to("/projects")[0].header("Authorization") == "Bearer tok-1"
+    assert secretsmanager.reads == 1
+
+
 def test_secret_cache_ttl_expires(secretsmanager):
     secretsmanager.create_secret(Name="erp/api", SecretString=json.dumps({"api_key": "old"}))
     now = [0.0]
@@ -387,6 +409,9 @@ def test_missing_or_non_json_secret_is_permanent(secretsmanager):
         cache.get("nope")
     with pytest.raises(IntegrationPermanent, match="not a JSON object"):
         cache.get("plain")
+    secretsmanager.create_secret(Name="shared", SecretString=json.dumps({"erp": {"api_key": "k"}}))
+    with pytest.raises(IntegrationPermanent, match="no JSON object under 'psa'"):
+        cache.get("shared", "psa")
 
 
 def test_rotated_api_key_is_reread_once_after_401(secretsmanager, sleeps):

@@ -36,15 +36,22 @@ class SecretCache:
         self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    def get(self, secret_id: str) -> dict[str, Any]:
+    def get(self, secret_id: str, key: str | None = None) -> dict[str, Any]:
+        """The secret's JSON object, or with `key` the object under that key (one secret, many systems)."""
         with self._lock:
             cached = self._cache.get(secret_id)
-            if cached and cached[0] > self._clock():
-                return cached[1]
-        value = self._fetch(secret_id)
-        with self._lock:
-            self._cache[secret_id] = (self._clock() + self._ttl, value)
-        return value
+        if cached and cached[0] > self._clock():
+            value = cached[1]
+        else:
+            value = self._fetch(secret_id)
+            with self._lock:
+                self._cache[secret_id] = (self._clock() + self._ttl, value)
+        if key is None:
+            return value
+        part = value.get(key)
+        if not isinstance(part, dict):
+            raise IntegrationPermanent(f"secret {secret_id} has no JSON object under {key!r}")
+        return part
 
     def invalidate(self, secret_id: str) -> None:
         with self._lock:
@@ -96,11 +103,11 @@ class NoAuth:
 
 
 class ApiKeyAuth:
-    def __init__(self, secrets: SecretCache, *, secret_id: str, header: str):
-        self._secrets, self._secret_id, self._header = secrets, secret_id, header
+    def __init__(self, secrets: SecretCache, *, secret_id: str, header: str, secret_key: str | None = None):
+        self._secrets, self._secret_id, self._header, self._key = secrets, secret_id, header, secret_key
 
     def headers(self) -> dict[str, str]:
-        return {self._header: _field(self._secrets.get(self._secret_id), "api_key", self._secret_id)}
+        return {self._header: _field(self._secrets.get(self._secret_id, self._key), "api_key", self._secret_id)}
 
     def invalidate(self) -> bool:
         self._secrets.invalidate(self._secret_id)  # the key may have been rotated
@@ -116,13 +123,14 @@ class OAuth2ClientCredentials:
         *,
         token_url: str,
         secret_id: str,
+        secret_key: str | None = None,
         scope: str | None = None,
         http: urllib3.PoolManager | None = None,
         timeout_seconds: float = 8.0,
         system: str = "oauth2",
         clock: Clock = time.monotonic,
     ):
-        self._secrets, self._secret_id = secrets, secret_id
+        self._secrets, self._secret_id, self._key = secrets, secret_id, secret_key
         self._token_url, self._scope, self._system = token_url, scope, system
         self._http = http or urllib3.PoolManager()
         self._timeout = urllib3.Timeout(connect=timeout_seconds, read=timeout_seconds)
@@ -149,7 +157,7 @@ class OAuth2ClientCredentials:
             return access_token
 
     def _fetch(self) -> tuple[str, float]:
-        secret = self._secrets.get(self._secret_id)
+        secret = self._secrets.get(self._secret_id, self._key)
         client_id = _field(secret, "client_id", self._secret_id)
         client_secret = _field(secret, "client_secret", self._secret_id)
         basic = base64.b64encode(f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}".encode()).decode()

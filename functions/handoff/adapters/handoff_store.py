@@ -177,6 +177,15 @@ class HandoffStore:
         payload = json.dumps([e.to_json_dict() for e in exceptions])
         self._table.put_item(Item={**key, "step": step, "exceptions": payload})
 
+    def next_sequence(self, name: str) -> int:
+        """An atomic counter (project code numbers); gaps are possible, duplicates are not."""
+        item = self._table.update_item(
+            Key={"pk": f"COUNTER#{name}", "sk": "COUNTER"}, UpdateExpression="ADD #v :one",
+            ExpressionAttributeNames={"#v": "value"}, ExpressionAttributeValues={":one": 1},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(item["Attributes"]["value"])
+
     # --- reporting ------------------------------------------------------------------------
     def record(self, handoff_id: str) -> HandoffRecord:
         items = self._query(handoff_id)

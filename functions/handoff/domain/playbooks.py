@@ -154,11 +154,6 @@ class StaffingRules(PlaybookModel):
     soft_request_min_probability: int = Field(default=70, ge=0, le=100)
 
 
-class SellingEntity(PlaybookModel):
-    name: str = Field(min_length=1)
-    country: CountryCode
-
-
 class ContractingEntity(PlaybookModel):
     name: str = Field(min_length=1)
     country: CountryCode
@@ -325,11 +320,17 @@ _Loader.add_constructor("tag:yaml.org,2002:float", _decimal)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
-class _Parsed(NamedTuple):
+class _Sources(NamedTuple):
+    """The files a playbook is read from, to blame the right one for an error."""
+
     file: str
     common_file: str
     common_raw: dict
     line_raw: dict
+
+
+class _Parsed(NamedTuple):
+    sources: _Sources
     base_raw: dict  # common merged with the line file
     base: Playbook
     variants: tuple[Variant, ...]
@@ -390,7 +391,7 @@ def _resolved(file: str, stamp: tuple[int, int], region: str, country: str, cont
     for _, variant in matching:
         raw = _merge(raw, variant.overrides)
     names = tuple(v.name or f"variants[{i}]" for i, v in matching)
-    return _validate(raw, parsed, names=names)
+    return _validate(raw, parsed.sources, names=names)
 
 
 @lru_cache(maxsize=64)
@@ -398,23 +399,22 @@ def _parsed(file: str, stamp: tuple[int, int]) -> _Parsed:
     path = Path(file)
     common_path = path.parent / COMMON_FILE
     common = _read(common_path) if common_path.is_file() else {}
-    if "variants" in common:
-        raise PlaybookError("variants belong in a service-line file", file=str(common_path), key="variants")
     line = _read(path)
     variants_raw = line.pop("variants", None) or []
-    for reserved in ("variants_applied",):
-        for source, raw in ((str(common_path), common), (file, line)):
-            if reserved in raw:
-                raise PlaybookError("unknown key", file=source, key=reserved)
+    sources = _Sources(file, str(common_path), common, line)
+    for source, raw in ((sources.common_file, common), (file, line)):
+        if "variants_applied" in raw:  # the loader's to set
+            raise PlaybookError("unknown key", file=source, key="variants_applied")
+    if "variants" in common:
+        raise PlaybookError("variants belong in a service-line file", file=sources.common_file, key="variants")
     if line.get("service_line") != path.stem:
         raise PlaybookError(
             f"must be {path.stem!r}, the file name (found {line.get('service_line')!r})", file=file, key="service_line"
         )
     base_raw = _merge(common, line)
-    parsed = _Parsed(file, str(common_path), common, line, base_raw, None, ())  # type: ignore[arg-type]
-    base = _validate(base_raw, parsed)
-    variants = tuple(_variant(i, raw, parsed) for i, raw in enumerate(_list(variants_raw, file)))
-    return parsed._replace(base=base, variants=variants)
+    base = _validate(base_raw, sources)
+    variants = tuple(_variant(i, raw, sources, base_raw) for i, raw in enumerate(_list(variants_raw, file)))
+    return _Parsed(sources, base_raw, base, variants)
 
 
 def _read(path: Path) -> dict:
@@ -433,17 +433,17 @@ def _list(value: Any, file: str) -> list:
     return value
 
 
-def _variant(index: int, raw: Any, parsed: _Parsed) -> Variant:
+def _variant(index: int, raw: Any, sources: _Sources, base_raw: dict) -> Variant:
     prefix = f"variants[{index}]"
     try:
         variant = Variant.model_validate(raw)
     except ValidationError as exc:
         loc, message = _first_error(exc)
-        raise PlaybookError(message, file=parsed.file, key=_key_path((prefix, *loc))) from None
-    _check_declared(variant.overrides, parsed.base_raw, f"{prefix}.overrides", (), parsed.file)
-    _validate(_merge(parsed.base_raw, variant.overrides), parsed, names=(variant.name or prefix,), overrides=(
-        prefix, variant.overrides
-    ))
+        raise PlaybookError(message, file=sources.file, key=_key_path((prefix, *loc))) from None
+    _check_declared(variant.overrides, base_raw, f"{prefix}.overrides", (), sources.file)
+    # Validated alone here, whether or not any deal matches it yet.
+    merged = _merge(base_raw, variant.overrides)
+    _validate(merged, sources, names=(variant.name or prefix,), overrides=(prefix, variant.overrides))
     return variant
 
 
@@ -463,23 +463,23 @@ def _check_declared(overrides: dict, base: Any, prefix: str, path: tuple, file: 
 
 
 def _validate(
-    raw: dict, parsed: _Parsed, *, names: tuple[str, ...] = (), overrides: tuple[str, dict] | None = None
+    raw: dict, sources: _Sources, *, names: tuple[str, ...] = (), overrides: tuple[str, dict] | None = None
 ) -> Playbook:
     try:
         return Playbook.model_validate({**raw, "variants_applied": names})
     except ValidationError as exc:
         loc, message = _first_error(exc)
-        file, key = _blame(loc, parsed, overrides)
+        file, key = _blame(loc, sources, overrides)
         raise PlaybookError(message, file=file, key=key) from None
 
 
-def _blame(loc: tuple, parsed: _Parsed, overrides: tuple[str, dict] | None) -> tuple[str, str | None]:
+def _blame(loc: tuple, sources: _Sources, overrides: tuple[str, dict] | None) -> tuple[str, str | None]:
     """Which file and key an error path comes from: a variant's overrides, the line file or common.
     A key missing everywhere is blamed on the file holding its nearest parent (the line file by default)."""
     if overrides and _has_path(overrides[1], loc):
-        return parsed.file, _key_path((f"{overrides[0]}.overrides", *loc))
-    in_line, in_common = _depth(parsed.line_raw, loc), _depth(parsed.common_raw, loc)
-    return (parsed.common_file if in_common > in_line else parsed.file), _key_path(loc)
+        return sources.file, _key_path((f"{overrides[0]}.overrides", *loc))
+    in_line, in_common = _depth(sources.line_raw, loc), _depth(sources.common_raw, loc)
+    return (sources.common_file if in_common > in_line else sources.file), _key_path(loc)
 
 
 def _depth(raw: Any, loc: tuple) -> int:

@@ -315,6 +315,7 @@ def _vendors(detail: ClosedWonDetail, known: set[str] | None) -> Iterator[Findin
 
 def _payment_terms(detail: ClosedWonDetail, playbook: Playbook) -> Iterator[Finding]:
     days, limit = detail.contract.payment_terms_days, playbook.billing.max_payment_terms_days
+    # Contract v1 has no code of its own for this: a non-standard commercial term, a warning by default.
     if days > limit:
         yield (
             "NON_STANDARD_CLAUSE",

@@ -21,9 +21,12 @@ def create(request: HandoffRef) -> dict:
     country = detail.account.country
 
     def work() -> dict:
+        year = datetime.now(UTC).year
+        scheme = playbook.project_code_scheme
+        seq = records.next_sequence(f"{detail.opportunity.service_line}|{country}|{year}") if "{seq" in scheme else 0
         code = project_code(
-            playbook.project_code_scheme, service_line=detail.opportunity.service_line, country=country,
-            region=detail.opportunity.region, year=datetime.now(UTC).year, seq=1, opportunity_id=detail.opportunity.id,
+            scheme, service_line=detail.opportunity.service_line, country=country,
+            region=detail.opportunity.region, year=year, seq=seq, opportunity_id=detail.opportunity.id,
         )
         shell = build_project_shell(
             deal, code=code, cost_center=playbook.cost_center_for(detail.opportunity.region, country),

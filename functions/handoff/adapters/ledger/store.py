@@ -80,6 +80,9 @@ class LedgerStore:
 
     def __init__(self, table_name: str, dynamodb: Any = None, *, clock: Clock = utc_now):
         self._dynamodb = dynamodb if dynamodb is not None else boto3.resource("dynamodb")
+        if not hasattr(self._dynamodb, "Table"):
+            # The resource's client converts Python values (Decimal, str) both ways; a bare client does not.
+            raise TypeError("LedgerStore needs a boto3 DynamoDB resource (boto3.resource('dynamodb')), not a client")
         self.table_name = table_name
         self.table = self._dynamodb.Table(table_name)
         self._client = self._dynamodb.meta.client

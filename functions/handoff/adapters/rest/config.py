@@ -24,22 +24,26 @@ class _Config(BaseModel):
 
 
 class ApiKeyAuthConfig(_Config):
-    """The secret is JSON {"api_key": "..."}; the key goes in `header`."""
+    """The secret is JSON {"api_key": "..."} (or that object under `secret_key` of a shared secret);
+    the key goes in `header`."""
 
     type: Literal["api_key"]
     header: str = "X-Api-Key"
     secret_id: str
+    secret_key: str | None = None
 
     def provider(self, secrets: SecretCache, http: urllib3.PoolManager, timeout: float, system: str) -> AuthProvider:
-        return ApiKeyAuth(secrets, secret_id=self.secret_id, header=self.header)
+        return ApiKeyAuth(secrets, secret_id=self.secret_id, header=self.header, secret_key=self.secret_key)
 
 
 class OAuth2ClientCredentialsConfig(_Config):
-    """The secret is JSON {"client_id": "...", "client_secret": "..."} (RFC 6749 section 4.4)."""
+    """The secret is JSON {"client_id": "...", "client_secret": "..."} (or that object under
+    `secret_key` of a shared secret); RFC 6749 section 4.4."""
 
     type: Literal["oauth2_client_credentials"]
     token_url: HttpUrl
     secret_id: str
+    secret_key: str | None = None
     scope: str | None = None
 
     def provider(self, secrets: SecretCache, http: urllib3.PoolManager, timeout: float, system: str) -> AuthProvider:
@@ -47,6 +51,7 @@ class OAuth2ClientCredentialsConfig(_Config):
             secrets,
             token_url=str(self.token_url),
             secret_id=self.secret_id,
+            secret_key=self.secret_key,
             scope=self.scope,
             http=http,
             timeout_seconds=timeout,

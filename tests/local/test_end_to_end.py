@@ -1,0 +1,127 @@
+"""The whole handoff on the embedded runtime: the stack's own template on moto, handlers in-process."""
+
+import copy
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from local.runtime import EmbeddedRuntime
+from tests.conftest import fixture_files, load_raw
+
+EXPECTED_TOTALS = {
+    "006Qy00000AbCdE1": (Decimal("480000.00"), "EUR", 4),
+    "hs-deal-9912004": (Decimal("85000.00"), "USD", 3),
+    "006Qy00000MsR8k2": (Decimal("144000.00"), "USD", 12),
+}
+
+
+def by_opportunity(runtime: EmbeddedRuntime) -> dict:
+    return {r.opportunity_id: r for r in runtime.records()}
+
+
+def test_every_closed_won_example_activates_with_correct_billing(runtime: EmbeddedRuntime) -> None:
+    events = [json.loads(p.read_text()) for p in fixture_files("closed-won")]
+    runtime.publish(events)
+    runtime.wait_settled()
+    decided = runtime.decide_all("approve")
+    records = by_opportunity(runtime)
+    assert decided >= 3  # the EMEA deal needs procurement, finance and compliance
+    for event in events:
+        record = records[event["detail"]["opportunity"]["id"]]
+        assert record.status == "ACTIVATED", (record.status, record.exceptions)
+        assert record.project is not None and record.project.code
+        assert record.customer is not None
+        schedule = record.billing_schedule
+        assert schedule is not None
+        assert sum(line.amount for line in schedule.lines) == schedule.total
+        assert record.activated_at is not None and record.duration_seconds is not None
+        assert len(record.staffing_requests) == len(event["detail"]["staffing"])
+        assert len(record.purchase_requisitions) == len(event["detail"].get("subcontractors", []))
+        assert all(a.decision == "APPROVED" for a in record.approvals)
+        assert record.launch_packet and record.launch_packet.startswith("s3://")
+    for opportunity, (total, currency, lines) in EXPECTED_TOTALS.items():
+        schedule = records[opportunity].billing_schedule
+        assert (schedule.total, schedule.currency, len(schedule.lines)) == (total, currency, lines)
+    tm = records["006Qy00000ApT4m9"].billing_schedule
+    assert tm.total <= Decimal("312000.00") and all(line.estimate for line in tm.lines)
+    emea = records["006Qy00000AbCdE1"]
+    assert {a.kind for a in emea.approvals} >= {"procurement", "compliance"}
+    assert emea.purchase_requisitions[0].amount == Decimal("38000.00")
+    # Each step wrote one timeline entry, none twice.
+    steps = [t.step for t in emea.timeline if not t.step.startswith("Approval")]
+    assert len(steps) == len(set(steps))
+    # Launch packets reached delivery leadership by email.
+    subjects = [m.subject for m in runtime.emails()]
+    assert sum(s.startswith("Launch packet ready") for s in subjects) == len(events)
+
+
+def test_the_same_event_twice_creates_one_project(runtime: EmbeddedRuntime) -> None:
+    event = load_raw("closed-won", "us-retainer-managed-services")
+    event["detail"]["opportunity"]["id"] = "dup-opportunity-1"
+    event["detail"]["eventId"] = "dup-event-1"
+    runtime.publish([event, copy.deepcopy(event)])
+    runtime.wait_settled()
+    runtime.publish([event])  # a late redelivery
+    runtime.wait_settled()
+    records = [r for r in runtime.records() if r.opportunity_id == "dup-opportunity-1"]
+    assert len(records) == 1 and records[0].status == "ACTIVATED"
+    from handoff.adapters.ledger.inspector import LedgerInspector
+
+    ledger = runtime.session.resource("dynamodb").Table(runtime.env("LEDGER_TABLE"))
+    projects = [p for p in LedgerInspector(ledger).projects() if records[0].project.code == p.get("code")]
+    assert len(projects) == 1
+
+
+def test_invalid_events_are_rejected_naming_the_field_and_kept_in_quarantine(runtime: EmbeddedRuntime) -> None:
+    readable = [p for p in fixture_files("invalid") if p.stem != "truncated"]
+    runtime.publish([json.loads(p.read_text()) for p in readable])
+    runtime.wait_settled()
+    kept = {q["event"]["detail"]["eventId"]: q for q in runtime.quarantined()}
+    expected = {
+        "hs-evt-bad-1": "detail.opportunity.id",
+        "hs-evt-bad-2": "detail.opportunity.amount.value",
+        "hs-evt-bad-3": "detail.schemaVersion",
+    }
+    for event_id, field in expected.items():
+        assert event_id in kept, kept.keys()
+        assert any(p["field"] == field for p in kept[event_id]["problems"]), kept[event_id]["problems"]
+    assert not [r for r in runtime.records() if r.event_id in expected]
+    failed = [e for e in runtime.executions() if e["status"] == "FAILED"]
+    assert len(failed) >= len(expected)
+
+
+def test_needs_fix_examples_end_blocked_with_the_matching_exception(runtime: EmbeddedRuntime) -> None:
+    expected = {
+        "unsigned-contract": ("CONTRACT_NOT_SIGNED", "contract.status"),
+        "milestones-do-not-sum": ("MILESTONES_MISMATCH", "contract.milestones"),
+        "missing-tax-id": ("INVALID_TAX_ID", "account.taxId"),
+    }
+    events = {p.stem: json.loads(p.read_text()) for p in fixture_files("needs-fix")}
+    runtime.publish(list(events.values()))
+    runtime.wait_settled()
+    records = by_opportunity(runtime)
+    queue = [json.loads(m["Body"]) for m in runtime.queue_messages("ExceptionsQueue")]
+    for name, (code, field) in expected.items():
+        record = records[events[name]["detail"]["opportunity"]["id"]]
+        assert record.status == "BLOCKED"
+        blocking = [(e.code, e.field) for e in record.exceptions if e.severity == "BLOCKING"]
+        assert (code, field) in blocking, blocking
+        assert record.project is None and record.billing_schedule is None
+        assert any(m["handoffId"] == record.handoff_id and m["status"] == "BLOCKED" for m in queue), queue
+    owners = {m.to for m in runtime.emails() if m.subject.startswith("Action needed")}
+    assert any("grace.tan@" in o for o in owners), owners
+
+
+def test_cli_json_meets_the_contract_and_rejects_unreadable_input(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    bad = subprocess.run([sys.executable, "-m", "local", "run", str(root / "tests/fixtures/invalid/truncated.json")],
+                         capture_output=True, text=True, cwd=root)
+    assert bad.returncode == 2 and "truncated.json" in bad.stderr and "not valid JSON" in bad.stderr
+    missing = subprocess.run([sys.executable, "-m", "local", "run",
+                              str(root / "tests/fixtures/invalid/missing-opportunity-id.json")],
+                             capture_output=True, text=True, cwd=root)
+    assert missing.returncode == 2 and "detail.opportunity.id" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
