@@ -1,7 +1,7 @@
 """Every patch this runtime makes to moto, in one place. moto (pinned exactly in requirements.txt)
 runs real ASL, but without Docker it runs no Lambda code, it never starts executions from
-EventBridge rules, Retry and Wait really sleep, and its DynamoDB is not safe under concurrent transactions. Each gap is bridged here;
-tests/local/test_moto_bridge.py fails loudly when a moto upgrade moves what is patched."""
+EventBridge rules, Retry and Wait really sleep, and its DynamoDB is not safe under concurrent
+transactions. Each gap is bridged here; tests/local/test_moto_bridge.py fails loudly when a moto upgrade moves what is patched."""
 
 import json
 import threading

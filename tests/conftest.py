@@ -1,5 +1,11 @@
 import json
+import os
 from pathlib import Path
+
+# Powertools reads these when a handler module is first imported; in Lambda they are always set
+# (the stack gives every function the same values). Tests import handlers in one process.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "closed-won-handoff")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ClosedWonHandoff")
 
 import pytest
 

@@ -9,8 +9,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 @pytest.fixture(scope="session")
 def synthesized() -> dict:
-    from local.template import LOCAL_CONTEXT, cdk_context
     from app import build_app
+    from local.template import LOCAL_CONTEXT, cdk_context
 
     # Bundling (pip for the Lambda platform) is skipped here; everything else is what `cdk synth` builds.
     app, stack = build_app({**cdk_context(), "aws:cdk:bundling-stacks": LOCAL_CONTEXT["aws:cdk:bundling-stacks"]},

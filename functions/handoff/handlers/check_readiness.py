@@ -4,10 +4,10 @@ owner (status BLOCKED), otherwise the approvals the deal needs are computed for 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handoff.adapters import aws
+from handoff.adapters.analysers import contract_analyser
 from handoff.adapters.mailer import Mailer, as_html, render_notice
 from handoff.config import setting
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
-from handoff.adapters.analysers import contract_analyser
 from handoff.domain.approvals import ApproverDirectory, estimate_margin, required_approvals
 from handoff.domain.playbooks import Playbook, PlaybookError
 from handoff.domain.priority import prioritise

@@ -1,0 +1,57 @@
+"""Fail loudly when a moto upgrade moves what local/moto_bridge.py patches."""
+
+import inspect
+
+import moto
+import pytest
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.dynamodb.responses import DynamoHandler
+from moto.events.models import Rule
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+from local.moto_bridge import MOTO_VERSION, MotoBridge
+from local.runtime import EmbeddedRuntime
+
+
+def test_moto_is_the_pinned_version() -> None:
+    assert moto.__version__ == MOTO_VERSION
+    pinned = [line for line in open("requirements.txt") if line.startswith("moto")]
+    assert pinned == [f"moto[all]=={MOTO_VERSION}\n"]
+
+
+def test_patched_internals_still_have_the_shapes_we_replace() -> None:
+    assert list(inspect.signature(LambdaSimpleBackend.invoke).parameters) == [
+        "self", "function_name", "qualifier", "body", "headers", "response_headers"]
+    assert list(inspect.signature(Rule.send_to_targets).parameters) == ["self", "original_event", "transform_input"]
+    assert "time.sleep(interval_seconds)" in inspect.getsource(retrier_decl.RetrierDecl._eval_body)
+    assert list(inspect.signature(WaitFunction._wait_interval).parameters) == ["self", "env", "wait_seconds"]
+    assert callable(DynamoHandler.call_action)
+
+
+def test_install_refuses_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(moto, "__version__", "9.9.9")
+    bridge = MotoBridge(lambda *_: ({}, None), time_scale=0, start_execution=lambda *_: None,
+                        dead_letter=lambda *_: None)
+    with pytest.raises(RuntimeError, match="patches moto"):
+        bridge.install()
+
+
+def test_a_retried_lambda_error_is_seen_by_retry_and_catch_and_backoff_is_scaled(runtime: EmbeddedRuntime) -> None:
+    # A corrupted deal makes the readiness step fail; Retry (Lambda.* only) does not match the
+    # named error, Catch records the failure: the error type crossed the bridge.
+    import json
+
+    from tests.conftest import load_raw
+
+    event = load_raw("closed-won", "us-fixed-fee-advisory")
+    event["detail"]["opportunity"]["id"] = "bridge-failure-1"
+    runtime.publish([event])
+    runtime.wait_settled()
+    record = next(r for r in runtime.records() if r.opportunity_id == "bridge-failure-1")
+    assert record.status == "ACTIVATED"
+    assert all(error is None for _fn, error in runtime.lambdas.invocations[-8:])
+    assert runtime.bridge is not None
+    runtime.bridge._sleep(30)  # a 30 s back-off sleeps 30 ms at the runtime's scale
+    assert runtime.bridge.slept[-1] == pytest.approx(30 * runtime.time_scale)
+    assert json.dumps(record.to_json_dict())
