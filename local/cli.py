@@ -58,10 +58,9 @@ def _quiet_stdout() -> TextIO:
     return real
 
 
-def run(files: list[Path], decide: str, as_json: bool, out: TextIO) -> int:
+def run(events: list[dict], decide: str, as_json: bool, out: TextIO) -> int:
     from local.runtime import EmbeddedRuntime
 
-    events = [event for path in files for event in read_events(path)]
     started = time.monotonic()
     with EmbeddedRuntime() as runtime:
         runtime.publish(events)
@@ -128,14 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         files, decide, as_json = args.files, args.decide, args.json
     try:
-        for path in files:
-            read_events(path)
+        events = [event for path in files for event in read_events(path)]
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     _quiet_logs()
     out = _quiet_stdout()
     try:
-        return run(files, decide, as_json, out)
+        return run(events, decide, as_json, out)
     finally:
         out.flush()

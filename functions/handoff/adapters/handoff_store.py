@@ -124,19 +124,7 @@ class HandoffStore:
         return self._get(handoff_id)["status"]
 
     def set_status(self, handoff_id: str, status: HandoffStatus, **fields: Any) -> None:
-        names = {"#s": "status"}
-        values: dict[str, Any] = {":s": status.value}
-        sets = ["#s = :s"]
-        for i, (name, value) in enumerate(fields.items()):
-            names[f"#f{i}"] = name
-            values[f":f{i}"] = self._encode(name, value)
-            sets.append(f"#f{i} = :f{i}")
-        self._table.update_item(
-            Key={"pk": _pk(handoff_id), "sk": RECORD},
-            UpdateExpression="SET " + ", ".join(sets),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
+        self.save(handoff_id, status=status.value, **fields)
 
     def save(self, handoff_id: str, **fields: Any) -> None:
         """Store step results (customer, project, billingSchedule, ...) on the record."""
