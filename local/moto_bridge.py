@@ -1,7 +1,8 @@
 """Every patch this runtime makes to moto, in one place. moto (pinned exactly in requirements.txt)
 runs real ASL, but without Docker it runs no Lambda code, it never starts executions from
 EventBridge rules, Retry and Wait really sleep, and its DynamoDB is not safe under concurrent
-transactions. Each gap is bridged here; tests/local/test_moto_bridge.py fails loudly when a moto upgrade moves what is patched."""
+transactions, and its SendTaskFailure drops the cause. Each gap is bridged here;
+tests/local/test_moto_bridge.py fails loudly when a moto upgrade moves what is patched."""
 
 import json
 import threading
@@ -13,10 +14,12 @@ from typing import Any
 
 import moto
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.responses import EmptyResult
 from moto.dynamodb.responses import DynamoHandler
 from moto.events.models import Rule
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.responses import StepFunctionResponse
 
 MOTO_VERSION = "5.2.5"
 
@@ -78,6 +81,7 @@ class MotoBridge:
             "retrier_time": retrier_decl.time,
             "wait_interval": WaitFunction._wait_interval,
             "dynamodb_call": DynamoHandler.call_action,
+            "send_task_failure": StepFunctionResponse.send_task_failure,
         }
         dynamodb_lock = threading.RLock()
         dynamodb_call = self._originals["dynamodb_call"]
@@ -132,7 +136,15 @@ class MotoBridge:
                 with bridge.activity:
                     env.program_state_event.wait(scaled)
 
+        def send_task_failure(response: StepFunctionResponse) -> Any:
+            # moto reads `error` but not `cause`, so a rejection's comment never reached the Catch.
+            response.stepfunction_backend.send_task_failure(
+                response._get_param("taskToken"), error=response._get_param("error"),
+                cause=response._get_param("cause"))
+            return EmptyResult()
+
         LambdaSimpleBackend.invoke = invoke
+        StepFunctionResponse.send_task_failure = send_task_failure
         Rule.send_to_targets = send_to_targets
         retrier_decl.time = _ScaledTime()
         WaitFunction._wait_interval = wait_interval
@@ -146,6 +158,7 @@ class MotoBridge:
         retrier_decl.time = self._originals["retrier_time"]
         WaitFunction._wait_interval = self._originals["wait_interval"]
         DynamoHandler.call_action = self._originals["dynamodb_call"]
+        StepFunctionResponse.send_task_failure = self._originals["send_task_failure"]
         self._originals = {}
 
     # --- behaviour -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.events.models import Rule
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.responses import StepFunctionResponse
 
 from local.moto_bridge import MOTO_VERSION, MotoBridge
 from local.runtime import EmbeddedRuntime
@@ -27,6 +28,8 @@ def test_patched_internals_still_have_the_shapes_we_replace() -> None:
     assert "time.sleep(interval_seconds)" in inspect.getsource(retrier_decl.RetrierDecl._eval_body)
     assert list(inspect.signature(WaitFunction._wait_interval).parameters) == ["self", "env", "wait_seconds"]
     assert callable(DynamoHandler.call_action)
+    # Still dropping the cause? Once moto passes it on, the send_task_failure patch can go.
+    assert "send_task_failure(task_token, error=error)" in inspect.getsource(StepFunctionResponse.send_task_failure)
 
 
 def test_install_refuses_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
