@@ -1,0 +1,53 @@
+"""An approver in headless Chromium: opens the emailed link, reads the page, presses Approve, and the
+handoff activates. The page must work on a phone and load nothing from elsewhere."""
+
+from playwright.sync_api import Browser, expect
+
+from handoff.adapters.approvals_store import ApprovalStore
+from local.runtime import EmbeddedRuntime
+from tests.conftest import load_raw
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_an_approver_approves_in_a_browser_and_the_handoff_activates(runtime: EmbeddedRuntime,
+                                                                      browser: Browser) -> None:
+    event = load_raw("closed-won", "emea-milestone-erp-rollout")
+    event["detail"]["opportunity"]["id"] = "browser-opportunity-1"
+    event["detail"]["eventId"] = "browser-event-1"
+    runtime.publish([event])
+    runtime.wait_settled()
+    links = [(mail, link) for mail, link in runtime.approval_links() if "(browser-opportunity-1)" in mail.subject]
+    assert len(links) == 3
+
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                  user_agent="Mozilla/5.0 (Linux; Android 14) Chromium-test")
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    page = context.new_page()
+    for mail, link in links:
+        page.goto(link)
+        # The page says what the deal is and why this approver is asked, and decides nothing on view.
+        expect(page.get_by_role("heading", level=1)).to_contain_text("approval")
+        expect(page.get_by_role("heading", name="Why you are asked")).to_be_visible()
+        expect(page.locator("dl")).to_contain_text("Nordwerk")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "scrolls sideways"
+        page.get_by_label("Comment").fill(f"Checked by {mail.to}")
+        page.get_by_role("button", name="Approve").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Approved, thank you")
+
+    runtime.wait_settled()
+    [record] = [r for r in runtime.records() if r.opportunity_id == "browser-opportunity-1"]
+    assert record.status == "ACTIVATED", (record.status, record.exceptions)
+    assert record.project is not None and record.project.code
+    assert sorted(a.decision for a in record.approvals) == ["APPROVED"] * 3
+    assert all(a.comment and a.comment.startswith("Checked by ") for a in record.approvals)
+    # The audit trail keeps where each decision came from.
+    approvals = ApprovalStore(runtime.session.resource("dynamodb").Table(runtime.env("HANDOFF_TABLE")))
+    for approval in approvals.list_for_handoff(record.handoff_id):
+        decided = [a for a in approval.audit if a.action == "approved"]
+        assert len(decided) == 1 and decided[0].ip == "127.0.0.1", approval.audit
+        assert "Chromium-test" in (decided[0].user_agent or "")
+    base = runtime.api.base_url
+    assert requested and all(url.startswith(base) for url in requested), [u for u in requested if not u.startswith(base)]
+    context.close()
