@@ -35,6 +35,14 @@ def test_an_approver_approves_in_a_browser_and_the_handoff_activates(runtime: Em
         page.get_by_label("Comment").fill(f"Checked by {mail.to}")
         page.get_by_role("button", name="Approve").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Approved, thank you")
+        # Back to the email and click again: nothing changes, and the page says who decided.
+        page.goto(link)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Already decided")
+        expect(page.locator("main")).to_contain_text(mail.to.split("<")[-1].rstrip(">"))
+        # A link altered by hand is refused.
+        tampered = page.goto(link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB"))
+        assert tampered is not None and tampered.status == 403
+        expect(page.get_by_role("heading", level=1)).to_have_text("This link is not valid")
 
     runtime.wait_settled()
     [record] = [r for r in runtime.records() if r.opportunity_id == "browser-opportunity-1"]
