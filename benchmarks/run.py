@@ -1,0 +1,169 @@
+"""Benchmarks with recorded results (`make bench`): what a handoff costs in CPU, memory and state
+payload, measured rather than asserted by timed tests.
+
+  domain   the pure work of one handoff (parse, playbook, readiness, contract analysis, approvals,
+           billing), per example, with tracemalloc's peak
+  runtime  N handoffs through the embedded runtime (the stack's own template on moto): wall time,
+           received-to-activated latency, peak RSS, and the largest state payload Step Functions
+           carried (AWS caps it at 256 KiB)
+
+Results go to benchmarks/results/<name>.json and are summarised in benchmarks/RESULTS.md."""
+
+import argparse
+import copy
+import json
+import platform
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
+RESULTS = ROOT / "benchmarks" / "results"
+STATE_PAYLOAD_LIMIT = 256 * 1024
+
+
+def _examples() -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted((ROOT / "tests/fixtures/closed-won").glob("*.json"))}
+
+
+def _timed(work: Callable[[], Any], repeat: int) -> dict[str, float]:
+    work()  # warm caches (playbook files, pydantic validators), as a warm Lambda would
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        work()
+        samples.append((time.perf_counter() - started) * 1e6)
+    tracemalloc.start()
+    work()
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"median_us": round(statistics.median(samples), 1), "p95_us": round(sorted(samples)[int(0.95 * len(samples))], 1),
+            "peak_kib": round(peak / 1024, 1)}
+
+
+def bench_domain(repeat: int) -> dict[str, Any]:
+    from handoff.contracts import parse_event
+    from handoff.domain.approvals import ApproverDirectory, estimate_margin, required_approvals
+    from handoff.domain.billing import build_billing_schedule
+    from handoff.domain.intelligence import OfflineAnalyser
+    from handoff.domain.playbooks import load_playbook
+    from handoff.domain.readiness import check_readiness
+
+    directory = ApproverDirectory.load()
+    today = datetime(2026, 11, 25, tzinfo=UTC).date()
+    results: dict[str, Any] = {}
+    for name, raw in _examples().items():
+        def handoff(raw: dict = raw) -> None:
+            deal = parse_event(raw)
+            detail = deal.detail
+            playbook = load_playbook(detail.opportunity.service_line, region=detail.opportunity.region,
+                                     country=detail.account.country, contract_type=detail.contract.type)
+            check_readiness(deal, playbook, today=today)
+            analysis = OfflineAnalyser().analyse(deal, max_payment_terms_days=playbook.billing.max_payment_terms_days)
+            required_approvals(deal, playbook.approvals, directory,
+                               non_standard_clauses=[f.clause_id for f in analysis.findings if not f.standard],
+                               estimated_margin=estimate_margin(deal, playbook.cost_rates, playbook.default_cost_rate))
+            build_billing_schedule(detail.contract, detail.staffing, rules=playbook.billing,
+                                   tax=playbook.tax_rule(detail.account.country),
+                                   customer_country=detail.account.country,
+                                   supplier_country=playbook.supplier_country(detail.account.country))
+
+        parse = _timed(lambda raw=raw: parse_event(raw), repeat)
+        results[name] = {"parse_event": parse, "whole_domain": _timed(handoff, repeat)}
+    return results
+
+
+def _largest_state_payload(runtime: Any) -> tuple[int, str]:
+    sfn = runtime.client("stepfunctions")
+    largest, where = 0, ""
+    for execution in runtime.executions():
+        token = None
+        while True:
+            page = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000,
+                                             **({"nextToken": token} if token else {}))
+            for event in page["events"]:
+                for key, details in event.items():
+                    if not key.endswith("EventDetails") or not isinstance(details, dict):
+                        continue
+                    for field in ("input", "output"):
+                        size = len(str(details.get(field) or "").encode())
+                        if size > largest:
+                            largest, where = size, f"{event['type']} {details.get('name', '')}".strip()
+            token = page.get("nextToken")
+            if not token:
+                break
+    return largest, where
+
+
+def bench_runtime(copies: int) -> dict[str, Any]:
+    import logging
+    import warnings
+
+    from local.runtime import EmbeddedRuntime
+
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore")
+    events = []
+    for round_ in range(copies):
+        for name, raw in _examples().items():
+            event = copy.deepcopy(raw)
+            event["detail"]["opportunity"]["id"] = f"bench-{round_}-{name}"
+            event["detail"]["eventId"] = f"bench-evt-{round_}-{name}"
+            events.append(event)
+    started = time.monotonic()
+    with EmbeddedRuntime(ROOT / ".local" / "bench") as runtime:
+        provisioned = time.monotonic()
+        runtime.publish(events)
+        runtime.wait_settled(timeout=600)
+        runtime.decide_all("approve", timeout=600)
+        finished = time.monotonic()
+        records = runtime.records()
+        latencies = sorted(float(r.duration_seconds) for r in records if r.duration_seconds is not None)
+        largest, where = _largest_state_payload(runtime)
+        statuses: dict[str, int] = {}
+        for record in records:
+            statuses[record.status] = statuses.get(record.status, 0) + 1
+    return {
+        "handoffs": len(events),
+        "statuses": statuses,
+        "provisioning_s": round(provisioned - started, 2),
+        "handoffs_wall_s": round(finished - provisioned, 2),
+        "handoffs_per_minute": round(len(events) / (finished - provisioned) * 60, 1),
+        "received_to_activated_s": {"median": round(statistics.median(latencies), 2),
+                                    "max": round(max(latencies), 2)} if latencies else None,
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "largest_state_payload_bytes": largest,
+        "largest_state_payload_at": where,
+        "largest_state_payload_share_of_limit": f"{largest / STATE_PAYLOAD_LIMIT:.1%}",
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("which", nargs="*", choices=["domain", "runtime"], default=["domain", "runtime"])
+    parser.add_argument("--repeat", type=int, default=200, help="domain: timed runs per example")
+    parser.add_argument("--copies", type=int, default=5, help="runtime: copies of each closed-won example")
+    args = parser.parse_args()
+    from local.cli import _quiet_stdout
+
+    out = _quiet_stdout()  # handler logs go to .local/lambda.log, results to stdout
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": __import__("os").cpu_count(),
+               "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    for which in args.which:
+        result = bench_domain(args.repeat) if which == "domain" else bench_runtime(args.copies)
+        document = {"benchmark": which, "machine": machine, "result": result}
+        (RESULTS / f"{which}.json").write_text(json.dumps(document, indent=2) + "\n")
+        print(json.dumps(document, indent=2), file=out, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
