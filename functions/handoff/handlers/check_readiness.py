@@ -35,12 +35,14 @@ def _fix_request(deal: ClosedWonEvent, blocking: list[ExceptionEntry], rework: i
 
 
 def _blocked_by_playbook(error: PlaybookError, service_line: str) -> list[ExceptionEntry]:
-    """Said to the deal owner: the reason, never str(error), which carries the server's file path."""
+    """Said to the deal owner: the reason, never str(error), which carries the server's file path
+    (the handler logs that for operators)."""
     if isinstance(error, UnknownServiceLine):
         message = f"{error.reason[:1].upper()}{error.reason[1:]}. Set the opportunity's service line to one of these."
     else:
         where = f" at {error.key}" if error.key else ""
-        message = (f"The {service_line!r} playbook cannot be used ({error.reason}{where}). Nothing needs to change "
+        reason = error.reason.splitlines()[0]  # YAML errors go on with the offending lines
+        message = (f"The {service_line!r} playbook cannot be used ({reason}{where}). Nothing needs to change "
                    "on the deal: operations fix the playbook and resubmit this handoff.")
     return [ExceptionEntry(code="UNKNOWN_PLAYBOOK", severity="BLOCKING", step=STEP, field="opportunity.serviceLine",
                            message=message)]
@@ -64,6 +66,7 @@ def validate(request: HandoffRef) -> dict:
         playbook = playbook_for(deal)
         exceptions, non_standard = _exceptions(deal, playbook)
     except PlaybookError as error:
+        logger.error("playbook cannot be used", extra={"handoff_id": request.handoffId, "error": str(error)})
         playbook, exceptions = None, _blocked_by_playbook(error, deal.detail.opportunity.service_line)
         non_standard = []
     records.set_exceptions(request.handoffId, STEP, exceptions)
