@@ -34,11 +34,15 @@ def acknowledge_findings(stack: Stack) -> None:  # noqa: PLR0912
         _ack(secret, "SMG4",
              "Rotation is an operator procedure (see README): rotating the HMAC key invalidates pending approval "
              "links, and REST credentials are rotated by the systems that issue them.")
-    for method in stack.api.methods:
+    for method in stack.approval_methods:
         _ack(method, "APIG4",
              "Approvers follow an emailed link: each request carries an HMAC signature over approval id, approver "
              "and expiry, verified by the handler; there is no user pool to authorize against.")
         _ack(method, "COG4", "See APIG4: signed links, not Cognito users, authorize approvals.")
+    for method in stack.operator_methods:
+        _ack(method, "COG4",
+             "IAM authorization (SigV4): the callers are CRM integrations and operators with AWS identities, "
+             "not end users in a Cognito user pool.")
     _ack(stack.api.deployment_stage, "APIG3",
          "Throttling is set on the stage; attach an organisation WAF web ACL at deployment if one exists.")
     _ack(stack.undelivered_events, "SQS3", "This queue is the EventBridge target's dead-letter queue.")

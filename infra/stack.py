@@ -80,6 +80,7 @@ class HandoffStack(Stack):
         code = self._code()
         self.functions = {spec.logical_name: self._function(spec, code, environment) for spec in FUNCTIONS}
         self._wire_approval_api()
+        self._wire_handoff_api()
         self.state_machine = self._state_machine()
         self._rule()
         self._sweeper_schedule()
@@ -154,10 +155,10 @@ class HandoffStack(Stack):
 
     def _function(self, spec: FunctionSpec, code: lambda_.Code, environment: dict[str, str]) -> lambda_.Function:
         env = dict(environment)
-        if spec.logical_name != "ApprovalApi":
-            # The API's own function builds links from the request; referencing the API URL here would be a cycle.
+        if not spec.behind_api:
+            # The API's own functions build links from the request; referencing the API URL there would be a cycle.
             env["APPROVAL_BASE_URL"] = self.api.url.rstrip("/")
-        asynchronous = not spec.in_workflow and spec.logical_name != "ApprovalApi"
+        asynchronous = not spec.in_workflow and not spec.behind_api
         function = lambda_.Function(
             self, f"{spec.logical_name}Function",
             description=spec.description,
@@ -180,6 +181,7 @@ class HandoffStack(Stack):
     def _grant(self, function: lambda_.Function, uses: tuple[str, ...]) -> None:
         grants = {
             "handoffs:write": lambda f: self.handoffs.grant_read_write_data(f),
+            "handoffs:read": lambda f: self.handoffs.grant_read_data(f),
             "ledger:write": lambda f: self.ledger.grant_read_write_data(f),
             "idempotency:write": lambda f: self.idempotency.grant_read_write_data(f),
             "documents:write": self._grant_documents,
@@ -222,7 +224,7 @@ class HandoffStack(Stack):
                                     removal_policy=RemovalPolicy.DESTROY)
         return apigw.RestApi(
             self, "ApprovalApi",
-            description="Approval links: GET shows the page, POST decides",
+            description="Approval links (GET shows the page, POST decides) and the operators' handoff API (IAM)",
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
             endpoint_types=[apigw.EndpointType.REGIONAL],
@@ -233,24 +235,35 @@ class HandoffStack(Stack):
                 throttling_rate_limit=20,
                 throttling_burst_limit=40,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False, http_method=True, ip=True, protocol=True, request_time=True,
-                    resource_path=True, response_length=True, status=True, user=False,
-                ),
+                access_log_format=_access_log_format(),
             ),
         )
 
     def _wire_approval_api(self) -> None:
         integration = apigw.LambdaIntegration(self.functions["ApprovalApi"])
-        validator = self.api.add_request_validator("ValidateParameters", validate_request_parameters=True,
-                                                     validate_request_body=True)
+        self.validator = self.api.add_request_validator("ValidateParameters", validate_request_parameters=True,
+                                                          validate_request_body=True)
         approval = self.api.root.add_resource("approvals").add_resource("{approvalId}")
-        for method in ("GET", "POST"):
+        # No API Gateway authorizer: each link carries an HMAC signature the handler verifies.
+        self.approval_methods = [
             approval.add_method(
                 method, integration,
-                request_validator=validator,
+                request_validator=self.validator,
                 request_parameters={"method.request.path.approvalId": True},
             )
+            for method in ("GET", "POST")
+        ]
+
+    def _wire_handoff_api(self) -> None:
+        # CRM integrations and operators call with SigV4; IAM policies say who may read or resubmit.
+        integration = apigw.LambdaIntegration(self.functions["HandoffApi"])
+        handoff = self.api.root.add_resource("handoffs").add_resource("{handoffId}")
+        parameters = {"method.request.path.handoffId": True}
+        self.operator_methods = [
+            resource.add_method(method, integration, authorization_type=apigw.AuthorizationType.IAM,
+                                request_validator=self.validator, request_parameters=parameters)
+            for resource, method in ((handoff, "GET"), (handoff.add_resource("resubmit"), "POST"))
+        ]
 
     # --- workflow ---------------------------------------------------------------------------
     def _state_machine(self) -> sfn.StateMachine:
@@ -299,6 +312,18 @@ class HandoffStack(Stack):
             retry_attempts=2,
             max_event_age=Duration.minutes(30),
         ))
+
+
+def _access_log_format() -> apigw.AccessLogFormat:
+    field = apigw.AccessLogField
+    return apigw.AccessLogFormat.custom(json.dumps({
+        "requestId": field.context_request_id(), "ip": field.context_identity_source_ip(),
+        # Who called an operator route (SigV4); approval links carry no IAM identity.
+        "userArn": field.context_identity_user_arn(), "requestTime": field.context_request_time(),
+        "httpMethod": field.context_http_method(), "resourcePath": field.context_resource_path(),
+        "status": field.context_status(), "protocol": field.context_protocol(),
+        "responseLength": field.context_response_length(),
+    }))
 
 
 _COLON = __import__("aws_cdk").ArnFormat.COLON_RESOURCE_NAME

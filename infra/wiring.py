@@ -12,6 +12,7 @@ class FunctionSpec:
     description: str
     uses: tuple[str, ...] = field(default_factory=tuple)  # grants, see HandoffStack._grant
     in_workflow: bool = True  # invoked by the state machine
+    behind_api: bool = False  # invoked synchronously by API Gateway
     timeout_seconds: int = 30
 
 
@@ -39,7 +40,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("CloseHandoff", "close_handoff", "Record a rejection, timeout or failure and queue the exception",
                  ("handoffs:write", "exceptions:send")),
     FunctionSpec("ApprovalApi", "approval_api", "Approval pages and decisions behind API Gateway",
-                 ("handoffs:write", "approval-secret:read", "states:callback"), in_workflow=False),
+                 ("handoffs:write", "approval-secret:read", "states:callback"), in_workflow=False, behind_api=True),
+    # Reads the record; a resubmission goes on the bus and AcceptEvent writes it. Writes only quarantine.
+    FunctionSpec("HandoffApi", "handoff_api", "Operators' handoff API (IAM): read a handoff, resubmit a blocked one",
+                 ("handoffs:read", "bus:put", "documents:write"), in_workflow=False, behind_api=True),
     FunctionSpec("ApprovalSweeper", "approval_sweeper", "Reminders, escalations and expiry of pending approvals",
                  ("handoffs:write", "mail:send", "approval-secret:read", "states:callback"), in_workflow=False),
 )

@@ -50,6 +50,7 @@ class EmbeddedRuntime:
         self.quiet_seconds = quiet_seconds
         self._mock: Any = None
         self.bridge: MotoBridge | None = None
+        self._decided: set[str] = set()  # approval links decide_all has posted
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> "EmbeddedRuntime":
@@ -210,6 +211,26 @@ class EmbeddedRuntime:
                 return messages
             messages += new
 
+    # --- the operators' handoff API, over HTTP (IAM is not checked locally) ---------------------------
+    def _api_call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        url = f"{self.api.base_url}/{self.resources.stage_name}{path}"
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data=data, method=method,
+                                         headers={"Content-Type": "application/json", "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    def handoff(self, handoff_id: str) -> tuple[int, dict]:
+        """GET /handoffs/{id}: (HTTP status, the handoff record or the error)."""
+        return self._api_call("GET", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}")
+
+    def resubmit(self, handoff_id: str, event: dict | None = None) -> tuple[int, dict]:
+        """POST /handoffs/{id}/resubmit with a corrected event, or none to re-validate the stored deal."""
+        return self._api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/resubmit", event)
+
     # --- approvals as a person does them -----------------------------------------------------------
     def approval_links(self, *, since: int = 0) -> list[tuple[Email, str]]:
         marker = f"/{self.resources.stage_name}/approvals/"
@@ -232,16 +253,18 @@ class EmbeddedRuntime:
             return error.code, error.read().decode()
 
     def decide_all(self, decision: str, *, comment: str = "", timeout: float = 60.0) -> int:
-        """Decide every approval link emailed so far (and those that follow from them) until settled."""
-        decided: set[str] = set()
+        """Decide every approval link emailed so far (and those that follow from them) until settled;
+        returns how many this call decided. Links an earlier call decided are not posted again."""
+        decided = 0
         while True:
             self.wait_settled(timeout)
-            pending = [(m, link) for m, link in self.approval_links() if link not in decided]
+            pending = [(m, link) for m, link in self.approval_links() if link not in self._decided]
             if not pending:
-                return len(decided)
+                return decided
             for _mail, link in pending:
                 self.decide(link, decision, comment or f"{decision}d by the local runtime")
-                decided.add(link)
+                self._decided.add(link)
+                decided += 1
 
     def sweep_approvals(self, at: datetime) -> None:
         """Fire the approval sweep schedule as EventBridge would at time `at`."""

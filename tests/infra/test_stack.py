@@ -111,8 +111,59 @@ def test_grants_are_least_privilege_per_function(template: dict) -> None:
     assert "secretsmanager:GetSecretValue" not in actions_of("close_handoff")
 
 
-def test_approval_api_routes_get_and_post_to_the_approval_function(template: dict) -> None:
-    methods = resources(template, "AWS::ApiGateway::Method")
-    assert sorted(m["Properties"]["HttpMethod"] for m in methods.values()) == ["GET", "POST"]
+def routes(template: dict) -> dict[tuple[str, str], dict]:
+    """(method, path) -> {authorization, handler} for every API Gateway method."""
+    api_resources = resources(template, "AWS::ApiGateway::Resource")
+
+    def path_of(resource_id: dict) -> str:
+        if "Fn::GetAtt" in resource_id:
+            return ""
+        props = api_resources[resource_id["Ref"]]["Properties"]
+        return path_of(props["ParentId"]) + "/" + props["PathPart"]
+
+    functions = resources(template, "AWS::Lambda::Function")
+    found = {}
+    for method in resources(template, "AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        uri = json.dumps(props["Integration"]["Uri"])
+        handler = next(f["Properties"]["Handler"] for name, f in functions.items() if f'"{name}"' in uri)
+        found[(props["HttpMethod"], path_of(props["ResourceId"]))] = {
+            "authorization": props["AuthorizationType"], "handler": handler}
+    return found
+
+
+def test_api_routes_approvals_by_signed_link_and_handoffs_by_iam(template: dict) -> None:
+    approval = "handoff.handlers.approval_api.handler"
+    operators = "handoff.handlers.handoff_api.handler"
+    assert routes(template) == {
+        ("GET", "/approvals/{approvalId}"): {"authorization": "NONE", "handler": approval},
+        ("POST", "/approvals/{approvalId}"): {"authorization": "NONE", "handler": approval},
+        ("GET", "/handoffs/{handoffId}"): {"authorization": "AWS_IAM", "handler": operators},
+        ("POST", "/handoffs/{handoffId}/resubmit"): {"authorization": "AWS_IAM", "handler": operators},
+    }
     stage = next(iter(resources(template, "AWS::ApiGateway::Stage").values()))["Properties"]
     assert "AccessLogSetting" in stage and stage["TracingEnabled"] is True
+    # Operator calls are audited by IAM identity in the access log.
+    assert "$context.identity.userArn" in stage["AccessLogSetting"]["Format"]
+
+
+def test_handoff_api_reads_handoffs_and_puts_events_but_writes_no_handoff_and_starts_nothing(template: dict) -> None:
+    functions = resources(template, "AWS::Lambda::Function")
+    name, fn = next((n, f) for n, f in functions.items()
+                    if f["Properties"]["Handler"] == "handoff.handlers.handoff_api.handler")
+    actions = _policy_actions(template, fn["Properties"]["Role"]["Fn::GetAtt"][0])
+    assert {"dynamodb:GetItem", "dynamodb:Query", "events:PutEvents", "s3:PutObject"} <= actions
+    assert not {a for a in actions if a.startswith("dynamodb:") and
+                any(w in a for w in ("Put", "Update", "Delete", "Write"))}
+    assert not {a for a in actions if a.startswith(("states:", "ses:", "secretsmanager:", "sqs:"))}
+    bus_statements = [
+        st for policy in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": fn["Properties"]["Role"]["Fn::GetAtt"][0]} in policy["Properties"]["Roles"]
+        for st in policy["Properties"]["PolicyDocument"]["Statement"] if st["Action"] == "events:PutEvents"
+    ]
+    bus = next(iter(resources(template, "AWS::Events::EventBus")))
+    assert [st["Resource"] for st in bus_statements] == [{"Fn::GetAtt": [bus, "Arn"]}]
+    # Synchronous behind API Gateway: no async dead-letter queue, and no API URL (that would be a cycle).
+    props = functions[name]["Properties"]
+    assert "DeadLetterConfig" not in props
+    assert "APPROVAL_BASE_URL" not in props["Environment"]["Variables"]

@@ -23,6 +23,7 @@ from handoff.domain.approvals import Approval, ApproverDirectory, approval_link,
 from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api
 from handoff.handlers._runtime import metrics
+from tests.support.aws import create_handoff_table
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
 REGION = "eu-west-1"
@@ -86,19 +87,6 @@ class Context:
     aws_request_id = "3f0e1a2b-0000-4000-8000-000000000001"
 
 
-def create_table(name: str) -> None:
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[{
-            "IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"},
-            "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                          {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
-        }],
-    )
-
-
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
@@ -108,7 +96,7 @@ def env(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     aws.table.cache_clear()
     forget_signing_keys()
     with mock_aws():
-        create_table("handoffs")
+        create_handoff_table("handoffs", REGION)
         arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="approval-signing-key", SecretString=json.dumps({"key": KEY}))["ARN"]
         monkeypatch.setenv("HANDOFF_TABLE", "handoffs")

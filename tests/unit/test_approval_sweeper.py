@@ -26,6 +26,7 @@ from handoff.domain.approvals import ApproverDirectory, required_approvals
 from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api, approval_sweeper
 from handoff.handlers._runtime import metrics
+from tests.support.aws import create_handoff_table
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
 REGION = "eu-west-1"
@@ -98,16 +99,7 @@ def env(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     aws.table.cache_clear()
     forget_signing_keys()
     with mock_aws():
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName="handoffs", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            GlobalSecondaryIndexes=[{
-                "IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"},
-                "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                              {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
-            }],
-        )
+        create_handoff_table("handoffs", REGION)
         arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="approval-signing-key", SecretString=KEY)["ARN"]  # a plain SecretString works too
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)

@@ -4,6 +4,7 @@ retried step overwrites its own entry instead of appending a second one."""
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -13,6 +14,8 @@ from botocore.exceptions import ClientError
 
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffRecord, HandoffStatus
 from handoff.contracts.record import ApprovalEntry, TimelineEntry
+from handoff.domain.errors import HandoffNotFound
+from handoff.domain.fix_loop import HandoffState, fix_round_step
 
 RECORD = "RECORD"
 DEAL = "DEAL"
@@ -20,9 +23,16 @@ DEAL = "DEAL"
 _JSON_FIELDS = ("customer", "project", "billingSchedule", "staffingRequests", "purchaseRequisitions")
 
 
+_HANDOFF_ID = re.compile(r"ho-[0-9a-f]{16}")
+
+
 def handoff_id_for(source: str, opportunity_id: str) -> str:
     """One handoff per opportunity: the id is derived from it, so the conditional write dedupes."""
     return "ho-" + hashlib.sha256(f"{source}|{opportunity_id}".encode()).hexdigest()[:16]
+
+
+def is_handoff_id(text: str) -> bool:
+    return _HANDOFF_ID.fullmatch(text) is not None
 
 
 def _pk(handoff_id: str) -> str:
@@ -100,28 +110,43 @@ class HandoffStore:
                 raise
             return Registration(handoff_id, "duplicate", self._get(handoff_id)["status"], "resubmitted concurrently")
         self._put_deal(handoff_id, raw_event)
-        self.record_step(handoff_id, "AcceptEvent", "SUCCEEDED", now, detail=f"corrected event {event_id}")
+        # Its own timeline entry per round: the blocked round stays visible.
+        self.record_step(handoff_id, fix_round_step("AcceptEvent", int(current.get("rework", 0)) + 1), "SUCCEEDED",
+                         now, detail=f"corrected event {event_id}")
         return Registration(handoff_id, "resume", HandoffStatus.VALIDATING.value)
 
     # --- the deal -------------------------------------------------------------------------
     def _put_deal(self, handoff_id: str, raw_event: dict) -> None:
         self._table.put_item(Item={"pk": _pk(handoff_id), "sk": DEAL, "event": json.dumps(raw_event)})
 
-    def deal(self, handoff_id: str) -> ClosedWonEvent:
+    def _deal_json(self, handoff_id: str) -> str:
         item = self._table.get_item(Key={"pk": _pk(handoff_id), "sk": DEAL}, ConsistentRead=True).get("Item")
         if item is None:
-            raise LookupError(f"no deal stored for handoff {handoff_id}")
-        return ClosedWonEvent.model_validate_json(item["event"])
+            raise HandoffNotFound(f"no deal stored for handoff {handoff_id}")
+        return item["event"]
+
+    def raw_deal(self, handoff_id: str) -> dict:
+        """The deal's event as received (unknown CRM fields included)."""
+        return json.loads(self._deal_json(handoff_id))
+
+    def deal(self, handoff_id: str) -> ClosedWonEvent:
+        return ClosedWonEvent.model_validate_json(self._deal_json(handoff_id))
 
     # --- progress ---------------------------------------------------------------------------
     def _get(self, handoff_id: str) -> dict:
         item = self._table.get_item(Key={"pk": _pk(handoff_id), "sk": RECORD}, ConsistentRead=True).get("Item")
         if item is None:
-            raise LookupError(f"no handoff {handoff_id}")
+            raise HandoffNotFound(f"no handoff {handoff_id}")
         return item
 
     def status(self, handoff_id: str) -> str:
         return self._get(handoff_id)["status"]
+
+    def state(self, handoff_id: str) -> HandoffState:
+        item = self._get(handoff_id)
+        return HandoffState(handoff_id=item["handoffId"], opportunity_id=item["opportunityId"], source=item["source"],
+                            status=item["status"], rework=int(item.get("rework", 0)),
+                            event_ids=tuple(item.get("eventIds", [])))
 
     def set_status(self, handoff_id: str, status: HandoffStatus, **fields: Any) -> None:
         self.save(handoff_id, status=status.value, **fields)
@@ -179,7 +204,7 @@ class HandoffStore:
         items = self._query(handoff_id)
         base = next((i for i in items if i["sk"] == RECORD), None)
         if base is None:
-            raise LookupError(f"no handoff {handoff_id}")
+            raise HandoffNotFound(f"no handoff {handoff_id}")
         timeline = [
             TimelineEntry(step=i["step"], status=i["status"], at=i["at"], detail=i.get("detail"))
             for i in items if i["sk"].startswith("STEP#")

@@ -47,3 +47,29 @@ class IntegrationPermanent(HandoffError, error_name="Integration.Permanent"):
 
 class MasterDataConflict(IntegrationPermanent, error_name="Integration.MasterDataConflict"):
     """The customer master holds conflicting data; it is never overwritten."""
+
+
+class HandoffNotFound(HandoffError, LookupError, error_name="Handoff.NotFound"):
+    """No handoff with this id."""
+
+
+class ResubmissionRefused(HandoffError, error_name="Resubmission.Refused"):
+    """A resubmission that cannot continue the handoff. `status` is the handoff's current status;
+    `field` names the request field at fault, if one is."""
+
+    def __init__(self, message: str, *, status: str, field: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.field = field
+
+
+class HandoffNotBlocked(ResubmissionRefused, error_name="Resubmission.NotBlocked"):
+    """Only a BLOCKED handoff waits for a fix; any other status would start work twice."""
+
+
+class EventAlreadyReceived(ResubmissionRefused, error_name="Resubmission.EventAlreadyReceived"):
+    """The corrected event reuses an eventId this handoff already took: it would be ignored as a duplicate."""
+
+
+class OtherOpportunity(ResubmissionRefused, error_name="Resubmission.OtherOpportunity"):
+    """The corrected event belongs to another opportunity (or CRM) than the handoff it was sent to."""

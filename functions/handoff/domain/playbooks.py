@@ -52,6 +52,10 @@ class PlaybookError(ValueError):
         super().__init__(f"{file}: {key}: {message}" if key else f"{file}: {message}")
 
 
+class UnknownServiceLine(PlaybookError):
+    """The deal names a service line no playbook covers: the deal is wrong, not the playbooks."""
+
+
 def _country(code: str) -> str:
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
         raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
@@ -369,7 +373,7 @@ def _path_for(service_line: str, directory: Path) -> Path:
     # The name comes from the CRM: only a plain file name, never a path.
     if not _SERVICE_LINE.fullmatch(service_line) or not path.is_file():
         known = ", ".join(service_lines(directory)) or "none"
-        raise PlaybookError(
+        raise UnknownServiceLine(
             f"no playbook for service line {service_line!r} (known: {known})", file=str(path), key="service_line"
         )
     return path

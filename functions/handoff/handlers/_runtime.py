@@ -1,21 +1,26 @@
 """What every handler shares: Powertools Logger, Tracer and Metrics, the parser, and the adapters
 built from the environment at call time."""
 
+import re
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from handoff.adapters import aws
 from handoff.adapters.documents import Documents
+from handoff.adapters.event_bus import EventBus
 from handoff.adapters.exceptions_queue import ExceptionsQueue
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.config import setting
+from handoff.contracts import ContractError
 
 logger = Logger()
 tracer = Tracer()
@@ -56,6 +61,25 @@ def store() -> HandoffStore:
 
 def documents() -> Documents:
     return Documents(aws.client("s3"), setting("DOCUMENTS_BUCKET"))
+
+
+def _quarantine_name(event: Any) -> str:
+    detail = event.get("detail") if isinstance(event, dict) else None
+    event_id = (detail or {}).get("eventId") if isinstance(detail, dict) else None
+    name = str(event_id or (event.get("id") if isinstance(event, dict) else None) or uuid.uuid4())
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:120]
+
+
+def quarantine(raw_event: Any, error: ContractError) -> str:
+    """Keep an event that fails the contract, with the fields at fault; returns where it is."""
+    location = documents().quarantine(raw_event, error.problems, now(), _quarantine_name(raw_event))
+    logger.warning("event rejected", extra={"problems": error.problems, "quarantine": location})
+    metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+    return location
+
+
+def event_bus() -> EventBus:
+    return EventBus(aws.client("events"), setting("EVENT_BUS_NAME"))
 
 
 def exceptions_queue() -> ExceptionsQueue:

@@ -1,14 +1,10 @@
 """Mark handoff activated: status and time, project code back to the CRM, a Handoff Activated event."""
 
-import json
-
 from aws_lambda_powertools.metrics import MetricUnit
 
-from handoff.adapters import aws
-from handoff.config import setting
 from handoff.contracts import HandoffStatus
 from handoff.handlers._provisioning import idempotency_key, ports
-from handoff.handlers._runtime import HandoffRef, logger, metrics, now, step_handler, store
+from handoff.handlers._runtime import HandoffRef, event_bus, logger, metrics, now, step_handler, store
 
 STEP = "MarkActivated"
 SOURCE = "closed-won-handoff"
@@ -24,13 +20,10 @@ def activate(request: HandoffRef) -> dict:
     activated_at = record.activated_at or now()
     records.set_status(request.handoffId, HandoffStatus.ACTIVATED, activatedAt=activated_at)
     records.record_step(request.handoffId, STEP, "SUCCEEDED", activated_at, detail=record.project.code)
-    aws.client("events").put_events(Entries=[{
-        "Source": SOURCE,
-        "DetailType": "Handoff Activated",
-        "EventBusName": setting("EVENT_BUS_NAME"),
-        "Detail": json.dumps({"handoffId": request.handoffId, "opportunityId": record.opportunity_id,
-                              "projectCode": record.project.code, "activatedAt": activated_at.isoformat()}),
-    }])
+    event_bus().publish(SOURCE, "Handoff Activated", {
+        "handoffId": request.handoffId, "opportunityId": record.opportunity_id,
+        "projectCode": record.project.code, "activatedAt": activated_at.isoformat(),
+    })
     seconds = (activated_at - record.received_at).total_seconds()
     metrics.add_metric(name="HandoffActivated", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="SecondsToActivation", unit=MetricUnit.Seconds, value=seconds)

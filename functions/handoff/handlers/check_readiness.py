@@ -9,7 +9,8 @@ from handoff.adapters.mailer import Mailer, as_html, render_notice
 from handoff.config import setting
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
 from handoff.domain.approvals import ApproverDirectory, estimate_margin, required_approvals
-from handoff.domain.playbooks import Playbook, PlaybookError
+from handoff.domain.fix_loop import fix_round_step
+from handoff.domain.playbooks import Playbook, PlaybookError, UnknownServiceLine
 from handoff.domain.priority import prioritise
 from handoff.domain.readiness import check_readiness
 from handoff.handlers._provisioning import playbook_for
@@ -25,17 +26,26 @@ def _fix_request(deal: ClosedWonEvent, blocking: list[ExceptionEntry], rework: i
         f"Hello {owner.name},\n\n"
         f"The handoff of \"{deal.detail.opportunity.name}\" (opportunity {deal.detail.opportunity.id}) is on hold "
         f"until these are fixed in the CRM:\n\n{items}\n\n"
-        "Correct them on the opportunity and mark it closed-won again (or resubmit it); the same handoff continues "
-        f"from here. Fix round: {rework + 1}.\n"
+        "Correct them on the opportunity and mark it closed-won again (operations can also resubmit it); the same "
+        f"handoff continues from here. Fix round: {rework + 1}.\n"
     )
     message = render_notice(to=owner.email, subject=f"Action needed before kickoff: {deal.detail.opportunity.name}",
                             text=text, html=as_html(text))
     Mailer(aws.client("ses"), setting("MAIL_FROM")).send(message)
 
 
-def _blocked_by_playbook(error: PlaybookError) -> list[ExceptionEntry]:
+def _blocked_by_playbook(error: PlaybookError, service_line: str) -> list[ExceptionEntry]:
+    """Said to the deal owner: the reason, never str(error), which carries the server's file path
+    (the handler logs that for operators)."""
+    if isinstance(error, UnknownServiceLine):
+        message = f"{error.reason[:1].upper()}{error.reason[1:]}. Set the opportunity's service line to one of these."
+    else:
+        where = f" at {error.key}" if error.key else ""
+        reason = error.reason.splitlines()[0]  # YAML errors go on with the offending lines
+        message = (f"The {service_line!r} playbook cannot be used ({reason}{where}). Nothing needs to change "
+                   "on the deal: operations fix the playbook and resubmit this handoff.")
     return [ExceptionEntry(code="UNKNOWN_PLAYBOOK", severity="BLOCKING", step=STEP, field="opportunity.serviceLine",
-                           message=str(error))]
+                           message=message)]
 
 
 def _exceptions(deal: ClosedWonEvent, playbook: Playbook) -> tuple[list[ExceptionEntry], list[str]]:
@@ -49,20 +59,23 @@ def _exceptions(deal: ClosedWonEvent, playbook: Playbook) -> tuple[list[Exceptio
 def validate(request: HandoffRef) -> dict:
     records = store()
     records.set_status(request.handoffId, HandoffStatus.VALIDATING)
+    rework = records.state(request.handoffId).rework
+    step = fix_round_step(STEP, rework)
     deal = records.deal(request.handoffId)
     try:
         playbook = playbook_for(deal)
         exceptions, non_standard = _exceptions(deal, playbook)
     except PlaybookError as error:
-        playbook, exceptions, non_standard = None, _blocked_by_playbook(error), []
+        logger.error("playbook cannot be used", extra={"handoff_id": request.handoffId, "error": str(error)})
+        playbook, exceptions = None, _blocked_by_playbook(error, deal.detail.opportunity.service_line)
+        non_standard = []
     records.set_exceptions(request.handoffId, STEP, exceptions)
     blocking = [e for e in exceptions if e.severity == "BLOCKING"]
     if blocking or playbook is None:
-        record = records.record(request.handoffId)
         records.set_status(request.handoffId, HandoffStatus.BLOCKED)
-        records.record_step(request.handoffId, STEP, "BLOCKED", now(),
+        records.record_step(request.handoffId, step, "BLOCKED", now(),
                             detail=", ".join(sorted({e.code for e in blocking})))
-        _fix_request(deal, blocking, record.rework)
+        _fix_request(deal, blocking, rework)
         exceptions_queue().publish(request.handoffId, HandoffStatus.BLOCKED.value, blocking,
                                    priority=max((e.priority or 0) for e in blocking))
         metrics.add_metric(name="HandoffBlocked", unit=MetricUnit.Count, value=1)
@@ -74,7 +87,7 @@ def validate(request: HandoffRef) -> dict:
                                    non_standard_clauses=non_standard, estimated_margin=margin)
     status = HandoffStatus.AWAITING_APPROVAL if approvals else HandoffStatus.PROVISIONING
     records.set_status(request.handoffId, status)
-    records.record_step(request.handoffId, STEP, "SUCCEEDED", now(),
+    records.record_step(request.handoffId, step, "SUCCEEDED", now(),
                         detail=f"{len(exceptions)} warning(s); approvals: {', '.join(a.kind for a in approvals) or 'none'}")
     logger.info("handoff ready", extra={"handoff_id": request.handoffId, "approvals": [a.kind for a in approvals]})
     return {"ready": True, "approvals": [a.model_dump(mode="json", by_alias=True) for a in approvals]}

@@ -1,0 +1,130 @@
+"""The operators' handoff API behind API Gateway, IAM-authorized (SigV4): for CRM integrations and
+operators, never for email links.
+
+GET  /handoffs/{handoffId}           the handoff record (CONTRACT.md section 2)
+POST /handoffs/{handoffId}/resubmit  continue a BLOCKED handoff: with a corrected event as the body,
+                                     or without a body to re-validate the stored deal (after a playbook
+                                     or vendor-list fix)
+
+A resubmission is put on the bus as a closed-won event, so the normal rule, state machine and
+AcceptEvent continue the handoff: one path for CRM corrections and API resubmissions, with the
+rule's retries and dead letters, and the store's conditional write as the only arbiter of races."""
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handoff.adapters.handoff_store import is_handoff_id
+from handoff.contracts import ContractError, parse_event
+from handoff.domain.errors import (
+    EventAlreadyReceived,
+    HandoffNotBlocked,
+    HandoffNotFound,
+    IntegrationTransient,
+    OtherOpportunity,
+    ResubmissionRefused,
+)
+from handoff.domain.fix_loop import Correction, plan_resubmission
+from handoff.handlers._runtime import event_bus, logger, metrics, quarantine, store, tracer
+
+app = APIGatewayRestResolver()
+
+_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+_REFUSED = {HandoffNotBlocked: 409, EventAlreadyReceived: 409, OtherOpportunity: 422}
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body),
+                    headers={**_HEADERS, **(headers or {})})
+
+
+def _known(handoff_id: str) -> str:
+    # Ids are derived (ho- and 16 hex digits): anything else is unknown without a table read.
+    if not is_handoff_id(handoff_id):
+        raise HandoffNotFound(f"no handoff {handoff_id!r}")
+    return handoff_id
+
+
+def _caller() -> str | None:
+    identity = (app.current_event.raw_event.get("requestContext") or {}).get("identity") or {}
+    return identity.get("userArn") or identity.get("caller")
+
+
+def _body() -> Any:
+    """None without a body; the JSON value; or the text when it is not JSON (parse_event then says why)."""
+    text = app.current_event.decoded_body
+    if text is None or not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+# --- routes ------------------------------------------------------------------------------------------
+@app.get("/handoffs/<handoff_id>")
+def show(handoff_id: str) -> Response:
+    return _json(200, store().record(_known(handoff_id)).to_json_dict())
+
+
+@app.post("/handoffs/<handoff_id>/resubmit")
+def resubmit(handoff_id: str) -> Response:
+    records = store()
+    state = records.state(_known(handoff_id))
+    raw = _body()
+    try:
+        correction = None if raw is None else Correction(parse_event(raw), raw)
+    except ContractError as error:
+        location = quarantine(raw, error)
+        return _json(422, {"message": f"the event does not meet the contract (kept in {location})",
+                           "handoffId": handoff_id, "status": state.status, "problems": error.problems})
+    plan = plan_resubmission(state, records.raw_deal(handoff_id), correction)
+    event_bus().publish(plan.source, plan.detail_type, plan.detail)
+    logger.info("handoff resubmitted", extra={"handoff_id": handoff_id, "event_id": plan.event_id,
+                                              "fix_round": plan.fix_round, "corrected": plan.corrected,
+                                              "caller": _caller()})
+    metrics.add_metric(name="HandoffResubmitted", unit=MetricUnit.Count, value=1)
+    stage = app.current_event.request_context.stage
+    return _json(202, {
+        "handoffId": handoff_id, "opportunityId": state.opportunity_id, "eventId": plan.event_id,
+        "corrected": plan.corrected, "status": state.status, "rework": state.rework, "fixRound": plan.fix_round,
+        "message": "Accepted: the deal is re-validated on the same handoff; GET the handoff to follow it.",
+    }, headers={"Location": f"/{stage}/handoffs/{handoff_id}"})
+
+
+# --- errors ------------------------------------------------------------------------------------------
+@app.exception_handler(HandoffNotFound)
+def _not_found(exc: HandoffNotFound) -> Response:
+    return _json(404, {"message": str(exc)})
+
+
+@app.exception_handler(ResubmissionRefused)
+def _refused(exc: ResubmissionRefused) -> Response:
+    body: dict[str, Any] = {"message": str(exc), "status": exc.status}
+    if exc.field:
+        body["problems"] = [{"field": exc.field, "message": str(exc)}]
+    return _json(_REFUSED.get(type(exc), 409), body)
+
+
+@app.exception_handler(IntegrationTransient)
+def _unavailable(exc: IntegrationTransient) -> Response:
+    logger.warning("resubmission not published", extra={"error": str(exc)})
+    return _json(503, {"message": "The event bus did not take the resubmission; nothing changed, retry."},
+                 headers={"Retry-After": "5"})
+
+
+@app.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    logger.exception("handoff API request failed")
+    return _json(500, {"message": "Internal error."})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

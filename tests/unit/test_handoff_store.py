@@ -1,0 +1,97 @@
+"""The handoff store's registration on moto: one handoff per opportunity, a corrected event resumes a
+BLOCKED handoff once (rework counted, its own timeline entry), anything else is a duplicate."""
+
+import copy
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from handoff.adapters.handoff_store import HandoffStore, handoff_id_for, is_handoff_id
+from handoff.contracts import HandoffStatus, parse_event
+from handoff.domain.errors import HandoffNotFound
+from tests.conftest import load_raw
+from tests.support.aws import create_handoff_table
+
+REGION = "eu-west-1"
+T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store() -> Iterator[HandoffStore]:
+    with mock_aws():
+        create_handoff_table("handoffs", REGION)
+        yield HandoffStore(boto3.resource("dynamodb", region_name=REGION).Table("handoffs"))
+
+
+def deal(event_id: str = "sf-evt-20261121-0050") -> dict:
+    raw = load_raw("needs-fix", "unsigned-contract")
+    raw["detail"]["eventId"] = event_id
+    raw["detail"]["crmExtra"] = "kept"
+    return raw
+
+
+def register(store: HandoffStore, raw: dict, minutes: int = 0):  # noqa: ANN201
+    return store.register(parse_event(raw), raw, T0 + timedelta(minutes=minutes))
+
+
+def timeline(store: HandoffStore, handoff_id: str) -> list[tuple[str, str]]:
+    return [(t.step, t.status) for t in store.record(handoff_id).timeline]
+
+
+def test_the_first_event_starts_one_handoff_and_keeps_the_deal_as_received(store: HandoffStore) -> None:
+    raw = deal()
+    registration = register(store, raw)
+    assert (registration.action, registration.status) == ("start", "RECEIVED")
+    assert registration.handoff_id == handoff_id_for("crm.salesforce", "006Qy00000ApT5x1")
+    assert is_handoff_id(registration.handoff_id) and not is_handoff_id("ho-../../x")
+    state = store.state(registration.handoff_id)
+    assert (state.status, state.rework, state.event_ids) == ("RECEIVED", 0, ("sf-evt-20261121-0050",))
+    assert store.raw_deal(registration.handoff_id) == raw
+    assert store.deal(registration.handoff_id).detail.opportunity.id == "006Qy00000ApT5x1"
+
+
+def test_a_corrected_event_resumes_a_blocked_handoff_once_with_rework_counted(store: HandoffStore) -> None:
+    handoff_id = register(store, deal()).handoff_id
+    store.set_status(handoff_id, HandoffStatus.BLOCKED)
+    fixed = deal("sf-evt-fixed")
+    fixed["detail"]["contract"].update(status="signed", signedAt="2026-11-22T09:00:00Z")
+
+    resumed = register(store, fixed, minutes=5)
+    assert (resumed.handoff_id, resumed.action, resumed.status) == (handoff_id, "resume", "VALIDATING")
+    state = store.state(handoff_id)
+    assert (state.status, state.rework, state.event_ids) == ("VALIDATING", 1,
+                                                              ("sf-evt-20261121-0050", "sf-evt-fixed"))
+    assert store.deal(handoff_id).detail.contract.status == "signed"
+    assert store.record(handoff_id).event_id == "sf-evt-fixed"
+    assert timeline(store, handoff_id) == [("AcceptEvent", "SUCCEEDED"), ("AcceptEvent (fix round 1)", "SUCCEEDED")]
+
+    # Delivered again (EventBridge is at least once): a duplicate, nothing counted twice.
+    again = register(store, copy.deepcopy(fixed), minutes=6)
+    assert (again.action, again.reason) == ("duplicate", "same event delivered again")
+    assert store.state(handoff_id).rework == 1
+
+
+@pytest.mark.parametrize("status", [HandoffStatus.VALIDATING, HandoffStatus.AWAITING_APPROVAL,
+                                    HandoffStatus.ACTIVATED, HandoffStatus.REJECTED])
+def test_a_corrected_event_for_a_handoff_that_is_not_blocked_is_ignored_and_noted(
+        store: HandoffStore, status: HandoffStatus) -> None:
+    raw = deal()
+    handoff_id = register(store, raw).handoff_id
+    store.set_status(handoff_id, status)
+    late = register(store, deal("sf-evt-late"), minutes=5)
+    assert (late.action, late.status) == ("duplicate", status.value)
+    state = store.state(handoff_id)
+    assert (state.status, state.rework, state.event_ids) == (status.value, 0, ("sf-evt-20261121-0050",))
+    assert store.raw_deal(handoff_id) == raw
+    [ignored] = [t for t in store.record(handoff_id).timeline if t.status == "IGNORED"]
+    assert ignored.step == "IgnoredEvent sf-evt-late"
+    assert ignored.detail == f"handoff is {status.value}; only a BLOCKED handoff takes a corrected event"
+
+
+def test_an_unknown_handoff_is_not_found(store: HandoffStore) -> None:
+    for read in (store.state, store.record, store.raw_deal):
+        with pytest.raises(HandoffNotFound):
+            read("ho-0000000000000000")
