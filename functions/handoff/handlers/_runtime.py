@@ -1,12 +1,15 @@
 """What every handler shares: Powertools Logger, Tracer and Metrics, the parser, and the adapters
 built from the environment at call time."""
 
+import re
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
@@ -16,6 +19,8 @@ from handoff.adapters.documents import Documents
 from handoff.adapters.exceptions_queue import ExceptionsQueue
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.config import setting
+from handoff.contracts import ContractError
+from handoff.domain.errors import EventInvalid
 
 logger = Logger()
 tracer = Tracer()
@@ -60,6 +65,22 @@ def documents() -> Documents:
 
 def exceptions_queue() -> ExceptionsQueue:
     return ExceptionsQueue(aws.client("sqs"), setting("EXCEPTIONS_QUEUE_URL"))
+
+
+def _quarantine_name(event: Any) -> str:
+    detail = event.get("detail") if isinstance(event, dict) else None
+    event_id = (detail or {}).get("eventId") if isinstance(detail, dict) else None
+    name = str(event_id or (event.get("id") if isinstance(event, dict) else None) or uuid.uuid4())
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:120]
+
+
+def rejected(event: Any, error: ContractError) -> EventInvalid:
+    """Keep an event that fails its contract in S3 quarantine (named by its eventId: a redelivery
+    overwrites, never adds) and return the named error that reports it."""
+    location = documents().quarantine(event, error.problems, now(), _quarantine_name(event))
+    logger.warning("event rejected", extra={"problems": error.problems, "quarantine": location})
+    metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+    return EventInvalid(f"{error} (kept in {location})")
 
 
 class HandoffRef(BaseModel):
