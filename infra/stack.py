@@ -82,6 +82,7 @@ class HandoffStack(Stack):
         self._wire_approval_api()
         self.state_machine = self._state_machine()
         self._rule()
+        self._pipeline_rule()
         self._sweeper_schedule()
 
     # --- storage ----------------------------------------------------------------------------
@@ -284,6 +285,23 @@ class HandoffStack(Stack):
         self.undelivered_events = self._queue("UndeliveredEvents", dlq=False)
         rule.add_target(targets.SfnStateMachine(
             self.state_machine,
+            dead_letter_queue=self.undelivered_events,
+            retry_attempts=8,
+            max_event_age=Duration.hours(24),
+        ))
+
+    def _pipeline_rule(self) -> None:
+        # Same bus, same delivery guarantees as closed-won: undeliverable events land in the same queue.
+        events.Rule(
+            self, "StageChangedRule",
+            event_bus=self.bus,
+            description="Soft staffing from pipeline stage changes",
+            event_pattern=events.EventPattern(
+                source=events.Match.prefix("crm."),
+                detail_type=["Opportunity Stage Changed"],
+            ),
+        ).add_target(targets.LambdaFunction(
+            self.functions["TrackPipeline"],
             dead_letter_queue=self.undelivered_events,
             retry_attempts=8,
             max_event_age=Duration.hours(24),
