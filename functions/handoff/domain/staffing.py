@@ -2,7 +2,7 @@
 firm once it is won, released when it is lost. Pure: adapters apply what these functions decide."""
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from handoff.contracts import ClosedWonEvent, StaffingNeed, StaffingRequest
 
@@ -44,13 +44,14 @@ def _key(request: StaffingRequest) -> tuple[str, ...]:
     return ("natural", request.role.casefold(), request.start_date.isoformat(), request.location)
 
 
-def firm_up(existing: list[StaffingRequest], wanted: list[StaffingRequest]) -> list[StaffingRequest]:
-    """Reconcile open requests with the demand wanted now.
-
-    Matched by request_id: wanted ones become FIRM with the wanted details (existing order kept),
-    wanted ones not yet open are added FIRM, open ones no longer wanted become RELEASED. Duplicates
-    on either side collapse to one.
-    """
+def _reconcile(
+    existing: list[StaffingRequest],
+    wanted: list[StaffingRequest],
+    becomes: Callable[[StaffingRequest, StaffingRequest | None], StaffingRequest],
+    new_status: str,
+) -> list[StaffingRequest]:
+    """Each open request (existing order, duplicates collapsed) becomes `becomes(it, its wanted
+    match or None)`; wanted requests not open yet are added with `new_status`."""
     wanted_by_key: dict[tuple[str, ...], StaffingRequest] = {}
     for request in wanted:
         wanted_by_key.setdefault(_key(request), request)
@@ -58,14 +59,24 @@ def firm_up(existing: list[StaffingRequest], wanted: list[StaffingRequest]) -> l
     seen: set[tuple[str, ...]] = set()
     for request in existing:
         key = _key(request)
-        if key in seen:
-            continue
-        seen.add(key)
-        match = wanted_by_key.get(key)
-        result.append(request.model_copy(update={"status": RELEASED}) if match is None
-                      else match.model_copy(update={"status": FIRM}))
-    result += [r.model_copy(update={"status": FIRM}) for k, r in wanted_by_key.items() if k not in seen]
-    return result
+        if key not in seen:
+            seen.add(key)
+            result.append(becomes(request, wanted_by_key.get(key)))
+    return result + [r.model_copy(update={"status": new_status}) for k, r in wanted_by_key.items() if k not in seen]
+
+
+def firm_up(existing: list[StaffingRequest], wanted: list[StaffingRequest]) -> list[StaffingRequest]:
+    """Reconcile open requests with the demand of the won deal.
+
+    Matched by request_id: wanted ones become FIRM with the wanted details (existing order kept),
+    wanted ones not yet open are added FIRM, open ones no longer wanted become RELEASED. Duplicates
+    on either side collapse to one.
+    """
+
+    def becomes(had: StaffingRequest, want: StaffingRequest | None) -> StaffingRequest:
+        return had.model_copy(update={"status": RELEASED}) if want is None else want.model_copy(update={"status": FIRM})
+
+    return _reconcile(existing, wanted, becomes, FIRM)
 
 
 def soften(existing: list[StaffingRequest], wanted: list[StaffingRequest]) -> list[StaffingRequest]:
@@ -75,25 +86,15 @@ def soften(existing: list[StaffingRequest], wanted: list[StaffingRequest]) -> li
     revived); FIRM ones are never downgraded, whatever a late pipeline event says. SOFT ones no
     longer wanted are RELEASED; firm and released ones not wanted stay as they are.
     """
-    wanted_by_key: dict[tuple[str, ...], StaffingRequest] = {}
-    for request in wanted:
-        wanted_by_key.setdefault(_key(request), request)
-    result: list[StaffingRequest] = []
-    seen: set[tuple[str, ...]] = set()
-    for request in existing:
-        key = _key(request)
-        if key in seen:
-            continue
-        seen.add(key)
-        match = wanted_by_key.get(key)
-        if request.status == FIRM:
-            result.append(request)
-        elif match is not None:
-            result.append(match.model_copy(update={"status": SOFT}))
-        else:
-            result.append(request.model_copy(update={"status": RELEASED}) if request.status == SOFT else request)
-    result += [r.model_copy(update={"status": SOFT}) for k, r in wanted_by_key.items() if k not in seen]
-    return result
+
+    def becomes(had: StaffingRequest, want: StaffingRequest | None) -> StaffingRequest:
+        if had.status == FIRM:
+            return had
+        if want is not None:
+            return want.model_copy(update={"status": SOFT})
+        return had.model_copy(update={"status": RELEASED}) if had.status == SOFT else had
+
+    return _reconcile(existing, wanted, becomes, SOFT)
 
 
 def release_soft(existing: list[StaffingRequest]) -> list[StaffingRequest]:
