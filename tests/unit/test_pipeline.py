@@ -139,3 +139,12 @@ def test_extra_fields_are_kept() -> None:
     raw = json.loads(EXAMPLE.read_text())
     raw["detail"]["opportunity"]["forecastCategory"] = "Commit"
     assert parse_stage_changed(raw).detail.opportunity.model_extra == {"forecastCategory": "Commit"}
+
+
+def test_the_handler_reads_the_threshold_of_the_deals_playbook_or_none() -> None:
+    from handoff.handlers.track_pipeline import threshold
+
+    assert threshold(event().detail) == 60  # erp-implementation
+    raw = stage_changed(WON, stage="Negotiation", probability=90)
+    raw["detail"]["opportunity"]["serviceLine"] = "space-tourism"
+    assert threshold(parse_stage_changed(raw).detail) is None
