@@ -83,6 +83,7 @@ class HandoffStack(Stack):
         self._wire_handoff_api()
         self.state_machine = self._state_machine()
         self._rule()
+        self._pipeline_rule()
         self._sweeper_schedule()
 
     # --- storage ----------------------------------------------------------------------------
@@ -284,23 +285,26 @@ class HandoffStack(Stack):
             fn.grant_invoke(machine)
         return machine
 
-    def _rule(self) -> None:
-        rule = events.Rule(
-            self, "ClosedWonRule",
+    def _bus_rule(self, construct_id: str, description: str, detail_type: str) -> events.Rule:
+        return events.Rule(
+            self, construct_id,
             event_bus=self.bus,
-            description="Start one handoff per closed-won deal",
-            event_pattern=events.EventPattern(
-                source=events.Match.prefix("crm."),
-                detail_type=["Opportunity Closed Won"],
-            ),
+            description=description,
+            event_pattern=events.EventPattern(source=events.Match.prefix("crm."), detail_type=[detail_type]),
         )
+
+    def _delivery(self) -> dict:
+        """EventBridge's delivery policy for CRM events: retried for a day, then kept in one queue."""
+        return {"dead_letter_queue": self.undelivered_events, "retry_attempts": 8, "max_event_age": Duration.hours(24)}
+
+    def _rule(self) -> None:
         self.undelivered_events = self._queue("UndeliveredEvents", dlq=False)
-        rule.add_target(targets.SfnStateMachine(
-            self.state_machine,
-            dead_letter_queue=self.undelivered_events,
-            retry_attempts=8,
-            max_event_age=Duration.hours(24),
-        ))
+        self._bus_rule("ClosedWonRule", "Start one handoff per closed-won deal", "Opportunity Closed Won").add_target(
+            targets.SfnStateMachine(self.state_machine, **self._delivery()))
+
+    def _pipeline_rule(self) -> None:
+        rule = self._bus_rule("StageChangedRule", "Soft staffing from pipeline stage changes", "Opportunity Stage Changed")
+        rule.add_target(targets.LambdaFunction(self.functions["TrackPipeline"], **self._delivery()))
 
     def _sweeper_schedule(self) -> None:
         events.Rule(

@@ -4,6 +4,12 @@ never this list, so both run exactly what `cdk deploy` would deploy."""
 
 from dataclasses import dataclass, field
 
+# Functions that call systems of record over REST wait for them: the connector's worst case with
+# its defaults is 3 attempts x (8 s connect + 8 s read) + 2 backoffs of up to 8 s = 64 s, plus an
+# OAuth token request (16 s). 30 s would cut a slow but healthy call short; 120 s leaves headroom.
+INTEGRATION_TIMEOUT_SECONDS = 120
+INTEGRATION = ("ledger:write", "idempotency:write", "systems-secret:read")
+
 
 @dataclass(frozen=True)
 class FunctionSpec:
@@ -24,19 +30,19 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("RequestApproval", "request_approval", "Store an approval with its task token and email the approver",
                  ("handoffs:write", "mail:send", "approval-secret:read")),
     FunctionSpec("SyncCustomer", "sync_customer", "Match or create the customer in the customer master",
-                 ("handoffs:write", "ledger:write", "idempotency:write", "systems-secret:read")),
+                 ("handoffs:write", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
     FunctionSpec("CreateProject", "create_project", "Create the project shell with its work breakdown structure",
-                 ("handoffs:write", "ledger:write", "idempotency:write", "systems-secret:read")),
+                 ("handoffs:write", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
     FunctionSpec("SetupBilling", "setup_billing", "Create the billing schedule from the contract terms",
-                 ("handoffs:write", "ledger:write", "idempotency:write", "systems-secret:read")),
-    FunctionSpec("RequestStaffing", "request_staffing", "Open firm staffing requests",
-                 ("handoffs:write", "ledger:write", "idempotency:write", "systems-secret:read")),
+                 ("handoffs:write", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
+    FunctionSpec("RequestStaffing", "request_staffing", "Firm up staffing requests, soft ones included",
+                 ("handoffs:write", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
     FunctionSpec("RaiseRequisitions", "raise_requisitions", "Raise purchase requisitions for subcontractors",
-                 ("handoffs:write", "ledger:write", "idempotency:write", "systems-secret:read")),
+                 ("handoffs:write", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
     FunctionSpec("AssembleLaunchPacket", "assemble_launch_packet", "Store the launch packet and notify delivery",
                  ("handoffs:write", "documents:write", "mail:send")),
     FunctionSpec("ActivateHandoff", "activate_handoff", "Mark the handoff activated and write the project back to CRM",
-                 ("handoffs:write", "bus:put", "ledger:write", "idempotency:write", "systems-secret:read")),
+                 ("handoffs:write", "bus:put", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
     FunctionSpec("CloseHandoff", "close_handoff", "Record a rejection, timeout or failure and queue the exception",
                  ("handoffs:write", "exceptions:send")),
     FunctionSpec("ApprovalApi", "approval_api", "Approval pages and decisions behind API Gateway",
@@ -46,4 +52,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  ("handoffs:read", "bus:put", "documents:write"), in_workflow=False, behind_api=True),
     FunctionSpec("ApprovalSweeper", "approval_sweeper", "Reminders, escalations and expiry of pending approvals",
                  ("handoffs:write", "mail:send", "approval-secret:read", "states:callback"), in_workflow=False),
+    FunctionSpec("TrackPipeline", "track_pipeline",
+                 "Soft staffing requests from pipeline stage changes; released when the deal is lost",
+                 ("documents:write", *INTEGRATION), in_workflow=False, timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
 )

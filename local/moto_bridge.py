@@ -58,10 +58,16 @@ class Activity:
             return False
 
 
+# Lambda retries a failed asynchronous invocation twice, about one and then two minutes later.
+ASYNC_RETRY_DELAYS = (60, 120)
+
+
 class MotoBridge:
     def __init__(self, invoker: Invoker, *, time_scale: float, start_execution: Callable[[str, str, str], None],
-                 dead_letter: Callable[[str, dict, str], None]):
+                 dead_letter: Callable[[str, dict, str], None], function_dead_letters: dict[str, str] | None = None):
+        """`function_dead_letters`: function name -> the queue ARN its failed asynchronous events go to."""
         self.invoker = invoker
+        self.function_dead_letters = dict(function_dead_letters or {})
         self.time_scale = time_scale
         self.start_execution = start_execution
         self.dead_letter = dead_letter
@@ -124,7 +130,7 @@ class MotoBridge:
         class _ScaledTime:
             @staticmethod
             def sleep(seconds: float) -> None:
-                bridge._sleep(seconds)
+                bridge.sleep(seconds)
 
             def __getattr__(self, name: str) -> Any:
                 return getattr(time, name)
@@ -162,7 +168,8 @@ class MotoBridge:
         self._originals = {}
 
     # --- behaviour -------------------------------------------------------------------------------
-    def _sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float) -> None:
+        """Sleep `seconds` at the runtime's scale (1 s = 1 ms by default), counted as activity."""
         scaled = seconds * self.time_scale
         self.slept.append(scaled)
         with self.activity:
@@ -185,17 +192,24 @@ class MotoBridge:
                 except Exception as exc:  # noqa: BLE001 - anything that fails delivery goes to the DLQ
                     last_error = f"{type(exc).__name__}: {exc}"
                     if attempt + 1 < attempts:
-                        self._sleep(min(2 ** attempt, 60))
+                        self.sleep(min(2 ** attempt, 60))
             dlq = target.get("DeadLetterConfig", {}).get("Arn")
             if dlq:
                 self.dead_letter(dlq, event, last_error)
 
     def _invoke_async(self, target: dict, event: dict) -> None:
+        """Asynchronous invocation as Lambda does it: retried on error, then the function's DLQ."""
         function_name = target["Arn"].split(":")[6]
         with self.activity:
-            _payload, error = self.invoker(function_name, event)
-        if error:
-            traceback.print_stack(limit=0)
+            for delay in (*ASYNC_RETRY_DELAYS, None):
+                payload, error = self.invoker(function_name, event)
+                if not error:
+                    return
+                if delay is not None:
+                    self.sleep(delay)
+            dlq = self.function_dead_letters.get(function_name)
+            if dlq:
+                self.dead_letter(dlq, event, f"{error}: {payload.get('errorMessage', '') if isinstance(payload, dict) else ''}")
 
 
 def sent_raw_messages(account: str, region: str) -> list[tuple[str, str]]:

@@ -44,13 +44,19 @@ class _FormReader(HTMLParser):
 
 
 class EmbeddedRuntime:
-    def __init__(self, workdir: Path | None = None, *, time_scale: float = 0.001, quiet_seconds: float = 0.1):
+    def __init__(self, workdir: Path | None = None, *, time_scale: float = 0.001, quiet_seconds: float = 0.1,
+                 environment: dict[str, str] | None = None):
+        """`environment` overrides variables of every function, as a deployment's context would
+        (e.g. SYSTEMS_CONFIG pointing the ports at a REST system); it is one value per name for
+        the whole stack, like the template's."""
         self.workdir = workdir or ROOT / ".local" / "run"
         self.time_scale = time_scale
         self.quiet_seconds = quiet_seconds
+        self.environment = dict(environment or {})
         self._mock: Any = None
         self.bridge: MotoBridge | None = None
         self._decided: set[str] = set()  # approval links decide_all has posted
+        self._previous_backoff_sleep: Any = None
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> "EmbeddedRuntime":
@@ -75,15 +81,27 @@ class EmbeddedRuntime:
         self.api.set_routes(self.resources.routes, self.resources.stage_name)
         self.lambdas = InProcessLambdas(self.resources.functions,
                                         extra_environment={"POWERTOOLS_TRACE_DISABLED": "true",
-                                                           "POWERTOOLS_DEV": "false"})
+                                                           "POWERTOOLS_DEV": "false", **self.environment})
         self.bridge = MotoBridge(self.lambdas, time_scale=self.time_scale, start_execution=self._start_execution,
-                                 dead_letter=self._dead_letter)
+                                 dead_letter=self._dead_letter,
+                                 function_dead_letters={f.name: f.dead_letter_arn for f in self.resources.functions.values()
+                                                        if f.dead_letter_arn})
         self.bridge.install()
+        from handoff.handlers._provisioning import use_backoff_sleep
+
+        # The REST connector's retry waits are scaled like Step Functions' Retry (and fresh adapters
+        # are built: no credentials cached from another runtime in this process).
+        self._previous_backoff_sleep = use_backoff_sleep(self.bridge.sleep)
         self.api.start()
         self.outbox = Outbox(self.workdir / "outbox")
         return self
 
     def close(self) -> None:
+        if self._previous_backoff_sleep is not None:
+            from handoff.handlers._provisioning import use_backoff_sleep
+
+            use_backoff_sleep(self._previous_backoff_sleep)
+            self._previous_backoff_sleep = None
         if self.bridge:
             self.bridge.uninstall()
         try:
@@ -124,6 +142,8 @@ class EmbeddedRuntime:
 
     def env(self, name: str) -> str:
         """A value of the functions' environment (one meaning per name across the stack)."""
+        if name in self.environment:
+            return self.environment[name]
         return next(f.environment[name] for f in self.resources.functions.values() if name in f.environment)
 
     # --- what an operator does ----------------------------------------------------------------------

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aws_cdk.assertions import Match, Template
 
-from infra.wiring import FUNCTIONS
+from infra.wiring import FUNCTIONS, INTEGRATION_TIMEOUT_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,10 +15,21 @@ def resources(template: dict, cfn_type: str) -> dict[str, dict]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == cfn_type}
 
 
+def bus_rules(template: dict) -> dict[str, dict]:
+    """Rules with an event pattern, by detail-type."""
+    rules = [r["Properties"] for r in resources(template, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    return {detail_type: r for r in rules for detail_type in r["EventPattern"]["detail-type"]}
+
+
+def function_logical_id(template: dict, module: str) -> str:
+    return next(k for k, f in resources(template, "AWS::Lambda::Function").items()
+                if f["Properties"]["Handler"] == f"handoff.handlers.{module}.handler")
+
+
 def test_rule_starts_the_workflow_for_crm_closed_won_events_with_retry_and_dead_letters(template: dict) -> None:
-    rules = [r for r in resources(template, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
-    assert len(rules) == 1
-    props = rules[0]["Properties"]
+    rules = bus_rules(template)
+    assert sorted(rules) == ["Opportunity Closed Won", "Opportunity Stage Changed"]
+    props = rules["Opportunity Closed Won"]
     assert props["EventPattern"] == {"detail-type": ["Opportunity Closed Won"], "source": [{"prefix": "crm."}]}
     target = props["Targets"][0]
     machine = next(iter(resources(template, "AWS::StepFunctions::StateMachine")))
@@ -26,6 +37,35 @@ def test_rule_starts_the_workflow_for_crm_closed_won_events_with_retry_and_dead_
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == 8
     assert "DeadLetterConfig" in target
     assert props["EventBusName"] == {"Ref": next(iter(resources(template, "AWS::Events::EventBus")))}
+
+
+def test_stage_changed_events_reach_the_pipeline_function_with_retry_and_dead_letters(template: dict) -> None:
+    rules = bus_rules(template)
+    closed_won, props = rules["Opportunity Closed Won"], rules["Opportunity Stage Changed"]
+    assert props["EventPattern"] == {"detail-type": ["Opportunity Stage Changed"], "source": [{"prefix": "crm."}]}
+    assert props["EventBusName"] == closed_won["EventBusName"]
+    [target] = props["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [function_logical_id(template, "track_pipeline"), "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 8}
+    assert target["DeadLetterConfig"] == closed_won["Targets"][0]["DeadLetterConfig"]
+    # EventBridge may invoke it; the function itself retries twice, then keeps the event in its own queue.
+    permissions = [p["Properties"] for p in resources(template, "AWS::Lambda::Permission").values()
+                   if p["Properties"]["Principal"] == "events.amazonaws.com"]
+    assert any(p["FunctionName"] == {"Fn::GetAtt": [function_logical_id(template, "track_pipeline"), "Arn"]}
+               for p in permissions)
+    function = resources(template, "AWS::Lambda::Function")[function_logical_id(template, "track_pipeline")]
+    assert "DeadLetterConfig" in function["Properties"]
+
+
+def test_functions_calling_systems_of_record_outlast_the_connectors_worst_case(template: dict) -> None:
+    functions = resources(template, "AWS::Lambda::Function")
+    integration = {"sync_customer", "create_project", "setup_billing", "request_staffing", "raise_requisitions",
+                   "activate_handoff", "track_pipeline"}
+    for module in integration:
+        assert functions[function_logical_id(template, module)]["Properties"]["Timeout"] == INTEGRATION_TIMEOUT_SECONDS
+    # 3 attempts x (8 s connect + 8 s read) + 2 backoffs of 8 s + a 16 s token request (connector defaults).
+    assert INTEGRATION_TIMEOUT_SECONDS > 3 * 16 + 2 * 8 + 16
+    assert functions[function_logical_id(template, "check_readiness")]["Properties"]["Timeout"] == 30
 
 
 def test_state_machine_definition_is_the_file_with_every_function_substituted(template: dict) -> None:
@@ -109,6 +149,10 @@ def test_grants_are_least_privilege_per_function(template: dict) -> None:
     assert not any(a.startswith("s3:") for a in actions_of("sync_customer"))
     assert "secretsmanager:GetSecretValue" in actions_of("approval_api")
     assert "secretsmanager:GetSecretValue" not in actions_of("close_handoff")
+    pipeline = actions_of("track_pipeline")
+    assert {"secretsmanager:GetSecretValue", "s3:PutObject", "dynamodb:PutItem"} <= pipeline
+    assert not any(a.startswith(("ses:", "states:", "events:")) for a in pipeline)
+    assert {a for a in pipeline if a.startswith("sqs:")} == {"sqs:SendMessage"}  # its own dead-letter queue
 
 
 def routes(template: dict) -> dict[tuple[str, str], dict]:

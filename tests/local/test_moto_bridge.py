@@ -55,6 +55,6 @@ def test_a_retried_lambda_error_is_seen_by_retry_and_catch_and_backoff_is_scaled
     assert record.status == "ACTIVATED"
     assert all(error is None for _fn, error in runtime.lambdas.invocations[-8:])
     assert runtime.bridge is not None
-    runtime.bridge._sleep(30)  # a 30 s back-off sleeps 30 ms at the runtime's scale
+    runtime.bridge.sleep(30)  # a 30 s back-off sleeps 30 ms at the runtime's scale
     assert runtime.bridge.slept[-1] == pytest.approx(30 * runtime.time_scale)
     assert json.dumps(record.to_json_dict())

@@ -8,9 +8,11 @@ token endpoint, per-path fault injection, and a record of every request.
         erp.fault("/projects", throttle=2, retry_after="1")
         ... RestSystemConfig(base_url=erp.base_url, ...) ...
         assert erp.requests_to("/projects")[0].header("Idempotency-Key") == "..."
+        assert erp.injected[("/projects", "throttle")] == 2
 """
 
 import base64
+import collections
 import itertools
 import json
 import re
@@ -87,6 +89,7 @@ class FakeErp:
         self.state = _State()
         self.tokens: set[str] = set()
         self.tokens_issued = 0
+        self.injected: collections.Counter[tuple[str, str]] = collections.Counter()  # (path, fault kind) -> hits
         self._responses: dict[tuple[str, str], Response] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -97,7 +100,8 @@ class FakeErp:
             (re.compile(r"/customers/match-or-create"), self._customer),
             (re.compile(r"/projects"), self._project),
             (re.compile(r"/billing-schedules"), self._schedule),
-            (re.compile(r"/staffing-requests"), self._staffing),
+            (re.compile(r"/staffing-requests/soft"), self._soft_staffing),
+            (re.compile(r"/staffing-requests/firm"), self._firm_staffing),
             (re.compile(r"/staffing-requests/release"), self._release),
             (re.compile(r"/requisitions"), self._requisitions),
             (re.compile(r"/crm/opportunities/(?P<opportunity_id>[^/]+)/project"), self._crm),
@@ -157,7 +161,7 @@ class FakeErp:
         if fault.latency:
             time.sleep(fault.latency)
         with self._lock:
-            early = self._early_fault(fault)
+            early = self._early_fault(path, fault)
         if early:
             return early, fault
         if path == TOKEN_PATH:
@@ -175,27 +179,34 @@ class FakeErp:
                 self._responses[(path, key)] = replay
             return replay, fault
 
-    def _early_fault(self, fault: Fault) -> Response | None:
+    def _early_fault(self, path: str, fault: Fault) -> Response | None:
+        if fault.latency:
+            self.injected[(path, "latency")] += 1
         if fault.throttle:
             fault.throttle -= 1
+            self.injected[(path, "throttle")] += 1
             return 429, {"error": "too_many_requests", "retryAfter": fault.retry_after}
         if fault.errors:
             fault.errors -= 1
+            self.injected[(path, "error")] += 1
             return 500, {"error": "internal"}
         if fault.reject is not None:
+            self.injected[(path, "reject")] += 1
             return fault.reject_status, fault.reject
         return None
 
-    def delivery_faults(self, fault: Fault, status: int) -> tuple[bool, bool]:
+    def delivery_faults(self, path: str, fault: Fault, status: int) -> tuple[bool, bool]:
         """After processing: (answer late, answer with a broken body), consuming the counters."""
         with self._lock:
             if status >= 300:
                 return False, False
             if fault.timeouts:
                 fault.timeouts -= 1
+                self.injected[(path, "timeout")] += 1
                 return True, False
             if fault.malformed:
                 fault.malformed -= 1
+                self.injected[(path, "malformed")] += 1
                 return False, True
             return False, False
 
@@ -265,27 +276,34 @@ class FakeErp:
         self.state.schedules[sid] = body
         return 201, {"scheduleId": sid}
 
-    def _staffing(self, body: dict, key: str) -> Response:
-        status = "firm" if body["firm"] else "soft"
-        out = []
-        for request in body["requests"]:
-            rid = request.get("requestId")
-            if rid and rid not in self.state.staffing:
-                return 404, {"error": "unknown_request", "requestId": rid}
-            rid = rid or self._next("SR")
-            record = {**request, "requestId": rid, "status": status, "opportunityId": body["opportunityId"]}
-            self.state.staffing[rid] = record
-            out.append({k: v for k, v in record.items() if k != "opportunityId"})
-        return 201, {"requests": out}
+    # Staffing: one request per requestId; soft never downgrades firm, release never touches firm.
+    def _staffing_of(self, opportunity_id: str) -> list[dict]:
+        return [r for r in self.state.staffing.values() if r["opportunityId"] == opportunity_id]
+
+    def _upsert(self, opportunity_id: str, requests: list[dict], status: str, **extra: Any) -> list[dict]:
+        wanted = {r["requestId"] for r in requests}
+        for request in requests:
+            if self.state.staffing.get(request["requestId"], {}).get("status") == "FIRM" and status == "SOFT":
+                continue
+            self.state.staffing[request["requestId"]] = {**request, "status": status, "opportunityId": opportunity_id,
+                                                         **extra}
+        for record in self._staffing_of(opportunity_id):
+            if record["requestId"] not in wanted and record["status"] in {"SOFT", status}:
+                record["status"] = "RELEASED"
+        return [{k: v for k, v in r.items() if k != "opportunityId"} for r in self._staffing_of(opportunity_id)]
+
+    def _soft_staffing(self, body: dict, key: str) -> Response:
+        return 200, {"requests": self._upsert(body["opportunityId"], body["requests"], "SOFT")}
+
+    def _firm_staffing(self, body: dict, key: str) -> Response:
+        firm = self._upsert(body["opportunityId"], body["requests"], "FIRM", projectCode=body["projectCode"])
+        return 200, {"requests": firm}
 
     def _release(self, body: dict, key: str) -> Response:
-        mine = [
-            r for r in self.state.staffing.values()
-            if r["opportunityId"] == body["opportunityId"] and r["status"] != "released"
-        ]
-        for request in mine:
-            request["status"] = "released"
-        return 200, {"released": len(mine)}
+        soft = [r for r in self._staffing_of(body["opportunityId"]) if r["status"] == "SOFT"]
+        for request in soft:
+            request["status"] = "RELEASED"
+        return 200, {"released": len(soft)}
 
     def _requisitions(self, body: dict, key: str) -> Response:
         out = []
@@ -318,7 +336,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         (status, payload), fault = self.erp.handle(self.command, self.path, headers, body)
         data = b"" if payload is None else json.dumps(payload).encode()
-        late, broken = self.erp.delivery_faults(fault, status)
+        late, broken = self.erp.delivery_faults(self.path, fault, status)
         if late:
             time.sleep(fault.hang_seconds)  # the client has timed out: its retry must not create twice
         if broken:

@@ -36,6 +36,7 @@ from handoff.contracts import (
     parse_event,
 )
 from handoff.domain.errors import IntegrationPermanent, IntegrationTransient, MasterDataConflict
+from handoff.domain.staffing import requests_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
 TABLE = "handoff-ledger"
@@ -383,53 +384,113 @@ def test_crm_writeback_records_the_project_code_once(store, inspect):
 
 
 # Staffing ----------------------------------------------------------------------------------------
-def demand() -> list[StaffingRequest]:
-    return [
-        StaffingRequest(role="Solution Architect", hours=320, start_date=date(2027, 1, 4), location="DE",
-                        status="requested", skills=["S/4HANA"]),
-        StaffingRequest(role="FI Consultant", hours=640, start_date=date(2027, 2, 1), location="DE",
-                        status="requested"),
-    ]
+def demand(opportunity_id: str = "OPP-1", status: str = "SOFT") -> list[StaffingRequest]:
+    event = parse_event(json.loads((FIXTURES / "emea-milestone-erp-rollout.json").read_text()))
+    return requests_for(opportunity_id, event.detail.staffing, status=status)
 
 
-def test_staffing_soft_then_firm_then_release(store, inspect):
+def stored(inspect, opportunity_id: str = "OPP-1") -> dict[str, str]:
+    return {r["role"]: r["status"] for r in inspect.staffing_requests(opportunity_id)}
+
+
+def test_soft_then_firm_reuses_the_soft_requests(store, inspect):
     staffing = LedgerStaffing(store)
 
-    soft = staffing.open_requests("OPP-1", None, demand(), firm=False, idempotency_key="h1:staff-soft")
-    assert soft == staffing.open_requests("OPP-1", None, demand(), firm=False, idempotency_key="h1:staff-soft")
-    assert [r.status for r in soft] == ["soft", "soft"]
-    assert len(inspect.staffing_requests("OPP-1")) == 2
+    soft = staffing.open_soft("OPP-1", demand(), idempotency_key="opp-1:evt-1")
+    assert [r.status for r in soft] == ["SOFT"] * 3
+    assert soft == staffing.open_soft("OPP-1", demand(), idempotency_key="opp-1:evt-1")  # replayed
+    assert soft == staffing.open_soft("OPP-1", demand(), idempotency_key="opp-1:evt-2")  # same stage again
+    assert len(inspect.staffing_requests("OPP-1")) == 3
 
-    firm = staffing.open_requests("OPP-1", "PRJ-1", soft[:1], firm=True, idempotency_key="h1:staff-firm")
-    assert (firm[0].request_id, firm[0].status) == (soft[0].request_id, "firm")
-    by_id = {r["requestId"]: r for r in inspect.staffing_requests("OPP-1")}
-    assert (by_id[soft[0].request_id]["status"], by_id[soft[0].request_id]["projectCode"]) == ("firm", "PRJ-1")
-    assert by_id[soft[1].request_id]["status"] == "soft"
+    firm = staffing.firm("OPP-1", "PRJ-1", demand(status="FIRM"), idempotency_key="h1:staffing")
 
-    assert staffing.release("OPP-1", idempotency_key="h1:release") == 2
-    assert staffing.release("OPP-1", idempotency_key="h1:release") == 2  # same answer, nothing more done
-    assert {r["status"] for r in inspect.staffing_requests("OPP-1")} == {"released"}
-    assert staffing.release("OPP-1", idempotency_key="h2:release") == 0
+    assert [(r.request_id, r.status) for r in firm] == [(r.request_id, "FIRM") for r in soft]
+    items = inspect.staffing_requests("OPP-1")
+    assert len(items) == 3
+    assert {(i["status"], i["projectCode"]) for i in items} == {("FIRM", "PRJ-1")}
+    assert {i["requestId"] for i in items} == {r.request_id for r in soft}
 
 
-def test_firm_requests_open_directly_with_the_project(store, inspect):
-    opened = LedgerStaffing(store).open_requests("OPP-1", "PRJ-1", demand(), firm=True, idempotency_key="h1:staff")
-
-    assert [r.status for r in opened] == ["firm", "firm"]
-    assert {r["projectCode"] for r in inspect.staffing_requests()} == {"PRJ-1"}
-
-
-@pytest.mark.parametrize("request_id", ["SR-UNKNOWN", "released"])
-def test_firming_an_unknown_or_released_request_is_permanent(store, request_id):
+def test_firm_without_soft_creates_every_request_once(store, inspect):
     staffing = LedgerStaffing(store)
-    soft = staffing.open_requests("OPP-1", None, demand(), firm=False, idempotency_key="h1:soft")
-    staffing.release("OPP-1", idempotency_key="h1:release")
-    rid = soft[0].request_id if request_id == "released" else request_id
+    firm = staffing.firm("OPP-1", "PRJ-1", demand(status="FIRM"), idempotency_key="h1:staffing")
+    again = staffing.firm("OPP-1", "PRJ-1", demand(status="FIRM"), idempotency_key="h1:staffing-redriven")
 
-    with pytest.raises(IntegrationPermanent, match=f"{rid} of opportunity OPP-1 cannot become firm"):
-        staffing.open_requests(
-            "OPP-1", "PRJ-1", [soft[0].model_copy(update={"request_id": rid})], firm=True, idempotency_key="h2:firm"
-        )
+    assert firm == again
+    assert stored(inspect) == dict.fromkeys(["Engagement Manager", "Solution Architect", "Functional Consultant"],
+                                            "FIRM")
+
+
+def test_firm_creates_missing_needs_and_releases_dropped_soft_ones(store, inspect):
+    staffing = LedgerStaffing(store)
+    staffing.open_soft("OPP-1", demand()[:2], idempotency_key="opp-1:evt-1")
+    wanted = [demand(status="FIRM")[0], demand(status="FIRM")[2]]
+
+    firm = staffing.firm("OPP-1", "PRJ-1", wanted, idempotency_key="h1:staffing")
+
+    assert [(r.role, r.status) for r in firm] == [
+        ("Engagement Manager", "FIRM"), ("Functional Consultant", "FIRM"), ("Solution Architect", "RELEASED")]
+    assert stored(inspect) == {"Engagement Manager": "FIRM", "Functional Consultant": "FIRM",
+                               "Solution Architect": "RELEASED"}
+
+
+def test_release_frees_soft_requests_only_and_repeats_answer_the_same(store, inspect):
+    staffing = LedgerStaffing(store)
+    staffing.open_soft("OPP-1", demand(), idempotency_key="opp-1:evt-1")
+    staffing.open_soft("OPP-2", demand("OPP-2"), idempotency_key="opp-2:evt-1")
+    staffing.firm("OPP-2", "PRJ-2", demand("OPP-2", "FIRM")[:1], idempotency_key="h2:staffing")
+
+    assert staffing.release("OPP-1", idempotency_key="opp-1:lost") == 3
+    assert staffing.release("OPP-1", idempotency_key="opp-1:lost") == 3  # replayed: same answer
+    assert staffing.release("OPP-1", idempotency_key="opp-1:lost-again") == 0
+    assert set(stored(inspect).values()) == {"RELEASED"}
+    # The firm step of OPP-2 released its two dropped needs; releasing the deal leaves the firm one.
+    assert staffing.release("OPP-2", idempotency_key="opp-2:lost") == 0
+    assert stored(inspect, "OPP-2")["Engagement Manager"] == "FIRM"
+
+
+def test_a_late_pipeline_event_never_downgrades_firm_requests(store, inspect):
+    staffing = LedgerStaffing(store)
+    staffing.firm("OPP-1", "PRJ-1", demand(status="FIRM"), idempotency_key="h1:staffing")
+
+    after = staffing.open_soft("OPP-1", demand(), idempotency_key="opp-1:late-event")
+
+    assert {r.status for r in after} == {"FIRM"}
+    assert set(stored(inspect).values()) == {"FIRM"}
+
+
+def test_a_revived_deal_reopens_released_requests_as_soft(store, inspect):
+    staffing = LedgerStaffing(store)
+    soft = staffing.open_soft("OPP-1", demand(), idempotency_key="opp-1:evt-1")
+    staffing.release("OPP-1", idempotency_key="opp-1:lost")
+
+    again = staffing.open_soft("OPP-1", demand(), idempotency_key="opp-1:reopened")
+
+    assert [(r.request_id, r.status) for r in again] == [(r.request_id, "SOFT") for r in soft]
+    assert len(inspect.staffing_requests("OPP-1")) == 3
+
+
+def test_a_concurrent_change_is_transient_not_overwritten(store, dynamodb, inspect, monkeypatch):
+    staffing = LedgerStaffing(store)
+    staffing.open_soft("OPP-1", demand(), idempotency_key="opp-1:evt-1")
+    query = store.query
+    other = LedgerStaffing(LedgerStore(TABLE, dynamodb, clock=lambda: NOW))
+
+    def query_then_release(*args):
+        items = query(*args)
+        other.release("OPP-1", idempotency_key="opp-1:lost")  # lands between our read and our write
+        return items
+
+    monkeypatch.setattr(store, "query", query_then_release)
+    with pytest.raises(IntegrationTransient, match="changed during firm_staffing"):
+        staffing.firm("OPP-1", "PRJ-1", demand(status="FIRM"), idempotency_key="h1:staffing")
+    assert set(stored(inspect).values()) == {"RELEASED"}
+
+
+def test_requests_without_an_id_are_refused(store):
+    with pytest.raises(ValueError, match="need a request_id"):
+        LedgerStaffing(store).firm("OPP-1", "PRJ-1", [demand()[0].model_copy(update={"request_id": None})],
+                                   idempotency_key="k")
 
 
 # Registry default ------------------------------------------------------------------------------

@@ -72,8 +72,9 @@ SCHEDULE = BillingSchedule(
 )
 DEMAND = [
     StaffingRequest(role="Solution Architect", hours=320, start_date=date(2027, 1, 4), location="DE",
-                    status="requested", skills=["S/4HANA"]),
-    StaffingRequest(role="FI Consultant", hours=640, start_date=date(2027, 2, 1), location="DE", status="requested"),
+                    status="SOFT", skills=["S/4HANA"], request_id="SR-000000000001"),
+    StaffingRequest(role="FI Consultant", hours=640, start_date=date(2027, 2, 1), location="DE", status="SOFT",
+                    request_id="SR-000000000002"),
 ]
 
 
@@ -116,8 +117,8 @@ def test_every_port_over_rest_maps_to_contract_models(erp, client):
     project = RestProjects(client).create_project(SHELL, customer, idempotency_key="h1:project")
     schedule_id = RestBilling(client).create_schedule(SHELL.code, customer, SCHEDULE, idempotency_key="h1:billing")
     staffing = RestStaffing(client)
-    soft = staffing.open_requests("OPP 1/x", None, DEMAND, firm=False, idempotency_key="h1:soft")
-    firm = staffing.open_requests("OPP 1/x", SHELL.code, soft[:1], firm=True, idempotency_key="h1:firm")
+    soft = staffing.open_soft("OPP 1/x", DEMAND, idempotency_key="h1:soft")
+    firm = staffing.firm("OPP 1/x", SHELL.code, DEMAND[:1], idempotency_key="h1:firm")
     released = staffing.release("OPP 1/x", idempotency_key="h1:release")
     reqs = RestProcurement(client).raise_requisitions(
         SHELL.code,
@@ -129,9 +130,11 @@ def test_every_port_over_rest_maps_to_contract_models(erp, client):
     assert (customer.erp_customer_id, customer.match) == ("C-0001", "created")
     assert project == SHELL  # the PSA's extra fields (id, status) are ignored
     assert schedule_id.startswith("BS-")
-    assert [r.status for r in soft] == ["soft", "soft"] and all(r.request_id for r in soft)
-    assert (firm[0].request_id, firm[0].status) == (soft[0].request_id, "firm")
-    assert released == 2
+    assert [(r.request_id, r.status) for r in soft] == [("SR-000000000001", "SOFT"), ("SR-000000000002", "SOFT")]
+    # The firm step keeps the soft request's id; the need the won deal dropped is released.
+    assert [(r.request_id, r.status) for r in firm] == [("SR-000000000001", "FIRM"), ("SR-000000000002", "RELEASED")]
+    assert released == 0  # nothing soft was left: a lost deal never releases firm requests
+    assert len(erp.state.staffing) == 2
     assert (reqs[0].requisition_id is not None, reqs[0].project_code, reqs[0].amount) == (
         True, SHELL.code, Decimal("62000.00")
     )
@@ -234,14 +237,14 @@ def test_timeouts_until_max_attempts_are_transient(erp, sleeps):
 
 
 def test_max_attempts_then_integration_transient(erp, client, sleeps):
-    erp.fault("/staffing-requests", errors=10)
+    erp.fault("/staffing-requests/soft", errors=10)
 
     with pytest.raises(IntegrationTransient) as caught:
-        RestStaffing(client).open_requests("OPP-1", None, DEMAND, firm=False, idempotency_key="k")
+        RestStaffing(client).open_soft("OPP-1", DEMAND, idempotency_key="k")
 
-    assert "Fake ERP: open_staffing_requests failed after 3 attempts: HTTP 500" in str(caught.value)
+    assert "Fake ERP: open_soft_staffing failed after 3 attempts: HTTP 500" in str(caught.value)
     assert type(caught.value).__name__ == "Integration.Transient"
-    assert len(erp.requests_to("/staffing-requests")) == 3
+    assert len(erp.requests_to("/staffing-requests/soft")) == 3
     assert sleeps == [0.5, 1.0]
 
 
@@ -293,15 +296,22 @@ def test_409_from_the_customer_master_is_a_master_data_conflict(erp, client):
     assert caught.value.status == 409 and caught.value.detail["error"] == "master_data_conflict"
 
 
-def test_malformed_2xx_body_is_permanent_without_retry(erp, client, sleeps):
-    """Not retried: the request may have taken effect, and a replay would return the same body."""
+def test_malformed_2xx_body_is_retried_and_the_key_prevents_a_duplicate(erp, client, sleeps):
     erp.fault("/billing-schedules", malformed=1)
 
-    with pytest.raises(IntegrationPermanent) as caught:
-        RestBilling(client).create_schedule("P", CUSTOMER, SCHEDULE, idempotency_key="k")
+    schedule_id = RestBilling(client).create_schedule("P", CUSTOMER, SCHEDULE, idempotency_key="k")
 
-    assert caught.value.detail == "malformed response"
-    assert len(erp.requests_to("/billing-schedules")) == 1 and sleeps == []
+    assert schedule_id.startswith("BS-") and list(erp.state.schedules) == [schedule_id]
+    assert len(erp.requests_to("/billing-schedules")) == 2 and sleeps == [0.5]
+    assert erp.injected[("/billing-schedules", "malformed")] == 1
+
+
+def test_a_system_that_keeps_answering_garbage_is_transient(erp, client, sleeps):
+    erp.fault("/billing-schedules", malformed=10)
+
+    with pytest.raises(IntegrationTransient, match="after 3 attempts: HTTP 201 with a malformed response"):
+        RestBilling(client).create_schedule("P", CUSTOMER, SCHEDULE, idempotency_key="k")
+    assert len(erp.state.schedules) == 1  # processed once, replayed twice
 
 
 def test_response_not_matching_the_contract_is_permanent(erp, client):
@@ -385,6 +395,25 @@ def test_one_shared_secret_can_hold_every_system(secretsmanager, sleeps):
         assert erp.requests[0].header("X-Api-Key") == "k-erp"
         assert psa.requests_to("/projects")[0].header("Authorization") == "Bearer tok-1"
     assert secretsmanager.reads == 1
+
+
+def test_auth_without_secret_id_reads_the_stacks_systems_secret(secretsmanager, sleeps):
+    arn = secretsmanager.create_secret(Name="SystemsCredentials",
+                                       SecretString=json.dumps({"erp": {"api_key": "k-1"}}))["ARN"]
+    with FakeErp(api_key="k-1") as erp:
+        ports = build_ports(
+            {"crm": rest_system(erp, {"type": "api_key", "secret_key": "erp"})},
+            table_name="unused",
+            secretsmanager=secretsmanager,
+            dynamodb=boto3.resource("dynamodb", region_name="eu-west-1"),
+            sleep=sleeps.append,
+            default_secret_id=arn,
+        )
+        ports.crm.project_created("OPP-1", "P", idempotency_key="k")
+
+        assert erp.state.crm == {"OPP-1": "P"} and erp.requests[0].header("X-Api-Key") == "k-1"
+        with pytest.raises(ValueError, match=r"SYSTEMS_CONFIG.crm.auth: no secret_id, and no default secret"):
+            build_ports({"crm": rest_system(erp, {"type": "api_key"})}, table_name="unused", dynamodb=MagicMock())
 
 
 def test_secret_cache_ttl_expires(secretsmanager):

@@ -14,3 +14,12 @@ def test_committed_schemas_match_the_models() -> None:
 def test_event_schema_names_required_fields() -> None:
     text = render()["closed-won-event-1.0.schema.json"]
     assert '"detail-type"' in text and '"schemaVersion"' in text and '"eventId"' in text
+
+
+def test_stage_changed_schema_requires_what_soft_staffing_needs() -> None:
+    import json
+
+    schema = json.loads(render()["stage-changed-event-1.0.schema.json"])
+    opportunity = schema["$defs"]["PipelineOpportunity"]
+    assert set(opportunity["required"]) == {"id", "stage", "probability", "serviceLine", "region"}
+    assert schema["properties"]["detail-type"]["const"] == "Opportunity Stage Changed"

@@ -2,8 +2,10 @@
 
 SYSTEMS_CONFIG (JSON) maps a port to its system; a port left out uses the built-in ledger:
   {"customer_master": {"adapter": "rest", "name": "SAP S/4HANA", "base_url": "https://erp.example",
-                       "auth": {"type": "api_key", "header": "X-Api-Key", "secret_id": "erp/api"}},
+                       "auth": {"type": "api_key", "header": "X-Api-Key", "secret_key": "erp"}},
    "crm": {"adapter": "ledger"}}
+An auth setting without `secret_id` reads the stack's SystemsCredentials secret (SYSTEMS_SECRET_ARN),
+the one secret the functions are granted; `secret_key` picks the system's object inside it.
 """
 
 import json
@@ -49,6 +51,7 @@ class _Shared:
     secretsmanager: Any
     http: urllib3.PoolManager | None
     sleep: Callable[[float], None]
+    default_secret_id: str | None = None
     _store: LedgerStore | None = None
     _secrets: SecretCache | None = None
     _auth: dict[str, AuthProvider] = field(default_factory=dict)
@@ -94,6 +97,10 @@ def _rest(port: str, settings: dict[str, Any], shared: _Shared) -> Any:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
         raise ValueError(f"{ENV_VAR}.{port}: {problems}") from None
+    if getattr(config.auth, "secret_id", "") is None:
+        if not shared.default_secret_id:
+            raise ValueError(f"{ENV_VAR}.{port}.auth: no secret_id, and no default secret (SYSTEMS_SECRET_ARN) is set")
+        config = config.model_copy(update={"auth": config.auth.model_copy(update={"secret_id": shared.default_secret_id})})
     client = RestClient(config, auth=shared.auth(config), http=shared.pool(), sleep=shared.sleep)
     return REST_ADAPTERS[port](client)
 
@@ -139,11 +146,13 @@ def build_ports(
     secretsmanager: Any = None,
     http: urllib3.PoolManager | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    default_secret_id: str | None = None,
 ) -> Ports:
     """`dynamodb` is a boto3 DynamoDB resource and `secretsmanager` a client; either defaults to
-    `session` (or a new boto3 Session), made only if some port needs it."""
+    `session` (or a new boto3 Session), made only if some port needs it. `sleep` waits between
+    retries of REST calls; `default_secret_id` serves auth settings that name no secret."""
     systems = load_config(config)
-    shared = _Shared(table_name, session, dynamodb, secretsmanager, http, sleep)
+    shared = _Shared(table_name, session, dynamodb, secretsmanager, http, sleep, default_secret_id)
     adapters = {}
     for port in PORT_NAMES:
         settings = dict(systems.get(port) or {"adapter": DEFAULT_ADAPTER})

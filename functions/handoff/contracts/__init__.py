@@ -29,8 +29,15 @@ from handoff.contracts.record import (
     TimelineEntry,
     WbsNode,
 )
+from handoff.contracts.stage_changed import (
+    STAGE_CHANGED,
+    StageChangedDetail,
+    StageChangedEvent,
+    parse_stage_changed,
+)
 
 __all__ = [
+    "STAGE_CHANGED",
     "Account",
     "ApprovalEntry",
     "BillingLine",
@@ -52,10 +59,13 @@ __all__ = [
     "Scope",
     "StaffingNeed",
     "StaffingRequest",
+    "StageChangedDetail",
+    "StageChangedEvent",
     "Subcontractor",
     "TimelineEntry",
     "WbsNode",
     "currency_exponent",
     "describe_validation_error",
     "parse_event",
+    "parse_stage_changed",
 ]

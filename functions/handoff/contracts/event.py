@@ -2,10 +2,10 @@
 
 import json
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import pycountry
-from pydantic import AfterValidator, AwareDatetime, EmailStr, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, EmailStr, Field, ValidationError, model_validator
 
 from handoff.contracts.base import CanonicalModel
 from handoff.contracts.errors import ContractError, describe_validation_error
@@ -23,6 +23,7 @@ def _country(code: str) -> str:
 
 Country = Annotated[str, AfterValidator(_country)]
 NonEmpty = Annotated[str, Field(min_length=1)]
+EventModel = TypeVar("EventModel", bound=BaseModel)
 
 
 class Person(CanonicalModel):
@@ -137,8 +138,19 @@ class Subcontractor(CanonicalModel):
     country: Country
 
 
+def _known_major(version: str) -> str:
+    if version.split(".")[0] != SUPPORTED_MAJOR_VERSION:
+        raise ValueError(f"schema version {version!r} is not supported (this product reads 1.x)")
+    return version
+
+
+# Every event of this product's contract is read by major version: 1.x is understood, 2.0 is not.
+SchemaVersion = Annotated[str, AfterValidator(_known_major)]
+CrmSource = Annotated[str, Field(pattern=r"^crm\.")]
+
+
 class ClosedWonDetail(CanonicalModel):
-    schema_version: str
+    schema_version: SchemaVersion
     event_id: NonEmpty
     occurred_at: AwareDatetime
     opportunity: Opportunity
@@ -148,22 +160,20 @@ class ClosedWonDetail(CanonicalModel):
     staffing: list[StaffingNeed]
     subcontractors: list[Subcontractor] = Field(default_factory=list)
 
-    @field_validator("schema_version")
-    @classmethod
-    def _known_major(cls, version: str) -> str:
-        if version.split(".")[0] != SUPPORTED_MAJOR_VERSION:
-            raise ValueError(f"schema version {version!r} is not supported (this product reads 1.x)")
-        return version
-
 
 class ClosedWonEvent(CanonicalModel):
-    source: str = Field(pattern=r"^crm\.")
+    source: CrmSource
     detail_type: Literal["Opportunity Closed Won"] = Field(alias="detail-type")
     detail: ClosedWonDetail
 
 
 def parse_event(raw: Any) -> ClosedWonEvent:
     """Validate an EventBridge envelope (dict or JSON text); raise ContractError naming each field."""
+    return parse_envelope(raw, ClosedWonEvent)
+
+
+def parse_envelope(raw: Any, model: type[EventModel]) -> EventModel:
+    """Validate an EventBridge envelope (dict or JSON text) as `model`; ContractError names each field."""
     if isinstance(raw, (str, bytes)):
         try:
             raw = json.loads(raw)
@@ -172,6 +182,6 @@ def parse_event(raw: Any) -> ClosedWonEvent:
     if not isinstance(raw, dict):
         raise ContractError([{"field": "(event)", "message": "an event must be a JSON object"}])
     try:
-        return ClosedWonEvent.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         raise describe_validation_error(exc) from None

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from handoff.contracts.event import ClosedWonEvent
 from handoff.contracts.record import HandoffRecord
+from handoff.contracts.stage_changed import StageChangedEvent
 
 SCHEMAS = {
     "closed-won-event-1.0.schema.json": (ClosedWonEvent, "validation"),
     "handoff-record-1.schema.json": (HandoffRecord, "serialization"),
+    "stage-changed-event-1.0.schema.json": (StageChangedEvent, "validation"),
 }
 
 

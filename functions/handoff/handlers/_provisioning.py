@@ -2,6 +2,8 @@
 by handoff and step (a retried or redriven execution reuses what exists), and the playbook."""
 
 import os
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,10 +21,35 @@ from handoff.domain.playbooks import Playbook, load_playbook
 
 T = TypeVar("T")
 
+_ports: dict[tuple[str, str, str], Ports] = {}
+_ports_lock = threading.Lock()
+_backoff_sleep: Callable[[float], None] = time.sleep
+
 
 def ports() -> Ports:
-    return build_ports(os.environ.get("SYSTEMS_CONFIG") or "{}", table_name=setting("LEDGER_TABLE"),
-                       dynamodb=aws.resource("dynamodb"), secretsmanager=aws.client("secretsmanager"))
+    """The adapters, built once per process (a warm Lambda keeps its credential and OAuth token
+    caches and its HTTP connections) for each configuration: a process that sees another
+    SYSTEMS_CONFIG or table (tests, the local runtime) gets adapters of its own."""
+    config, table = os.environ.get("SYSTEMS_CONFIG") or "{}", setting("LEDGER_TABLE")
+    secret = os.environ.get("SYSTEMS_SECRET_ARN") or ""
+    key = (config, table, secret)
+    with _ports_lock:
+        built = _ports.get(key)
+        if built is None:
+            built = _ports[key] = build_ports(
+                config, table_name=table, dynamodb=aws.resource("dynamodb"), secretsmanager=aws.client("secretsmanager"),
+                sleep=lambda seconds: _backoff_sleep(seconds), default_secret_id=secret or None)
+        return built
+
+
+def use_backoff_sleep(sleep: Callable[[float], None]) -> Callable[[float], None]:
+    """Replace how the REST connector waits between retries (the embedded runtime scales it as it
+    scales Step Functions' Retry); returns the previous one. Forgets the cached adapters."""
+    global _backoff_sleep  # noqa: PLW0603 - one process-wide clock, like time.sleep itself
+    with _ports_lock:
+        previous, _backoff_sleep = _backoff_sleep, sleep
+        _ports.clear()
+    return previous
 
 
 def idempotency_key(handoff_id: str, step: str) -> str:

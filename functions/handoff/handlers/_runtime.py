@@ -21,6 +21,7 @@ from handoff.adapters.exceptions_queue import ExceptionsQueue
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.config import setting
 from handoff.contracts import ContractError
+from handoff.domain.errors import EventInvalid
 
 logger = Logger()
 tracer = Tracer()
@@ -71,7 +72,8 @@ def _quarantine_name(event: Any) -> str:
 
 
 def quarantine(raw_event: Any, error: ContractError) -> str:
-    """Keep an event that fails the contract, with the fields at fault; returns where it is."""
+    """Keep an event that fails the contract, with the fields at fault, in S3 quarantine (named by its
+    eventId: a redelivery overwrites, never adds); returns where it is."""
     location = documents().quarantine(raw_event, error.problems, now(), _quarantine_name(raw_event))
     logger.warning("event rejected", extra={"problems": error.problems, "quarantine": location})
     metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
@@ -84,6 +86,11 @@ def event_bus() -> EventBus:
 
 def exceptions_queue() -> ExceptionsQueue:
     return ExceptionsQueue(aws.client("sqs"), setting("EXCEPTIONS_QUEUE_URL"))
+
+
+def rejected(event: Any, error: ContractError) -> EventInvalid:
+    """Quarantine an event that fails its contract and return the named error that reports it."""
+    return EventInvalid(f"{error} (kept in {quarantine(event, error)})")
 
 
 class HandoffRef(BaseModel):

@@ -4,8 +4,7 @@ register the handoff once per opportunity."""
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handoff.contracts import ContractError, parse_event
-from handoff.domain.errors import EventInvalid
-from handoff.handlers._runtime import logger, metrics, now, quarantine, step_handler, store
+from handoff.handlers._runtime import logger, metrics, now, rejected, step_handler, store
 
 
 @step_handler(None)
@@ -13,8 +12,7 @@ def handler(event: dict) -> dict:
     try:
         parsed = parse_event(event)
     except ContractError as error:
-        location = quarantine(event, error)
-        raise EventInvalid(f"{error} (kept in {location})") from None
+        raise rejected(event, error) from None
     registration = store().register(parsed, event, now())
     logger.info("handoff registered", extra={"handoff_id": registration.handoff_id, "action": registration.action,
                                              "reason": registration.reason})

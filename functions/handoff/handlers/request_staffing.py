@@ -1,5 +1,5 @@
-"""Request staffing: firm requests for every staffing need (soft ones opened before close are
-firmed up, never duplicated)."""
+"""Request staffing: firm requests for every staffing need. Soft requests opened before close
+(track_pipeline) have the same request ids, so they are firmed up, never duplicated."""
 
 from handoff.domain.staffing import staffing_requests
 from handoff.handlers._provisioning import idempotency_key, once, ports
@@ -12,16 +12,15 @@ def request_staffing(request: HandoffRef) -> dict:
     records = store()
     deal = records.deal(request.handoffId)
     record = records.record(request.handoffId)
-    project_code = record.project.code if record.project else None
+    if record.project is None:
+        raise LookupError(f"handoff {request.handoffId} has no project; staffing is firmed against one")
+    project_code = record.project.code
 
     def work() -> dict:
-        # Without a soft request opened before close, each need is a new firm request (the ledger
-        # derives the id from the idempotency key, so a retry opens nothing twice).
-        wanted = [r.model_copy(update={"request_id": None}) for r in staffing_requests(deal, firm=True)]
-        opened = ports().staffing.open_requests(
-            deal.detail.opportunity.id, project_code, wanted, firm=True,
+        requests = ports().staffing.firm(
+            deal.detail.opportunity.id, project_code, staffing_requests(deal, firm=True),
             idempotency_key=idempotency_key(request.handoffId, STEP))
-        return {"requests": [r.to_json_dict() for r in opened]}
+        return {"requests": [r.to_json_dict() for r in requests]}
 
     requests = once(request.handoffId, STEP, work)["requests"]
     records.save(request.handoffId, staffingRequests=requests)

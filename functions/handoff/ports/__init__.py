@@ -33,13 +33,26 @@ class Billing(Protocol):
 
 
 class Staffing(Protocol):
-    def open_requests(
-        self, opportunity_id: str, project_code: str | None, requests: list[StaffingRequest], *, firm: bool,
-        idempotency_key: str,
+    """Staffing demand in resource management, one request per staffing need, keyed by request_id
+    (deterministic per opportunity and need, see handoff.domain.staffing.request_id). Each call
+    returns every request of the opportunity as it stands afterwards."""
+
+    def open_soft(
+        self, opportunity_id: str, requests: list[StaffingRequest], *, idempotency_key: str
     ) -> list[StaffingRequest]:
+        """Tentative demand of an open deal (handoff.domain.staffing.soften): firm ones are never
+        downgraded, soft ones no longer wanted are released."""
+        ...
+
+    def firm(
+        self, opportunity_id: str, project_code: str, requests: list[StaffingRequest], *, idempotency_key: str
+    ) -> list[StaffingRequest]:
+        """The won deal's demand (handoff.domain.staffing.firm_up): soft requests with a wanted id
+        become firm, missing ones are created firm, open ones no longer wanted are released."""
         ...
 
     def release(self, opportunity_id: str, *, idempotency_key: str) -> int:
+        """A lost deal: soft requests are released, firm ones untouched. Returns how many were released."""
         ...
 
 

@@ -7,7 +7,7 @@ Item layout (pk / sk -> what):
   PROJECT#<code> / PROJECT                         project shell (code is unique)
   PROJECT#<code> / BILLING#<scheduleId>            billing schedule
   PROJECT#<code> / REQUISITION#<requisitionId>     purchase requisition
-  OPPORTUNITY#<id> / STAFFING#<requestId>          staffing request (soft, firm, released)
+  OPPORTUNITY#<id> / STAFFING#<requestId>          staffing request (SOFT, FIRM, RELEASED)
   OPPORTUNITY#<id> / CRM                           project code written back to the CRM
   IDEMPOTENCY#<idempotency key> / <operation>      first result of a call, replayed on repeats
 """

@@ -117,6 +117,18 @@ class LedgerStore:
     def put(self, item: Item) -> Item:
         return {"Put": {"TableName": self.table_name, "Item": item}}
 
+    def put_if(self, item: Item, condition: str, names: dict, values: dict) -> Item:
+        """Replace an item only while `condition` holds (optimistic concurrency on what was read)."""
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": item,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
     def update(self, pk: str, sk: str, expression: str, condition: str, names: dict, values: dict) -> Item:
         return {
             "Update": {

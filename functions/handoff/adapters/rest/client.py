@@ -3,8 +3,9 @@ and retries with exponential backoff on 429, 5xx, timeouts and connection errors
 
 Errors: retries exhausted -> IntegrationTransient (the state machine may retry later with the same
 key); any other 4xx -> IntegrationPermanent with the status and the response detail. A 2xx whose
-body is not JSON -> IntegrationPermanent("malformed response"), not retried: the request may have
-taken effect, and a server honouring the Idempotency-Key would replay the same unreadable body."""
+body is not JSON (cut off by a proxy, a maintenance page) is retried like a 5xx: the request may
+have taken effect, and the Idempotency-Key makes the retry replay it instead of repeating it. A
+server that keeps answering garbage exhausts the attempts and ends as IntegrationTransient."""
 
 import json
 import random
@@ -145,7 +146,7 @@ class RestClient:
             raise _Retry(f"connection error ({type(exc).__name__})") from exc
         status = response.status
         if 200 <= status < 300:
-            return self._parse(response.data, operation, status)
+            return self._parse(response.data, status)
         if status == 429 or status >= 500:
             wait = retry_after_seconds(response.headers.get("Retry-After"), self._now())
             raise _Retry(f"HTTP {status}", wait)
@@ -160,15 +161,10 @@ class RestClient:
             raise _Unauthorised(error)
         raise error
 
-    def _parse(self, data: bytes, operation: str, status: int) -> Any:
+    def _parse(self, data: bytes, status: int) -> Any:
         if not data.strip():
             return None
         try:
             return json.loads(data)
         except ValueError:
-            raise IntegrationPermanent(
-                f"{self.system}: {operation} returned HTTP {status} with a malformed response",
-                system=self.system,
-                status=status,
-                detail="malformed response",
-            ) from None
+            raise _Retry(f"HTTP {status} with a malformed response") from None

@@ -12,7 +12,8 @@ DEFAULT_PATHS: dict[str, str] = {
     "match_or_create_customer": "/customers/match-or-create",
     "create_project": "/projects",
     "create_billing_schedule": "/billing-schedules",
-    "open_staffing_requests": "/staffing-requests",
+    "open_soft_staffing": "/staffing-requests/soft",
+    "firm_staffing": "/staffing-requests/firm",
     "release_staffing": "/staffing-requests/release",
     "raise_requisitions": "/requisitions",
     "crm_project_created": "/crm/opportunities/{opportunity_id}/project",
@@ -25,28 +26,31 @@ class _Config(BaseModel):
 
 class ApiKeyAuthConfig(_Config):
     """The secret is JSON {"api_key": "..."} (or that object under `secret_key` of a shared secret);
-    the key goes in `header`."""
+    the key goes in `header`. Without `secret_id`, the stack's SystemsCredentials secret."""
 
     type: Literal["api_key"]
     header: str = "X-Api-Key"
-    secret_id: str
+    secret_id: str | None = None
     secret_key: str | None = None
 
     def provider(self, secrets: SecretCache, http: urllib3.PoolManager, timeout: float, system: str) -> AuthProvider:
+        assert self.secret_id, "the registry fills in the default secret"
         return ApiKeyAuth(secrets, secret_id=self.secret_id, header=self.header, secret_key=self.secret_key)
 
 
 class OAuth2ClientCredentialsConfig(_Config):
     """The secret is JSON {"client_id": "...", "client_secret": "..."} (or that object under
-    `secret_key` of a shared secret); RFC 6749 section 4.4."""
+    `secret_key` of a shared secret); RFC 6749 section 4.4. Without `secret_id`, the stack's
+    SystemsCredentials secret."""
 
     type: Literal["oauth2_client_credentials"]
     token_url: HttpUrl
-    secret_id: str
+    secret_id: str | None = None
     secret_key: str | None = None
     scope: str | None = None
 
     def provider(self, secrets: SecretCache, http: urllib3.PoolManager, timeout: float, system: str) -> AuthProvider:
+        assert self.secret_id, "the registry fills in the default secret"
         return OAuth2ClientCredentials(
             secrets,
             token_url=str(self.token_url),

@@ -105,32 +105,32 @@ class RestBilling:
 
 
 class RestStaffing:
+    """The resource-management system applies the reconciliation rules (see the Staffing port);
+    every call sends the requests with their request ids and gets the opportunity's requests back."""
+
     def __init__(self, client: RestClient):
         self._client = client
 
-    def open_requests(
-        self,
-        opportunity_id: str,
-        project_code: str | None,
-        requests: list[StaffingRequest],
-        *,
-        firm: bool,
-        idempotency_key: str,
+    def open_soft(
+        self, opportunity_id: str, requests: list[StaffingRequest], *, idempotency_key: str
     ) -> list[StaffingRequest]:
-        op = "open_staffing_requests"
-        body = {
-            "opportunityId": opportunity_id,
-            "projectCode": project_code,
-            "firm": firm,
-            "requests": [_json(r) for r in requests],
-        }
-        data = self._client.post(op, body, idempotency_key=idempotency_key)
-        return [load(self._client, StaffingRequest, r, op) for r in _field(self._client, data, "requests", op)]
+        body = {"opportunityId": opportunity_id, "requests": [_json(r) for r in requests]}
+        return self._requests("open_soft_staffing", body, idempotency_key)
+
+    def firm(
+        self, opportunity_id: str, project_code: str, requests: list[StaffingRequest], *, idempotency_key: str
+    ) -> list[StaffingRequest]:
+        body = {"opportunityId": opportunity_id, "projectCode": project_code, "requests": [_json(r) for r in requests]}
+        return self._requests("firm_staffing", body, idempotency_key)
 
     def release(self, opportunity_id: str, *, idempotency_key: str) -> int:
         op = "release_staffing"
         data = self._client.post(op, {"opportunityId": opportunity_id}, idempotency_key=idempotency_key)
         return int(_field(self._client, data, "released", op))
+
+    def _requests(self, op: str, body: dict[str, Any], idempotency_key: str) -> list[StaffingRequest]:
+        data = self._client.post(op, body, idempotency_key=idempotency_key)
+        return [load(self._client, StaffingRequest, r, op) for r in _field(self._client, data, "requests", op)]
 
 
 class RestProcurement:

@@ -1,0 +1,34 @@
+"""Events for tests, built from the closed-won fixtures (copies of the shared examples)."""
+
+import copy
+from typing import Any
+
+from tests.conftest import load_raw
+
+
+def closed_won(name: str, opportunity_id: str, event_id: str | None = None) -> dict[str, Any]:
+    """A closed-won example under its own opportunity id (tests share one runtime)."""
+    event = load_raw("closed-won", name)
+    event["detail"]["opportunity"]["id"] = opportunity_id
+    event["detail"]["eventId"] = event_id or f"{opportunity_id}-won"
+    return event
+
+
+def stage_changed(won: dict[str, Any], *, stage: str, probability: int, event_id: str | None = None) -> dict[str, Any]:
+    """The "Opportunity Stage Changed" event the CRM sent for the same deal before it closed."""
+    detail = won["detail"]
+    opportunity = detail["opportunity"]
+    return {
+        "source": won["source"],
+        "detail-type": "Opportunity Stage Changed",
+        "detail": {
+            "schemaVersion": "1.0",
+            "eventId": event_id or f"{opportunity['id']}-{stage.replace(' ', '-').lower()}-{probability}",
+            "occurredAt": "2026-10-01T09:30:00Z",
+            "opportunity": {**copy.deepcopy(opportunity), "stage": stage, "probability": probability,
+                            "previousStage": "Qualification"},
+            "account": copy.deepcopy(detail["account"]),
+            "contract": {"type": detail["contract"]["type"]},
+            "staffing": copy.deepcopy(detail["staffing"]),
+        },
+    }

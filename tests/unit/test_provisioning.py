@@ -1,0 +1,50 @@
+"""The ports of the provisioning steps: built once per process and configuration, with a backoff
+sleep the embedded runtime can scale."""
+
+import json
+from collections.abc import Iterator
+from unittest.mock import MagicMock
+
+import pytest
+
+from handoff.handlers import _provisioning
+from tests.support.fake_erp import FakeErp
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    monkeypatch.setenv("LEDGER_TABLE", "ledger")
+    monkeypatch.setenv("SYSTEMS_CONFIG", "{}")
+    monkeypatch.delenv("SYSTEMS_SECRET_ARN", raising=False)
+    monkeypatch.setattr(_provisioning.aws, "resource", lambda service: MagicMock())
+    monkeypatch.setattr(_provisioning.aws, "client", lambda service: MagicMock())
+    previous = _provisioning.use_backoff_sleep(_provisioning.time.sleep)
+    yield monkeypatch
+    _provisioning.use_backoff_sleep(previous)
+
+
+def test_ports_are_built_once_per_process_and_configuration(environment: pytest.MonkeyPatch) -> None:
+    first = _provisioning.ports()
+    assert _provisioning.ports() is first  # a warm Lambda keeps its adapters (and their caches)
+
+    environment.setenv("LEDGER_TABLE", "another-ledger")
+    other = _provisioning.ports()
+    assert other is not first and other.staffing is not first.staffing
+    environment.setenv("LEDGER_TABLE", "ledger")
+    assert _provisioning.ports() is first
+
+
+def test_the_backoff_sleep_is_replaceable_and_forgets_cached_ports(environment: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    with FakeErp() as erp:
+        erp.fault("/crm/opportunities/OPP-1/project", errors=1)
+        environment.setenv("SYSTEMS_CONFIG", json.dumps({"crm": {"adapter": "rest", "base_url": erp.base_url,
+                                                                 "backoff_base_seconds": 4}}))
+        before = _provisioning.ports()
+        _provisioning.use_backoff_sleep(slept.append)
+        after = _provisioning.ports()
+        after.crm.project_created("OPP-1", "P", idempotency_key="k")
+
+    assert after is not before
+    assert len(slept) == 1 and 0 <= slept[0] <= 4  # full jitter below the 4 s base, and no real wait
+    assert erp.state.crm == {"OPP-1": "P"} and erp.injected[("/crm/opportunities/OPP-1/project", "error")] == 1
