@@ -177,27 +177,33 @@ class EmbeddedRuntime:
         raise TimeoutError(f"handoffs still moving after {timeout} s")
 
     def _paused_on_approval(self, execution: dict) -> bool:
-        history = self.client("stepfunctions").get_execution_history(
-            executionArn=execution["executionArn"], reverseOrder=True, maxResults=50)["events"]
-        scheduled = sum(1 for e in history if e["type"] == "TaskSubmitted")
-        finished = sum(1 for e in history if e["type"] in ("TaskSucceeded", "TaskFailed", "TaskTimedOut"))
-        waiting = [e for e in history if e["type"] == "TaskSubmitted"
-                   and "waitForTaskToken" in e.get("taskSubmittedEventDetails", {}).get("resourceType", "")
-                   + e.get("taskSubmittedEventDetails", {}).get("resource", "")]
-        return (bool(waiting) and scheduled > finished) or self._status_of_execution(execution) == "AWAITING_APPROVAL"
+        """Every approval of the latest Map is handed out (its task token is waiting) and some are
+        still open. The handoff's status alone is not enough: it reads AWAITING_APPROVAL from the
+        readiness check on, before the approvals are requested and mailed."""
+        sfn = self.client("stepfunctions")
+        events: list[dict] = []
+        token = None
+        while True:
+            page = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000,
+                                             **({"nextToken": token} if token else {}))
+            events += page["events"]
+            token = page.get("nextToken")
+            if not token:
+                break
+        starts = [i for i, e in enumerate(events) if e["type"] == "MapStateStarted"]
+        if not starts:
+            return False
+        expected = events[starts[-1]].get("mapStateStartedEventDetails", {}).get("length", 0)
+        since = events[starts[-1]:]
 
-    def _status_of_execution(self, execution: dict) -> str | None:
-        from handoff.adapters.handoff_store import handoff_id_for
+        def waits(e: dict, key: str) -> bool:
+            return "waitForTaskToken" in e.get(key, {}).get("resource", "")
 
-        data = json.loads(self.client("stepfunctions").describe_execution(
-            executionArn=execution["executionArn"])["input"])
-        opportunity = (data.get("detail") or {}).get("opportunity") or {}
-        if "id" not in opportunity:
-            return None
-        try:
-            return self.store().status(handoff_id_for(data.get("source", ""), opportunity["id"]))
-        except LookupError:
-            return None
+        submitted = sum(1 for e in since if e["type"] == "TaskSubmitted" and waits(e, "taskSubmittedEventDetails"))
+        finished = sum(1 for e in since if (e["type"] == "TaskSucceeded" and waits(e, "taskSucceededEventDetails"))
+                       or (e["type"] == "TaskFailed" and waits(e, "taskFailedEventDetails"))
+                       or (e["type"] == "TaskTimedOut" and waits(e, "taskTimedOutEventDetails")))
+        return expected > 0 and submitted == expected and finished < submitted
 
     def store(self) -> Any:
         from handoff.adapters.handoff_store import HandoffStore
