@@ -104,7 +104,10 @@ class InProcessLambdas:
         module_name, handler_name = fn.handler.rsplit(".", 1)
         environment = {**fn.environment, **self.extra, "AWS_LAMBDA_FUNCTION_NAME": fn.name,
                        "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
-        context = LambdaContext(function_name=fn.name, deadline=time.monotonic() + 900)
+        # The deployed timeout, so handlers see the remaining time they would on AWS (it is not
+        # enforced: an in-process call cannot be killed).
+        context = LambdaContext(function_name=fn.name, memory_limit_in_mb=fn.memory_mb,
+                                deadline=time.monotonic() + fn.timeout_seconds)
         with function_environment(environment):
             try:
                 handler = getattr(importlib.import_module(module_name), handler_name)

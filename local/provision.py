@@ -39,6 +39,8 @@ class Function:
     code_path: Path
     environment: dict[str, str]
     dead_letter_arn: str | None = None
+    timeout_seconds: int = 3  # CloudFormation's default, as on AWS
+    memory_mb: int = 128
 
 
 @dataclass
@@ -259,7 +261,8 @@ class Provisioner:
         self.out.physical[logical] = name
         self.out.arns[logical] = fn["FunctionArn"]
         self.out.functions[name] = Function(name, logical, props["Handler"], Path(meta["aws:asset:path"]),
-                                            environment, dead_letter)
+                                            environment, dead_letter, int(props.get("Timeout", 3)),
+                                            int(props.get("MemorySize", 128)))
 
     def _create_Events_Rule(self, logical: str, props: dict, _meta: dict) -> None:
         events = self.client("events")

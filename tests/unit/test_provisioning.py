@@ -48,3 +48,36 @@ def test_the_backoff_sleep_is_replaceable_and_forgets_cached_ports(environment: 
     assert after is not before
     assert len(slept) == 1 and 0 <= slept[0] <= 4  # full jitter below the 4 s base, and no real wait
     assert erp.state.crm == {"OPP-1": "P"} and erp.injected[("/crm/opportunities/OPP-1/project", "error")] == 1
+
+
+def test_an_in_progress_step_expires_with_its_invocation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step killed by its Lambda timeout must not lock out its retries for the record's 7 days:
+    the IN_PROGRESS record carries the invocation's deadline."""
+    import time as clock
+
+    import boto3
+    from moto import mock_aws
+
+    from handoff.handlers._runtime import step_handler
+    from local.lambdas import LambdaContext
+
+    with mock_aws():
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+        monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
+        table = boto3.resource("dynamodb", region_name="eu-west-1").create_table(
+            TableName="idempotency", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        seen: list[dict] = []
+
+        def work() -> dict:
+            seen.extend(table.scan()["Items"])
+            return {"done": True}
+
+        handler = step_handler(None)(lambda event: _provisioning.once("ho-1", "CreateProject", work))
+        started_ms = clock.time() * 1000
+        assert handler({}, LambdaContext(function_name="f", deadline=clock.monotonic() + 30)) == {"done": True}
+        [in_progress] = seen
+        assert in_progress["status"] == "INPROGRESS"
+        assert started_ms + 25_000 <= int(in_progress["in_progress_expiration"]) <= clock.time() * 1000 + 30_000
+        # Outside a handler (no context) the step still runs once.
+        assert _provisioning.once("ho-1", "CreateProject", work) == {"done": True} and len(seen) == 1

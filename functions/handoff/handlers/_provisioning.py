@@ -18,6 +18,7 @@ from handoff.adapters.registry import Ports, build_ports
 from handoff.config import setting
 from handoff.contracts import ClosedWonEvent
 from handoff.domain.playbooks import Playbook, load_playbook
+from handoff.handlers._runtime import current_lambda_context
 
 T = TypeVar("T")
 
@@ -60,6 +61,11 @@ def once(handoff_id: str, step: str, work: Callable[[], dict[str, Any]]) -> dict
     """Run `work` once per (handoff, step); a retry gets the stored result back."""
     persistence = DynamoDBPersistenceLayer(table_name=setting("IDEMPOTENCY_TABLE"))
     config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=7 * 24 * 3600)
+    context = current_lambda_context()
+    if context is not None:
+        # Without it an invocation that times out leaves its record IN_PROGRESS for the whole
+        # expiry (7 days) and every retry of the step fails as "already in progress".
+        config.register_lambda_context(context)
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
     def run(request: dict[str, str]) -> dict[str, Any]:

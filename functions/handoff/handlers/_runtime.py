@@ -4,6 +4,7 @@ built from the environment at call time."""
 import re
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
@@ -29,6 +30,14 @@ metrics = Metrics()
 
 Model = TypeVar("Model", bound=BaseModel)
 
+# The invocation's context, for what needs the remaining time (Powertools idempotency expires an
+# in-progress record when the invocation would have timed out, so a retry is not locked out).
+_lambda_context: ContextVar[LambdaContext | None] = ContextVar("lambda_context", default=None)
+
+
+def current_lambda_context() -> LambdaContext | None:
+    return _lambda_context.get()
+
 
 def step_handler(
     model: type[Model] | None,
@@ -42,7 +51,11 @@ def step_handler(
         @metrics.log_metrics
         @wraps(step)
         def handler(event: dict, context: LambdaContext) -> Any:
-            result = step(event if model is None else parse(event=event, model=model))
+            token = _lambda_context.set(context)
+            try:
+                result = step(event if model is None else parse(event=event, model=model))
+            finally:
+                _lambda_context.reset(token)
             if isinstance(result, BaseModel):
                 return result.model_dump(mode="json", by_alias=True)
             return result
