@@ -125,3 +125,26 @@ def test_cli_json_meets_the_contract_and_rejects_unreadable_input(tmp_path: Path
                              capture_output=True, text=True, cwd=root)
     assert missing.returncode == 2 and "detail.opportunity.id" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_the_cli_activates_a_deal_in_a_clean_process() -> None:
+    """What `make demo` does, in a process without the test suite's environment: the handlers must
+    get their settings (Powertools service, metrics namespace, ...) from the stack alone."""
+    import os
+    import subprocess
+    import sys
+
+    from handoff.contracts.record import HandoffRecord
+
+    root = Path(__file__).resolve().parents[2]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))}
+    environment["PYTHONPATH"] = f"{root / 'functions'}{os.pathsep}{root}"
+    done = subprocess.run([sys.executable, "-m", "local", "run", "--json",
+                           str(root / "tests/fixtures/closed-won/us-fixed-fee-advisory.json")],
+                          capture_output=True, text=True, cwd=root, env=environment, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    [record] = [HandoffRecord.model_validate(r) for r in json.loads(done.stdout)]
+    assert record.status == "ACTIVATED", (record.status, record.exceptions)
+    assert record.billing_schedule is not None and record.billing_schedule.total == Decimal("85000.00")
+    log = (root / ".local" / "lambda.log").read_text()
+    assert '"service":"service_undefined"' not in log.splitlines()[-1]

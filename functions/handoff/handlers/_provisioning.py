@@ -18,7 +18,7 @@ from handoff.adapters.registry import Ports, build_ports
 from handoff.config import setting
 from handoff.contracts import ClosedWonEvent
 from handoff.domain.playbooks import Playbook, load_playbook
-from handoff.handlers._runtime import current_lambda_context
+from handoff.handlers._invocation import current_lambda_context
 
 T = TypeVar("T")
 

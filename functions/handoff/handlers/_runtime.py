@@ -4,7 +4,6 @@ built from the environment at call time."""
 import re
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
@@ -23,20 +22,13 @@ from handoff.adapters.handoff_store import HandoffStore
 from handoff.config import setting
 from handoff.contracts import ContractError
 from handoff.domain.errors import EventInvalid
+from handoff.handlers._invocation import invocation
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
 Model = TypeVar("Model", bound=BaseModel)
-
-# The invocation's context, for what needs the remaining time (Powertools idempotency expires an
-# in-progress record when the invocation would have timed out, so a retry is not locked out).
-_lambda_context: ContextVar[LambdaContext | None] = ContextVar("lambda_context", default=None)
-
-
-def current_lambda_context() -> LambdaContext | None:
-    return _lambda_context.get()
 
 
 def step_handler(
@@ -51,11 +43,8 @@ def step_handler(
         @metrics.log_metrics
         @wraps(step)
         def handler(event: dict, context: LambdaContext) -> Any:
-            token = _lambda_context.set(context)
-            try:
+            with invocation(context):
                 result = step(event if model is None else parse(event=event, model=model))
-            finally:
-                _lambda_context.reset(token)
             if isinstance(result, BaseModel):
                 return result.model_dump(mode="json", by_alias=True)
             return result
