@@ -54,5 +54,6 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  ("handoffs:write", "mail:send", "approval-secret:read", "states:callback"), in_workflow=False),
     FunctionSpec("TrackPipeline", "track_pipeline",
                  "Soft staffing requests from pipeline stage changes; released when the deal is lost",
-                 ("documents:write", *INTEGRATION), in_workflow=False, timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
+                 ("handoffs:write", "documents:write", *INTEGRATION), in_workflow=False,
+                 timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
 )

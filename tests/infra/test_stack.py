@@ -150,7 +150,7 @@ def test_grants_are_least_privilege_per_function(template: dict) -> None:
     assert "secretsmanager:GetSecretValue" in actions_of("approval_api")
     assert "secretsmanager:GetSecretValue" not in actions_of("close_handoff")
     pipeline = actions_of("track_pipeline")
-    assert {"secretsmanager:GetSecretValue", "s3:PutObject", "dynamodb:PutItem"} <= pipeline
+    assert {"secretsmanager:GetSecretValue", "s3:PutObject", "dynamodb:PutItem", "dynamodb:UpdateItem"} <= pipeline
     assert not any(a.startswith(("ses:", "states:", "events:")) for a in pipeline)
     assert {a for a in pipeline if a.startswith("sqs:")} == {"sqs:SendMessage"}  # its own dead-letter queue
 

@@ -77,6 +77,20 @@ def test_a_lost_deal_releases_its_soft_requests(runtime: EmbeddedRuntime) -> Non
     assert failed(runtime, "pipe-lost-1") == []
 
 
+def test_a_stage_change_delivered_after_the_loss_does_not_reopen_the_requests(runtime: EmbeddedRuntime) -> None:
+    won = closed_won("emea-milestone-erp-rollout", "pipe-late-1")
+    runtime.publish([stage_changed(won, stage="Proposal", probability=65, occurred_at="2026-10-01T09:00:00Z")])
+    runtime.wait_settled()
+    runtime.publish([stage_changed(won, stage="Closed Lost", probability=0, occurred_at="2026-10-03T09:00:00Z")])
+    runtime.wait_settled()
+    # EventBridge does not promise order: the negotiation update of the day before arrives last.
+    runtime.publish([stage_changed(won, stage="Negotiation", probability=80, occurred_at="2026-10-02T09:00:00Z")])
+    runtime.wait_settled()
+    requests = staffing(runtime, "pipe-late-1")
+    assert len(requests) == 3 and {r["status"] for r in requests.values()} == {"RELEASED"}
+    assert failed(runtime, "pipe-late-1") == []
+
+
 def test_an_invalid_stage_changed_event_is_quarantined_naming_the_field(runtime: EmbeddedRuntime) -> None:
     event = stage_changed(closed_won("emea-milestone-erp-rollout", "pipe-bad-1"), stage="Negotiation",
                           probability=60, event_id="pipe-bad-evt-1")

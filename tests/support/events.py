@@ -14,7 +14,8 @@ def closed_won(name: str, opportunity_id: str, event_id: str | None = None) -> d
     return event
 
 
-def stage_changed(won: dict[str, Any], *, stage: str, probability: int, event_id: str | None = None) -> dict[str, Any]:
+def stage_changed(won: dict[str, Any], *, stage: str, probability: int, event_id: str | None = None,
+                  occurred_at: str = "2026-10-01T09:30:00Z") -> dict[str, Any]:
     """The "Opportunity Stage Changed" event the CRM sent for the same deal before it closed."""
     detail = won["detail"]
     opportunity = detail["opportunity"]
@@ -24,7 +25,7 @@ def stage_changed(won: dict[str, Any], *, stage: str, probability: int, event_id
         "detail": {
             "schemaVersion": "1.0",
             "eventId": event_id or f"{opportunity['id']}-{stage.replace(' ', '-').lower()}-{probability}",
-            "occurredAt": "2026-10-01T09:30:00Z",
+            "occurredAt": occurred_at,
             "opportunity": {**copy.deepcopy(opportunity), "stage": stage, "probability": probability,
                             "previousStage": "Qualification"},
             "account": copy.deepcopy(detail["account"]),

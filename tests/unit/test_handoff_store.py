@@ -95,3 +95,19 @@ def test_an_unknown_handoff_is_not_found(store: HandoffStore) -> None:
     for read in (store.state, store.record, store.raw_deal):
         with pytest.raises(HandoffNotFound):
             read("ho-0000000000000000")
+
+
+def test_pipeline_stage_changes_are_kept_in_the_crm_order(store: HandoffStore) -> None:
+    t = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
+    now = t + timedelta(days=30)
+    assert store.advance_pipeline("crm.salesforce", "opp-9", "negotiation", t, now)
+    assert store.advance_pipeline("crm.salesforce", "opp-9", "lost", t + timedelta(hours=2), now)
+    # Delivered late: older than what was seen, so it must not act.
+    assert not store.advance_pipeline("crm.salesforce", "opp-9", "proposal", t + timedelta(hours=1), now)
+    # The newest event again (a retry of a run that failed after this write) still acts.
+    assert store.advance_pipeline("crm.salesforce", "opp-9", "lost", t + timedelta(hours=2), now)
+    # Another opportunity, and the same id from another CRM, keep their own order.
+    assert store.advance_pipeline("crm.salesforce", "opp-10", "proposal", t, now)
+    assert store.advance_pipeline("crm.hubspot", "opp-9", "proposal", t, now)
+    # The cursor is no handoff: operators' listings do not show it.
+    assert store.handoff_ids() == []

@@ -71,6 +71,13 @@ def test_the_same_stage_change_repeated_decides_the_same() -> None:
     assert decide(event(), threshold=60) == decide(event(), threshold=60)
 
 
+@pytest.mark.parametrize("stage", ["Negotiation", "Closed Lost"])
+def test_a_stage_change_overtaken_by_a_later_one_does_nothing(stage: str) -> None:
+    decision = decide(event(stage=stage, probability=90), 60, newest=False)
+    assert decision.action == PipelineAction.NONE and decision.requests == ()
+    assert "overtaken" in decision.reason
+
+
 def test_the_threshold_comes_from_the_playbook_with_a_default() -> None:
     erp = load_playbook("erp-implementation", region="EMEA", country="DE", contract_type="milestone")
     advisory = load_playbook("advisory", region="AMER", country="US", contract_type="fixed_fee")

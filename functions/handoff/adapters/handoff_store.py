@@ -19,6 +19,7 @@ from handoff.domain.fix_loop import HandoffState, fix_round_step
 
 RECORD = "RECORD"
 DEAL = "DEAL"
+PIPELINE = "PIPELINE"  # the newest stage change seen for the opportunity, kept with its handoff
 # Complex values are stored as JSON text: amounts stay decimal strings, nothing turns into float.
 _JSON_FIELDS = ("customer", "project", "billingSchedule", "staffingRequests", "purchaseRequisitions")
 
@@ -240,6 +241,26 @@ class HandoffStore:
             "rework": int(base.get("rework", 0)),
             "launchPacket": base.get("launchPacket"),
         })
+
+    # --- pipeline stage changes -----------------------------------------------------------------
+    def advance_pipeline(self, source: str, opportunity_id: str, event_id: str, occurred_at: datetime,
+                         now: datetime) -> bool:
+        """Keep stage changes in the order the CRM made them: True when this event is at least as
+        new as every one seen for the opportunity (the same event again counts, so a retry that
+        failed after this write still applies it); False when a newer one was already seen."""
+        try:
+            self._table.update_item(
+                Key={"pk": _pk(handoff_id_for(source, opportunity_id)), "sk": PIPELINE},
+                UpdateExpression="SET occurredAt = :at, eventId = :id, opportunityId = :opp, updatedAt = :now",
+                ConditionExpression="attribute_not_exists(occurredAt) OR occurredAt <= :at",
+                ExpressionAttributeValues={":at": _iso(occurred_at), ":id": event_id, ":opp": opportunity_id,
+                                           ":now": _iso(now)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def handoff_ids(self) -> list[str]:
         """Every handoff (operator listing; a Scan is fine at this scale, the table is keyed for the flow)."""

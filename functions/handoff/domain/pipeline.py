@@ -41,9 +41,11 @@ def stage_key(stage: str) -> str:
     return re.sub(r"[^a-z]", "", stage.casefold())
 
 
-def decide(event: StageChangedEvent, threshold: int | None) -> PipelineDecision:
+def decide(event: StageChangedEvent, threshold: int | None, *, newest: bool = True) -> PipelineDecision:
     """`threshold` is the playbook's soft_request_min_probability, None when the service line has
-    no playbook (then only a lost deal does anything: releasing needs no policy)."""
+    no playbook (then only a lost deal does anything: releasing needs no policy). `newest` is False
+    when a later stage change of the deal was already seen: a delayed "Negotiation 60 %" arriving
+    after "Closed Lost" must not reopen what the loss released."""
     opportunity = event.detail.opportunity
     stage, probability = opportunity.stage, opportunity.probability
 
@@ -51,6 +53,8 @@ def decide(event: StageChangedEvent, threshold: int | None) -> PipelineDecision:
         return PipelineDecision(action, opportunity.id, reason, requests)
 
     key = stage_key(stage)
+    if not newest:
+        return decision(PipelineAction.NONE, f"stage {stage!r} was overtaken by a later stage change; ignored")
     if key in LOST_STAGES:
         return decision(PipelineAction.RELEASE, f"stage {stage!r}: the deal is lost, soft requests are released")
     if key in WON_STAGES:

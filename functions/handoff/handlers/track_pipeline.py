@@ -11,7 +11,7 @@ from handoff.contracts import ContractError, StageChangedDetail, parse_stage_cha
 from handoff.domain.pipeline import PipelineAction, PipelineDecision, decide
 from handoff.domain.playbooks import PlaybookError, load_playbook
 from handoff.handlers._provisioning import idempotency_key, once, ports
-from handoff.handlers._runtime import logger, metrics, rejected, step_handler
+from handoff.handlers._runtime import logger, metrics, now, rejected, step_handler, store
 
 STEP = "TrackPipeline"
 
@@ -56,7 +56,8 @@ def handler(event: dict) -> PipelineResult:
     except ContractError as error:
         raise rejected(event, error) from None
     detail = parsed.detail
-    decision = decide(parsed, threshold(detail))
+    newest = store().advance_pipeline(parsed.source, detail.opportunity.id, detail.event_id, detail.occurred_at, now())
+    decision = decide(parsed, threshold(detail), newest=newest)
     # Once per emitted event (the same eventId twice is the same event); a later event for the
     # same stage runs again and finds every request already as wanted.
     scope = f"{parsed.source}:{detail.opportunity.id}:{detail.event_id}"
