@@ -182,6 +182,14 @@ class HandoffStore:
             item["detail"] = detail
         self._table.put_item(Item=item)
 
+    def notice_sent(self, handoff_id: str, key: str) -> bool:
+        return "Item" in self._table.get_item(Key={"pk": _pk(handoff_id), "sk": f"NOTICE#{key}"},
+                                              ConsistentRead=True)
+
+    def mark_notice_sent(self, handoff_id: str, key: str, message_id: str, at: datetime) -> None:
+        self._table.put_item(Item={"pk": _pk(handoff_id), "sk": f"NOTICE#{key}", "messageId": message_id,
+                                   "sentAt": _iso(at)})
+
     def set_exceptions(self, handoff_id: str, step: str, exceptions: list[ExceptionEntry]) -> None:
         """Replace the exceptions a step raised (a re-run of the step replaces, never appends)."""
         key = {"pk": _pk(handoff_id), "sk": f"EXCEPTIONS#{step}"}

@@ -5,6 +5,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from handoff.adapters.documents import Documents
 from handoff.adapters.event_bus import EventBus
 from handoff.adapters.exceptions_queue import ExceptionsQueue
 from handoff.adapters.handoff_store import HandoffStore
+from handoff.adapters.mailer import Mailer
 from handoff.config import setting
 from handoff.contracts import ContractError
 from handoff.domain.errors import EventInvalid
@@ -80,6 +82,19 @@ def quarantine(raw_event: Any, error: ContractError) -> str:
     logger.warning("event rejected", extra={"problems": error.problems, "quarantine": location})
     metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
     return location
+
+
+def notify_once(handoff_id: str, key: str, message: EmailMessage) -> str | None:
+    """Email a notice once per handoff and key, so a retried step does not mail it twice; returns
+    the SES message id, None when it was already sent. At least once: a crash between sending and
+    recording sends it again on the retry, which beats never sending it."""
+    records = store()
+    if records.notice_sent(handoff_id, key):
+        logger.info("notice already sent", extra={"handoff_id": handoff_id, "notice": key})
+        return None
+    message_id = Mailer(aws.client("ses"), setting("MAIL_FROM")).send(message)
+    records.mark_notice_sent(handoff_id, key, message_id, now())
+    return message_id
 
 
 def event_bus() -> EventBus:

@@ -1,10 +1,9 @@
 """Assemble launch packet and notify delivery: JSON and Markdown in S3, an email with the link."""
 
-from handoff.adapters import aws
-from handoff.adapters.mailer import Mailer, as_html, render_notice
+from handoff.adapters.mailer import as_html, render_notice
 from handoff.config import setting
 from handoff.domain.launch_packet import build_packet, render_markdown
-from handoff.handlers._runtime import HandoffRef, documents, logger, now, step_handler, store
+from handoff.handlers._runtime import HandoffRef, documents, logger, notify_once, now, step_handler, store
 
 STEP = "AssembleLaunchPacket"
 
@@ -24,7 +23,7 @@ def assemble(request: HandoffRef) -> dict:
     message_text = f"The handoff for {name} is ready to launch.\n\nLaunch packet: {link}\n\n{markdown}"
     message = render_notice(to=setting("DELIVERY_LEADS_EMAIL"), subject=f"Launch packet ready: {project_code} {name}",
                             text=message_text, html=as_html(message_text))
-    Mailer(aws.client("ses"), setting("MAIL_FROM")).send(message)
+    notify_once(request.handoffId, "launch-packet", message)
     records.save(request.handoffId, launchPacket=location)
     records.record_step(request.handoffId, STEP, "SUCCEEDED", now(), detail=location)
     logger.info("launch packet stored", extra={"handoff_id": request.handoffId, "location": location})

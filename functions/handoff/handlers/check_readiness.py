@@ -3,10 +3,8 @@ owner (status BLOCKED), otherwise the approvals the deal needs are computed for 
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from handoff.adapters import aws
 from handoff.adapters.analysers import contract_analyser
-from handoff.adapters.mailer import Mailer, as_html, render_notice
-from handoff.config import setting
+from handoff.adapters.mailer import as_html, render_notice
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
 from handoff.domain.approvals import ApproverDirectory, estimate_margin, required_approvals
 from handoff.domain.fix_loop import fix_round_step
@@ -14,12 +12,21 @@ from handoff.domain.playbooks import Playbook, PlaybookError, UnknownServiceLine
 from handoff.domain.priority import prioritise
 from handoff.domain.readiness import check_readiness
 from handoff.handlers._provisioning import playbook_for
-from handoff.handlers._runtime import HandoffRef, exceptions_queue, logger, metrics, now, step_handler, store
+from handoff.handlers._runtime import (
+    HandoffRef,
+    exceptions_queue,
+    logger,
+    metrics,
+    notify_once,
+    now,
+    step_handler,
+    store,
+)
 
 STEP = "ValidateReadiness"
 
 
-def _fix_request(deal: ClosedWonEvent, blocking: list[ExceptionEntry], rework: int) -> None:
+def _fix_request(handoff_id: str, deal: ClosedWonEvent, blocking: list[ExceptionEntry], rework: int) -> None:
     owner = deal.detail.opportunity.owner
     items = "\n".join(f"- {e.field or e.step}: {e.message}" for e in blocking)
     text = (
@@ -31,7 +38,7 @@ def _fix_request(deal: ClosedWonEvent, blocking: list[ExceptionEntry], rework: i
     )
     message = render_notice(to=owner.email, subject=f"Action needed before kickoff: {deal.detail.opportunity.name}",
                             text=text, html=as_html(text))
-    Mailer(aws.client("ses"), setting("MAIL_FROM")).send(message)
+    notify_once(handoff_id, f"fix-request#{rework}", message)  # one email per fix round, retries included
 
 
 def _blocked_by_playbook(error: PlaybookError, service_line: str) -> list[ExceptionEntry]:
@@ -75,7 +82,7 @@ def validate(request: HandoffRef) -> dict:
         records.set_status(request.handoffId, HandoffStatus.BLOCKED)
         records.record_step(request.handoffId, step, "BLOCKED", now(),
                             detail=", ".join(sorted({e.code for e in blocking})))
-        _fix_request(deal, blocking, rework)
+        _fix_request(request.handoffId, deal, blocking, rework)
         exceptions_queue().publish(request.handoffId, HandoffStatus.BLOCKED.value, blocking,
                                    priority=max((e.priority or 0) for e in blocking))
         metrics.add_metric(name="HandoffBlocked", unit=MetricUnit.Count, value=1)
