@@ -211,3 +211,13 @@ def test_when_the_bus_does_not_take_the_event_the_answer_is_503_and_nothing_chan
     status, body, headers = call("POST", f"/handoffs/{env.handoff_id}/resubmit", corrected(env))
     assert status == 503 and headers["Retry-After"] == "5" and "retry" in body["message"]
     assert env.store.state(env.handoff_id).status == "BLOCKED"
+
+
+def test_a_corrected_event_over_the_bus_limit_is_413_with_the_sizes(env: Env) -> None:
+    fixed = corrected(env)
+    fixed["detail"]["contract"]["scope"] = "Implementation of the rollout. " * 9000  # about 280 KB of free text
+    status, body, _ = call("POST", f"/handoffs/{env.handoff_id}/resubmit", fixed)
+    assert status == 413, body
+    assert body["limit"] == 256 * 1024 and body["size"] > body["limit"]
+    assert "at most 262144" in body["message"]
+    assert env.published() == [] and env.store.state(env.handoff_id).status == "BLOCKED"

@@ -4,7 +4,10 @@
 import json
 from typing import Any
 
-from handoff.domain.errors import IntegrationTransient
+from handoff.domain.errors import EventTooLarge, IntegrationTransient
+
+# PutEvents takes at most 256 KiB per entry, counting the detail, source and detail-type.
+MAX_ENTRY_BYTES = 256 * 1024
 
 
 class EventBus:
@@ -14,8 +17,13 @@ class EventBus:
 
     def publish(self, source: str, detail_type: str, detail: dict[str, Any]) -> str:
         """Put one event on the bus; returns EventBridge's event id."""
+        body = json.dumps(detail)
+        size = len(body.encode()) + len(source.encode()) + len(detail_type.encode())
+        if size > MAX_ENTRY_BYTES:
+            raise EventTooLarge(f"the event is {size} bytes; the event bus takes at most {MAX_ENTRY_BYTES}",
+                                size=size, limit=MAX_ENTRY_BYTES)
         response = self._events.put_events(Entries=[{
-            "Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": self.bus_name,
+            "Source": source, "DetailType": detail_type, "Detail": body, "EventBusName": self.bus_name,
         }])
         entry = response["Entries"][0]
         if response.get("FailedEntryCount") or "EventId" not in entry:

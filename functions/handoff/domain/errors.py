@@ -49,6 +49,15 @@ class MasterDataConflict(IntegrationPermanent, error_name="Integration.MasterDat
     """The customer master holds conflicting data; it is never overwritten."""
 
 
+class EventTooLarge(HandoffError, error_name="Event.TooLarge"):
+    """The event is over what the bus takes; retrying cannot help. `size` and `limit` in bytes."""
+
+    def __init__(self, message: str, *, size: int, limit: int):
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
+
+
 class HandoffNotFound(HandoffError, LookupError, error_name="Handoff.NotFound"):
     """No handoff with this id."""
 

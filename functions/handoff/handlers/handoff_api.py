@@ -22,6 +22,7 @@ from handoff.adapters.handoff_store import is_handoff_id
 from handoff.contracts import ContractError, parse_event
 from handoff.domain.errors import (
     EventAlreadyReceived,
+    EventTooLarge,
     HandoffNotBlocked,
     HandoffNotFound,
     IntegrationTransient,
@@ -108,6 +109,13 @@ def _refused(exc: ResubmissionRefused) -> Response:
     if exc.field:
         body["problems"] = [{"field": exc.field, "message": str(exc)}]
     return _json(_REFUSED.get(type(exc), 409), body)
+
+
+@app.exception_handler(EventTooLarge)
+def _too_large(exc: EventTooLarge) -> Response:
+    return _json(413, {"message": f"The corrected event is {exc.size} bytes; the event bus takes at most {exc.limit}. "
+                                  "Shorten the free text (scope, clauses) or keep large documents out of the event.",
+                       "size": exc.size, "limit": exc.limit})
 
 
 @app.exception_handler(IntegrationTransient)
