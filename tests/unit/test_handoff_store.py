@@ -111,3 +111,35 @@ def test_pipeline_stage_changes_are_kept_in_the_crm_order(store: HandoffStore) -
     assert store.advance_pipeline("crm.hubspot", "opp-9", "proposal", t, now)
     # The cursor is no handoff: operators' listings do not show it.
     assert store.handoff_ids() == []
+
+
+def test_a_handoff_is_registered_with_its_deal_or_not_at_all(store: HandoffStore) -> None:
+    """One transaction: when the deal cannot be written (here: over DynamoDB's 400 KB item limit),
+    no record is left behind for a redelivery to mistake for a duplicate."""
+    from botocore.exceptions import ClientError
+
+    raw = deal()
+    raw["detail"]["crmExtra"] = "x" * 420_000
+    with pytest.raises(ClientError):
+        register(store, raw)
+    assert store.handoff_ids() == []
+    # The same event, within limits, then registers normally.
+    raw["detail"]["crmExtra"] = "kept"
+    assert register(store, raw).action == "start"
+    assert store.raw_deal(store.handoff_ids()[0])["detail"]["crmExtra"] == "kept"
+
+
+def test_a_corrected_event_is_taken_with_its_deal_or_not_at_all(store: HandoffStore) -> None:
+    from botocore.exceptions import ClientError
+
+    first = register(store, deal())
+    store.set_status(first.handoff_id, HandoffStatus.BLOCKED)
+    fixed = deal("sf-evt-fixed")
+    fixed["detail"]["crmExtra"] = "x" * 420_000
+    with pytest.raises(ClientError):
+        register(store, fixed, minutes=5)
+    state = store.state(first.handoff_id)
+    assert (state.status, state.rework, state.event_ids) == ("BLOCKED", 0, ("sf-evt-20261121-0050",))
+    fixed["detail"]["crmExtra"] = "fixed"
+    assert register(store, fixed, minutes=6).action == "resume"
+    assert store.raw_deal(first.handoff_id)["detail"]["crmExtra"] == "fixed"

@@ -40,6 +40,16 @@ def _pk(handoff_id: str) -> str:
     return f"HANDOFF#{handoff_id}"
 
 
+def _condition_failed(exc: ClientError) -> bool:
+    """A failed condition, on its own or inside a cancelled transaction."""
+    error = exc.response.get("Error", {})
+    if error.get("Code") == "ConditionalCheckFailedException":
+        return True
+    reasons = exc.response.get("CancellationReasons") or []
+    return error.get("Code") == "TransactionCanceledException" and any(
+        r.get("Code") == "ConditionalCheckFailed" for r in reasons)
+
+
 def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -74,13 +84,17 @@ class HandoffStore:
             "receivedAt": _iso(now),
             "rework": 0,
         }
+        # The record and its deal in one transaction: a crash between two writes would leave a
+        # handoff without its deal that every redelivery then takes for a duplicate.
         try:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            self._transact([
+                {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Put": {"Item": self._deal_item(handoff_id, raw_event)}},
+            ])
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not _condition_failed(exc):
                 raise
             return self._on_existing(handoff_id, event, raw_event, now)
-        self._put_deal(handoff_id, raw_event)
         self.record_step(handoff_id, "AcceptEvent", "SUCCEEDED", now, detail=f"event {detail.event_id}")
         return Registration(handoff_id, "start", HandoffStatus.RECEIVED.value)
 
@@ -94,31 +108,41 @@ class HandoffStore:
                              detail=f"handoff is {current['status']}; only a BLOCKED handoff takes a corrected event")
             return Registration(handoff_id, "duplicate", current["status"], f"handoff already {current['status']}")
         # A corrected event for a blocked handoff: one more fix round on the same handoff.
+        # The round and the corrected deal in one transaction: the eventId is used up only together
+        # with the deal it brought.
         try:
-            self._table.update_item(
-                Key={"pk": _pk(handoff_id), "sk": RECORD},
-                UpdateExpression="SET #s = :validating, eventId = :e, eventIds = list_append(eventIds, :es), "
-                "rework = rework + :one",
-                ConditionExpression="#s = :blocked AND NOT contains(eventIds, :e)",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":validating": HandoffStatus.VALIDATING.value, ":blocked": HandoffStatus.BLOCKED.value,
-                    ":e": event_id, ":es": [event_id], ":one": 1,
-                },
-            )
+            self._transact([
+                {"Update": {
+                    "Key": {"pk": _pk(handoff_id), "sk": RECORD},
+                    "UpdateExpression": "SET #s = :validating, eventId = :e, eventIds = list_append(eventIds, :es), "
+                                        "rework = rework + :one",
+                    "ConditionExpression": "#s = :blocked AND NOT contains(eventIds, :e)",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {
+                        ":validating": HandoffStatus.VALIDATING.value, ":blocked": HandoffStatus.BLOCKED.value,
+                        ":e": event_id, ":es": [event_id], ":one": 1,
+                    },
+                }},
+                {"Put": {"Item": self._deal_item(handoff_id, raw_event)}},
+            ])
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not _condition_failed(exc):
                 raise
             return Registration(handoff_id, "duplicate", self._get(handoff_id)["status"], "resubmitted concurrently")
-        self._put_deal(handoff_id, raw_event)
         # Its own timeline entry per round: the blocked round stays visible.
         self.record_step(handoff_id, fix_round_step("AcceptEvent", int(current.get("rework", 0)) + 1), "SUCCEEDED",
                          now, detail=f"corrected event {event_id}")
         return Registration(handoff_id, "resume", HandoffStatus.VALIDATING.value)
 
     # --- the deal -------------------------------------------------------------------------
-    def _put_deal(self, handoff_id: str, raw_event: dict) -> None:
-        self._table.put_item(Item={"pk": _pk(handoff_id), "sk": DEAL, "event": json.dumps(raw_event)})
+    @staticmethod
+    def _deal_item(handoff_id: str, raw_event: dict) -> dict:
+        return {"pk": _pk(handoff_id), "sk": DEAL, "event": json.dumps(raw_event)}
+
+    def _transact(self, actions: list[dict]) -> None:
+        """TransactWriteItems on this table (the resource's client takes plain Python values)."""
+        items = [{kind: {"TableName": self._table.name, **body} for kind, body in action.items()} for action in actions]
+        self._table.meta.client.transact_write_items(TransactItems=items)
 
     def _deal_json(self, handoff_id: str) -> str:
         item = self._table.get_item(Key={"pk": _pk(handoff_id), "sk": DEAL}, ConsistentRead=True).get("Item")
