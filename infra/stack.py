@@ -33,6 +33,21 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 
+# Cross-region inference profiles are named by a geography prefix on the model id.
+INFERENCE_PROFILE_PREFIXES = ("us", "us-gov", "eu", "apac", "jp", "au", "ca", "global")
+
+
+def bedrock_model_arns(partition: str, region: str, account: str, model_id: str) -> list[str]:
+    """What InvokeModel must be allowed on. A foundation model: its ARN in this region. An
+    inference profile (e.g. `eu.anthropic...`): the profile, and the model in every region the
+    profile may route to."""
+    prefix, _, base_model = model_id.partition(".")
+    if prefix in INFERENCE_PROFILE_PREFIXES and base_model:
+        return [f"arn:{partition}:bedrock:{region}:{account}:inference-profile/{model_id}",
+                f"arn:{partition}:bedrock:*::foundation-model/{base_model}"]
+    return [f"arn:{partition}:bedrock:{region}::foundation-model/{model_id}"]
+
+
 class HandoffStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:  # noqa: ANN003
         super().__init__(scope, construct_id, **kwargs)
@@ -215,8 +230,8 @@ class HandoffStack(Stack):
         model_id = self.node.try_get_context("bedrockModelId")
         if model_id:
             function.add_to_role_policy(iam.PolicyStatement(
-                actions=["bedrock:InvokeModel"],
-                resources=[f"arn:{self.partition}:bedrock:{self.region}::foundation-model/{model_id}"],
+                actions=["bedrock:InvokeModel"],  # the Converse API is authorized as InvokeModel
+                resources=bedrock_model_arns(self.partition, self.region, self.account, model_id),
             ))
 
     # --- approval API -----------------------------------------------------------------------
