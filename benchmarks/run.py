@@ -69,7 +69,8 @@ def bench_domain(repeat: int) -> dict[str, Any]:
             analysis = OfflineAnalyser().analyse(deal, max_payment_terms_days=playbook.billing.max_payment_terms_days)
             required_approvals(deal, playbook.approvals, directory,
                                non_standard_clauses=[f.clause_id for f in analysis.findings if not f.standard],
-                               estimated_margin=estimate_margin(deal, playbook.cost_rates, playbook.default_cost_rate))
+                               estimated_margin=estimate_margin(deal, playbook.cost_rates, playbook.default_cost_rate,
+                                                                playbook.cost_rate_currency))
             build_billing_schedule(detail.contract, detail.staffing, rules=playbook.billing,
                                    tax=playbook.tax_rule(detail.account.country),
                                    customer_country=detail.account.country,

@@ -13,6 +13,7 @@ from handoff.domain.approvals import (
     ApprovalRequirement,
     ApproverDirectory,
     LinkCheck,
+    MarginUnknown,
     approval_link,
     check_link,
     escalated_approval,
@@ -130,7 +131,7 @@ def test_finance_threshold_in_another_currency(rates: dict, expected: str | None
 def test_low_margin_routes_to_finance() -> None:
     event = load("emea-milestone-erp-rollout")
     margin = estimate_margin(event, {"engagement manager": Decimal(120), "Solution Architect": Decimal(110)},
-                             Decimal(90))
+                             Decimal(90), "EUR")
     # cost = 640*120 + 960*110 + 1200*90 + 38000 subcontractor = 328400; (480000 - 328400) / 480000
     assert margin == Decimal("0.3158")
     rules = ApprovalRules(finance_margin_below=Decimal("0.35"), compliance_personal_data_eu=False,
@@ -145,7 +146,22 @@ def test_margin_is_unknown_when_a_subcontractor_is_priced_in_another_currency() 
     sub = event.detail.subcontractors[0].model_dump(mode="json", by_alias=True)
     sub["cost"] = {"value": "38000.00", "currency": "USD"}
     changed = load("emea-milestone-erp-rollout", subcontractors=[sub])
-    assert estimate_margin(changed, {}, Decimal(90)) is None
+    assert estimate_margin(changed, {}, Decimal(90), "EUR") == MarginUnknown(
+        "subcontractors are priced in USD, the contract in EUR")
+
+
+def test_an_unknown_margin_goes_to_finance_saying_why() -> None:
+    event = load("emea-milestone-erp-rollout")
+    margin = estimate_margin(event, {}, Decimal(90), "USD")  # cost rates in another currency than the deal
+    assert margin == MarginUnknown("cost rates are in USD, the contract in EUR")
+    rules = ApprovalRules(finance_margin_below=Decimal("0.30"), compliance_personal_data_eu=False,
+                          procurement_on_subcontractors=False)
+    [finance] = required_approvals(event, rules, DIRECTORY, non_standard_clauses=[], estimated_margin=margin)
+    assert finance.reason == ("The margin cannot be estimated against the 30.0 % floor: cost rates are in USD, "
+                              "the contract in EUR.")
+    # Without a margin floor there is nothing to check it against.
+    no_floor = ApprovalRules(compliance_personal_data_eu=False, procurement_on_subcontractors=False)
+    assert required_approvals(event, no_floor, DIRECTORY, non_standard_clauses=[], estimated_margin=margin) == []
 
 
 def test_restricted_country_in_staffing_routes_to_compliance() -> None:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -199,7 +200,15 @@ def _legal(event: ClosedWonEvent, clause_refs: list[str]) -> tuple[str, list[str
     return f"Non-standard contract clauses: {', '.join(names)}.", checks
 
 
-def _finance(event: ClosedWonEvent, rules: ApprovalRules, margin: Decimal | None) -> tuple[list[str], list[str]]:
+@dataclass(frozen=True)
+class MarginUnknown:
+    """The margin could not be estimated; `reason` says why, for the finance approver."""
+
+    reason: str
+
+
+def _finance(event: ClosedWonEvent, rules: ApprovalRules,
+             margin: Decimal | MarginUnknown | None) -> tuple[list[str], list[str]]:
     d = event.detail
     value = d.contract.value
     reasons, checks = [], []
@@ -217,8 +226,14 @@ def _finance(event: ClosedWonEvent, rules: ApprovalRules, margin: Decimal | None
                 (f"Confirm payment terms of {d.contract.payment_terms_days} days and the {d.contract.type} "
                  "billing terms are acceptable."),
             ]
-    if rules.finance_margin_below is not None and margin is not None and margin < rules.finance_margin_below:
-        reasons.append(f"Estimated margin {_pct(margin)} is below the {_pct(rules.finance_margin_below)} floor.")
+    floor = rules.finance_margin_below
+    low = isinstance(margin, Decimal) and floor is not None and margin < floor
+    unknown = isinstance(margin, MarginUnknown) and floor is not None
+    if low or unknown:
+        if isinstance(margin, MarginUnknown):  # a floor nobody can check is not a pass
+            reasons.append(f"The margin cannot be estimated against the {_pct(floor)} floor: {margin.reason}.")
+        else:
+            reasons.append(f"Estimated margin {_pct(margin)} is below the {_pct(floor)} floor.")
         staffed = sum(s.hours for s in d.staffing)
         checks += [
             (f"Review the cost estimate behind the margin: {staffed} staffed hours across "
@@ -285,7 +300,7 @@ def required_approvals(
     directory: ApproverDirectory,
     *,
     non_standard_clauses: list[str],
-    estimated_margin: Decimal | None,
+    estimated_margin: Decimal | MarginUnknown | None,
 ) -> list[ApprovalRequirement]:
     """The approvals a deal needs, at most one per kind (reasons combined), in a stable order.
     non_standard_clauses are clause ids (or titles) the clause analyser flagged."""
@@ -317,14 +332,20 @@ def required_approvals(
     return result
 
 
-def estimate_margin(event: ClosedWonEvent, cost_rates: dict[str, Decimal], default_rate: Decimal) -> Decimal | None:
+def estimate_margin(event: ClosedWonEvent, cost_rates: dict[str, Decimal], default_rate: Decimal,
+                    cost_currency: str) -> Decimal | MarginUnknown:
     """(value - cost) / value, cost = staffed hours x hourly cost rate per role (default_rate for roles
-    not listed; rates in the contract currency) + subcontractor costs. None when it cannot be computed
-    (zero value, or a subcontractor priced in another currency)."""
+    not listed; rates in `cost_currency`) + subcontractor costs. No exchange rates are guessed: costs
+    in another currency than the contract's make the margin unknown."""
     d = event.detail
     value = d.contract.value
-    if value.value <= 0 or any(s.cost.currency != value.currency for s in d.subcontractors):
-        return None
+    if value.value <= 0:
+        return MarginUnknown(f"the contract value is {value}")
+    if d.staffing and cost_currency != value.currency:
+        return MarginUnknown(f"cost rates are in {cost_currency}, the contract in {value.currency}")
+    foreign = sorted({s.cost.currency for s in d.subcontractors if s.cost.currency != value.currency})
+    if foreign:
+        return MarginUnknown(f"subcontractors are priced in {', '.join(foreign)}, the contract in {value.currency}")
     rates = {role.casefold(): rate for role, rate in cost_rates.items()}
     cost = sum((rates.get(s.role.casefold(), default_rate) * s.hours for s in d.staffing), Decimal(0))
     cost += sum((s.cost.value for s in d.subcontractors), Decimal(0))

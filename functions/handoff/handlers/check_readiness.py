@@ -89,7 +89,7 @@ def validate(request: HandoffRef) -> dict:
         logger.info("handoff blocked", extra={"handoff_id": request.handoffId, "codes": [e.code for e in blocking]})
         return {"ready": False, "approvals": []}
 
-    margin = estimate_margin(deal, playbook.cost_rates, playbook.default_cost_rate)
+    margin = estimate_margin(deal, playbook.cost_rates, playbook.default_cost_rate, playbook.cost_rate_currency)
     approvals = required_approvals(deal, playbook.approvals, ApproverDirectory.load(),
                                    non_standard_clauses=non_standard, estimated_margin=margin)
     status = HandoffStatus.AWAITING_APPROVAL if approvals else HandoffStatus.PROVISIONING
