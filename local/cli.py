@@ -18,9 +18,10 @@ class InputError(Exception):
 
 
 def read_events(path: Path) -> list[dict]:
-    """A file holds one event or a JSON array of events; each must meet the contract."""
+    """A file holds one event or a JSON array of events; each must meet its contract (closed-won,
+    or Opportunity Stage Changed by its detail-type)."""
     sys.path.insert(0, str(ROOT / "functions"))
-    from handoff.contracts import ContractError, parse_event
+    from handoff.contracts import ContractError, parse_event, parse_stage_changed
 
     try:
         data = json.loads(path.read_text())
@@ -31,8 +32,9 @@ def read_events(path: Path) -> list[dict]:
     events = data if isinstance(data, list) else [data]
     for index, event in enumerate(events):
         where = f"{path}[{index}]" if isinstance(data, list) else str(path)
+        stage_changed = isinstance(event, dict) and event.get("detail-type") == "Opportunity Stage Changed"
         try:
-            parse_event(event)
+            (parse_stage_changed if stage_changed else parse_event)(event)
         except ContractError as exc:
             raise InputError(f"{where}: {exc}") from None
     return events
@@ -73,9 +75,26 @@ def run(events: list[dict], decide: str, as_json: bool, out: TextIO) -> int:
             out.write("\n")
         else:
             print_summary(records, out, runtime)
+            print_pipeline(events, records, out, runtime)
             out.write(f"\n{len(events)} event(s), {len(records)} handoff(s) in {time.monotonic() - started:.1f} s; "
                       f"emails in {runtime.outbox.folder}\n")
     return 0
+
+
+def print_pipeline(events: list[dict], records: list[Any], out: TextIO, runtime: Any) -> None:
+    """Staffing requests of deals that only sent stage changes (no handoff yet), from the ledger."""
+    from handoff.adapters.ledger.inspector import LedgerInspector
+
+    with_handoff = {r.opportunity_id for r in records}
+    pipeline = [e["detail"]["opportunity"]["id"] for e in events
+                if e.get("detail-type") == "Opportunity Stage Changed"]
+    ledger = LedgerInspector(runtime.session.resource("dynamodb").Table(runtime.env("LEDGER_TABLE")))
+    for opportunity in dict.fromkeys(o for o in pipeline if o not in with_handoff):
+        requests = ledger.staffing_requests(opportunity)
+        out.write(f"\n== {opportunity} (pipeline, no handoff yet): {len(requests)} staffing request(s)\n")
+        for request in requests:
+            out.write(f"   staffing  {request['role']}: {request['hours']} h from {request['startDate']} in "
+                      f"{request['location']} [{request['status']}]\n")
 
 
 def print_summary(records: list[Any], out: TextIO, runtime: Any = None) -> None:

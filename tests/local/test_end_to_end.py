@@ -148,3 +148,16 @@ def test_the_cli_activates_a_deal_in_a_clean_process() -> None:
     assert record.billing_schedule is not None and record.billing_schedule.total == Decimal("85000.00")
     log = (root / ".local" / "lambda.log").read_text()
     assert '"service":"service_undefined"' not in log.splitlines()[-1]
+
+
+def test_the_cli_runs_stage_changed_events_and_shows_the_soft_requests() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "local", "run",
+                           str(root / "tests/fixtures/stage-changed/emea-erp-negotiation.json")],
+                          capture_output=True, text=True, cwd=root, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "(pipeline, no handoff yet): 3 staffing request(s)" in done.stdout
+    assert done.stdout.count("[SOFT]") == 3
