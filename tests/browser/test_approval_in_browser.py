@@ -32,6 +32,15 @@ def test_an_approver_approves_in_a_browser_and_the_handoff_activates(runtime: Em
         expect(page.get_by_role("heading", name="Why you are asked")).to_be_visible()
         expect(page.locator("dl")).to_contain_text("Nordwerk")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "scrolls sideways"
+        assert page.locator("html").get_attribute("lang") == "en" and page.title()
+        for button in ("Approve", "Reject"):  # thumb-sized targets (WCAG 2.5.5: 44 px)
+            box = page.get_by_role("button", name=button).bounding_box()
+            assert box is not None and box["height"] >= 44 and box["width"] >= 44, (button, box)
+        if mail is links[0][0]:
+            # Rejecting needs a reason: the page says so and nothing is decided.
+            page.get_by_role("button", name="Reject").click()
+            expect(page.get_by_role("alert")).to_be_visible()
+            expect(page.get_by_role("button", name="Approve")).to_be_visible()
         page.get_by_label("Comment").fill(f"Checked by {mail.to}")
         page.get_by_role("button", name="Approve").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Approved, thank you")
