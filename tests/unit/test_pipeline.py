@@ -98,8 +98,17 @@ def soft_requests() -> list:
 def test_soften_is_idempotent_and_never_downgrades_firm() -> None:
     soft = soft_requests()
     assert soften(soft, soft) == soft
-    firm = [soft[0].model_copy(update={"status": FIRM}), *soft[1:]]
-    assert [r.status for r in soften(firm, soft)] == [FIRM, SOFT, SOFT]
+    firm = [r.model_copy(update={"status": FIRM}) for r in soft]
+    assert soften(firm, soft) == firm
+
+
+def test_after_closed_won_a_late_pipeline_event_brings_nothing_back() -> None:
+    # The won deal dropped the third need: firm, firm, released. A "Negotiation 80 %" delivered late
+    # still lists all three; the dropped need must stay released.
+    soft = soft_requests()
+    won = [soft[0].model_copy(update={"status": FIRM}), soft[1].model_copy(update={"status": FIRM}),
+           soft[2].model_copy(update={"status": RELEASED})]
+    assert soften(won, soft) == won
 
 
 def test_soften_releases_soft_needs_dropped_and_revives_released_ones() -> None:

@@ -84,8 +84,12 @@ def soften(existing: list[StaffingRequest], wanted: list[StaffingRequest]) -> li
 
     Wanted requests become SOFT with the wanted details (a released one comes back: the deal
     revived); FIRM ones are never downgraded, whatever a late pipeline event says. SOFT ones no
-    longer wanted are RELEASED; firm and released ones not wanted stay as they are.
+    longer wanted are RELEASED; firm and released ones not wanted stay as they are. Once any
+    request is FIRM the deal is won and its demand settled: a pipeline event delivered late changes
+    nothing (it would bring back needs the won deal dropped).
     """
+    if any(r.status == FIRM for r in existing):
+        return list(existing)
 
     def becomes(had: StaffingRequest, want: StaffingRequest | None) -> StaffingRequest:
         if had.status == FIRM:
