@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from boto3.dynamodb.conditions import Key
@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffRecord, HandoffStatus
 from handoff.contracts.record import ApprovalEntry, TimelineEntry
+from handoff.contracts.timestamps import iso
 from handoff.domain.errors import HandoffNotFound
 from handoff.domain.fix_loop import HandoffState, fix_round_step
 
@@ -50,10 +51,6 @@ def _condition_failed(exc: ClientError) -> bool:
         r.get("Code") == "ConditionalCheckFailed" for r in reasons)
 
 
-def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 @dataclass(frozen=True)
 class Registration:
     handoff_id: str
@@ -81,7 +78,7 @@ class HandoffStore:
             "status": HandoffStatus.RECEIVED.value,
             "serviceLine": detail.opportunity.service_line,
             "region": detail.opportunity.region,
-            "receivedAt": _iso(now),
+            "receivedAt": iso(now),
             "rework": 0,
         }
         # The record and its deal in one transaction: a crash between two writes would leave a
@@ -197,11 +194,11 @@ class HandoffStore:
         if name in _JSON_FIELDS:
             return json.dumps(value)
         if isinstance(value, datetime):
-            return _iso(value)
+            return iso(value)
         return value
 
     def record_step(self, handoff_id: str, step: str, status: str, at: datetime, *, detail: str | None = None) -> None:
-        item = {"pk": _pk(handoff_id), "sk": f"STEP#{step}", "step": step, "status": status, "at": _iso(at)}
+        item = {"pk": _pk(handoff_id), "sk": f"STEP#{step}", "step": step, "status": status, "at": iso(at)}
         if detail:
             item["detail"] = detail
         self._table.put_item(Item=item)
@@ -212,7 +209,7 @@ class HandoffStore:
 
     def mark_notice_sent(self, handoff_id: str, key: str, message_id: str, at: datetime) -> None:
         self._table.put_item(Item={"pk": _pk(handoff_id), "sk": f"NOTICE#{key}", "messageId": message_id,
-                                   "sentAt": _iso(at)})
+                                   "sentAt": iso(at)})
 
     def set_exceptions(self, handoff_id: str, step: str, exceptions: list[ExceptionEntry]) -> None:
         """Replace the exceptions a step raised (a re-run of the step replaces, never appends)."""
@@ -285,8 +282,8 @@ class HandoffStore:
                 Key={"pk": _pk(handoff_id_for(source, opportunity_id)), "sk": PIPELINE},
                 UpdateExpression="SET occurredAt = :at, eventId = :id, opportunityId = :opp, updatedAt = :now",
                 ConditionExpression="attribute_not_exists(occurredAt) OR occurredAt <= :at",
-                ExpressionAttributeValues={":at": _iso(occurred_at), ":id": event_id, ":opp": opportunity_id,
-                                           ":now": _iso(now)},
+                ExpressionAttributeValues={":at": iso(occurred_at), ":id": event_id, ":opp": opportunity_id,
+                                           ":now": iso(now)},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":

@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from handoff.contracts import ClosedWonEvent
+from handoff.contracts.timestamps import iso
 from handoff.domain.policy import ApprovalRules
 
 ApprovalKind = Literal["legal", "finance", "compliance", "procurement"]
@@ -52,11 +53,6 @@ _PERSONAL_DATA = re.compile(
     r"data protection|payroll|employee (?:data|records)|health data|patient",
     re.IGNORECASE,
 )
-
-
-def iso(at: datetime) -> str:
-    """One timestamp format everywhere (sortable as text, so gsi1sk range queries work)."""
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def human_time(at: datetime) -> str:

@@ -3,6 +3,7 @@
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handoff.contracts import HandoffStatus
+from handoff.contracts.timestamps import iso
 from handoff.handlers._provisioning import idempotency_key, ports
 from handoff.handlers._runtime import HandoffRef, event_bus, logger, metrics, now, step_handler, store
 
@@ -18,12 +19,15 @@ def activate(request: HandoffRef) -> dict:
     ports().crm.project_created(record.opportunity_id, record.project.code,
                                 idempotency_key=idempotency_key(request.handoffId, STEP))
     activated_at = record.activated_at or now()
-    records.set_status(request.handoffId, HandoffStatus.ACTIVATED, activatedAt=activated_at)
-    records.record_step(request.handoffId, STEP, "SUCCEEDED", activated_at, detail=record.project.code)
+    # The event first: when the bus refuses it past the step's retries the handoff fails as a whole
+    # (CloseHandoff), and it must not be ACTIVATED by then. A retry may publish it again: consumers
+    # key on handoffId, as EventBridge's at-least-once delivery requires anyway.
     event_bus().publish(SOURCE, "Handoff Activated", {
         "handoffId": request.handoffId, "opportunityId": record.opportunity_id,
-        "projectCode": record.project.code, "activatedAt": activated_at.isoformat(),
+        "projectCode": record.project.code, "activatedAt": iso(activated_at),
     })
+    records.set_status(request.handoffId, HandoffStatus.ACTIVATED, activatedAt=activated_at)
+    records.record_step(request.handoffId, STEP, "SUCCEEDED", activated_at, detail=record.project.code)
     seconds = (activated_at - record.received_at).total_seconds()
     metrics.add_metric(name="HandoffActivated", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="SecondsToActivation", unit=MetricUnit.Seconds, value=seconds)
