@@ -137,6 +137,21 @@ def test_deadlines_remind_escalate_then_block_with_approval_timeout(runtime: Emb
     # The escalated links now answer 410 too.
     assert all(get(link)[0] == 410 for _mail, link in escalated.values())
 
+    # Operations resubmit the deal once the approvers are back: the same handoff asks again, and the
+    # timeout of the last round does not outlive it.
+    sent = len(runtime.emails())
+    status, answer = runtime.resubmit(record.handoff_id)
+    assert status == 202 and answer["fixRound"] == 1, answer
+    runtime.wait_settled()
+    again = links_for(runtime, "slow-opportunity-1", since=sent)
+    assert set(again) == KINDS
+    for _mail, link in again.values():
+        assert runtime.decide(link, "approve", "Back from leave, fine")[0] == 200
+    runtime.wait_settled()
+    record = record_of(runtime, "slow-opportunity-1")
+    assert record.status == "ACTIVATED", (record.status, record.exceptions)
+    assert record.rework == 1 and [e for e in record.exceptions if e.severity == "BLOCKING"] == []
+
 
 def test_the_task_token_never_reaches_an_email_a_url_or_a_log(runtime: EmbeddedRuntime,
                                                               caplog: pytest.LogCaptureFixture) -> None:

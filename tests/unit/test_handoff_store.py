@@ -143,3 +143,18 @@ def test_a_corrected_event_is_taken_with_its_deal_or_not_at_all(store: HandoffSt
     fixed["detail"]["crmExtra"] = "fixed"
     assert register(store, fixed, minutes=6).action == "resume"
     assert store.raw_deal(first.handoff_id)["detail"]["crmExtra"] == "fixed"
+
+
+def test_a_new_round_starts_without_the_last_rounds_exceptions(store: HandoffStore) -> None:
+    from handoff.contracts import ExceptionEntry
+
+    first = register(store, deal())
+    timeout = ExceptionEntry(code="APPROVAL_TIMEOUT", severity="BLOCKING", step="Approval_Timeout", message="late")
+    unsigned = ExceptionEntry(code="CONTRACT_NOT_SIGNED", severity="BLOCKING", step="ValidateReadiness",
+                              field="contract.status", message="unsigned")
+    store.set_exceptions(first.handoff_id, "CloseHandoff", [timeout])
+    store.set_exceptions(first.handoff_id, "ValidateReadiness", [unsigned])
+    store.set_status(first.handoff_id, HandoffStatus.BLOCKED)
+    assert {e.code for e in store.record(first.handoff_id).exceptions} == {"APPROVAL_TIMEOUT", "CONTRACT_NOT_SIGNED"}
+    assert register(store, deal("sf-evt-fixed"), minutes=5).action == "resume"
+    assert store.record(first.handoff_id).exceptions == []

@@ -106,9 +106,13 @@ class HandoffStore:
             return Registration(handoff_id, "duplicate", current["status"], f"handoff already {current['status']}")
         # A corrected event for a blocked handoff: one more fix round on the same handoff.
         # The round and the corrected deal in one transaction: the eventId is used up only together
-        # with the deal it brought.
+        # with the deal it brought. The last round's exceptions go with it (readiness writes its own
+        # anew; an APPROVAL_TIMEOUT from CloseHandoff would otherwise outlive the round it blocked).
+        last_round = [{"Delete": {"Key": {"pk": _pk(handoff_id), "sk": item["sk"]}}}
+                      for item in self._query(handoff_id) if item["sk"].startswith("EXCEPTIONS#")]
         try:
             self._transact([
+                *last_round,
                 {"Update": {
                     "Key": {"pk": _pk(handoff_id), "sk": RECORD},
                     "UpdateExpression": "SET #s = :validating, eventId = :e, eventIds = list_append(eventIds, :es), "
