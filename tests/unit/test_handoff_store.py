@@ -100,15 +100,20 @@ def test_an_unknown_handoff_is_not_found(store: HandoffStore) -> None:
 def test_pipeline_stage_changes_are_kept_in_the_crm_order(store: HandoffStore) -> None:
     t = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
     now = t + timedelta(days=30)
-    assert store.advance_pipeline("crm.salesforce", "opp-9", "negotiation", t, now)
-    assert store.advance_pipeline("crm.salesforce", "opp-9", "lost", t + timedelta(hours=2), now)
+    def advance(source: str, opportunity: str, event_id: str, at: datetime) -> bool:
+        return store.advance_pipeline(source, opportunity, event_id, at, {"detail": {"eventId": event_id}}, now)
+
+    assert advance("crm.salesforce", "opp-9", "negotiation", t)
+    assert advance("crm.salesforce", "opp-9", "lost", t + timedelta(hours=2))
     # Delivered late: older than what was seen, so it must not act.
-    assert not store.advance_pipeline("crm.salesforce", "opp-9", "proposal", t + timedelta(hours=1), now)
+    assert not advance("crm.salesforce", "opp-9", "proposal", t + timedelta(hours=1))
+    assert store.latest_pipeline_event("crm.salesforce", "opp-9") == {"detail": {"eventId": "lost"}}
     # The newest event again (a retry of a run that failed after this write) still acts.
-    assert store.advance_pipeline("crm.salesforce", "opp-9", "lost", t + timedelta(hours=2), now)
+    assert advance("crm.salesforce", "opp-9", "lost", t + timedelta(hours=2))
     # Another opportunity, and the same id from another CRM, keep their own order.
-    assert store.advance_pipeline("crm.salesforce", "opp-10", "proposal", t, now)
-    assert store.advance_pipeline("crm.hubspot", "opp-9", "proposal", t, now)
+    assert advance("crm.salesforce", "opp-10", "proposal", t)
+    assert advance("crm.hubspot", "opp-9", "proposal", t)
+    assert store.latest_pipeline_event("crm.hubspot", "opp-404") is None
     # The cursor is no handoff: operators' listings do not show it.
     assert store.handoff_ids() == []
 

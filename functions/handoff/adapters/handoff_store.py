@@ -277,23 +277,32 @@ class HandoffStore:
 
     # --- pipeline stage changes -----------------------------------------------------------------
     def advance_pipeline(self, source: str, opportunity_id: str, event_id: str, occurred_at: datetime,
-                         now: datetime) -> bool:
+                         raw_event: dict, now: datetime) -> bool:
         """Keep stage changes in the order the CRM made them: True when this event is at least as
         new as every one seen for the opportunity (the same event again counts, so a retry that
-        failed after this write still applies it); False when a newer one was already seen."""
+        failed after this write still applies it); False when a newer one was already seen. The
+        newest event is kept whole, for latest_pipeline_event."""
         try:
             self._table.update_item(
                 Key={"pk": _pk(handoff_id_for(source, opportunity_id)), "sk": PIPELINE},
-                UpdateExpression="SET occurredAt = :at, eventId = :id, opportunityId = :opp, updatedAt = :now",
+                UpdateExpression="SET occurredAt = :at, eventId = :id, opportunityId = :opp, updatedAt = :now, "
+                                 "#event = :event",
                 ConditionExpression="attribute_not_exists(occurredAt) OR occurredAt <= :at",
+                ExpressionAttributeNames={"#event": "event"},
                 ExpressionAttributeValues={":at": iso(occurred_at), ":id": event_id, ":opp": opportunity_id,
-                                           ":now": iso(now)},
+                                           ":now": iso(now), ":event": json.dumps(raw_event)},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
         return True
+
+    def latest_pipeline_event(self, source: str, opportunity_id: str) -> dict | None:
+        """The newest stage change seen for the opportunity, as received."""
+        item = self._table.get_item(Key={"pk": _pk(handoff_id_for(source, opportunity_id)), "sk": PIPELINE},
+                                    ConsistentRead=True).get("Item")
+        return json.loads(item["event"]) if item and "event" in item else None
 
     def handoff_ids(self) -> list[str]:
         """Every handoff (operator listing; a Scan is fine at this scale, the table is keyed for the flow)."""

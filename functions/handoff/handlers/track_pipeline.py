@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field
 
-from handoff.contracts import ContractError, StageChangedDetail, parse_stage_changed
+from handoff.contracts import ContractError, StageChangedDetail, StageChangedEvent, parse_stage_changed
 from handoff.domain.pipeline import PipelineAction, PipelineDecision, decide
 from handoff.domain.playbooks import PlaybookError, load_playbook
 from handoff.handlers._provisioning import idempotency_key, once, ports
@@ -49,6 +49,34 @@ def apply(decision: PipelineDecision, key: str) -> dict[str, Any]:
             return {}
 
 
+def _scope(event: StageChangedEvent) -> str:
+    return f"{event.source}:{event.detail.opportunity.id}:{event.detail.event_id}"
+
+
+CATCH_UP_ROUNDS = 3
+
+
+def catch_up(applied: StageChangedEvent) -> None:
+    """Stage changes of one deal can run at once (EventBridge delivers in parallel, Lambda retries
+    late), so an older event's writes may land after a newer one's: "Negotiation 60 %" opening soft
+    requests after "Closed Lost" released them. Whoever has written re-applies the newest event's
+    decision (the staffing operations are reconciliations, idempotent), until the newest is stable."""
+    seen = applied
+    for _ in range(CATCH_UP_ROUNDS):
+        raw = store().latest_pipeline_event(applied.source, applied.detail.opportunity.id)
+        latest = parse_stage_changed(raw) if raw else None
+        if latest is None or latest.detail.event_id == seen.detail.event_id:
+            return
+        decision = decide(latest, threshold(latest.detail))
+        logger.info("stage change overtaken while applied: re-applying the newest",
+                    extra={"opportunity_id": applied.detail.opportunity.id, "applied": applied.detail.event_id,
+                           "newest": latest.detail.event_id, "action": decision.action})
+        # Its own key: the newest event's original call must not be replayed, it must run again.
+        apply(decision, idempotency_key(f"{_scope(latest)}:after:{seen.detail.event_id}", STEP))
+        seen = latest
+    logger.warning("stage changes still moving after catch-up", extra={"opportunity_id": applied.detail.opportunity.id})
+
+
 @step_handler(None)
 def handler(event: dict) -> PipelineResult:
     try:
@@ -56,12 +84,15 @@ def handler(event: dict) -> PipelineResult:
     except ContractError as error:
         raise rejected(event, error) from None
     detail = parsed.detail
-    newest = store().advance_pipeline(parsed.source, detail.opportunity.id, detail.event_id, detail.occurred_at, now())
+    newest = store().advance_pipeline(parsed.source, detail.opportunity.id, detail.event_id, detail.occurred_at,
+                                      event, now())
     decision = decide(parsed, threshold(detail), newest=newest)
     # Once per emitted event (the same eventId twice is the same event); a later event for the
     # same stage runs again and finds every request already as wanted.
-    scope = f"{parsed.source}:{detail.opportunity.id}:{detail.event_id}"
+    scope = _scope(parsed)
     outcome = once(scope, STEP, lambda: apply(decision, idempotency_key(scope, STEP)))
+    if decision.action != PipelineAction.NONE:
+        catch_up(parsed)
     result = PipelineResult(opportunityId=detail.opportunity.id, eventId=detail.event_id, action=decision.action,
                             reason=decision.reason, **outcome)
     logger.info("pipeline stage tracked", extra={"opportunity_id": result.opportunityId, "stage": detail.opportunity.stage,
