@@ -22,8 +22,11 @@ def acknowledge_findings(stack: Stack) -> None:  # noqa: PLR0912
          "resource-level permissions.")
     _ack(stack, f"IAM5[Resource::<{stack.get_logical_id(stack.handoffs.node.default_child)}.Arn>/index/*]",
          "Table-level data grant includes the table's own indexes (the approval sweeper queries gsi1).")
-    _ack(stack, f"IAM5[Resource::<{stack.get_logical_id(stack.documents.node.default_child)}.Arn>/*]",
-         "Put and get of objects in the stack's own documents bucket (quarantine, launch packets); keys are per handoff.")
+    documents = stack.get_logical_id(stack.documents.node.default_child)
+    _ack(stack, f"IAM5[Resource::<{documents}.Arn>/quarantine/*]",
+         "Put of rejected events under the quarantine prefix of the stack's own bucket; keys are per event.")
+    _ack(stack, f"IAM5[Resource::<{documents}.Arn>/launch-packets/*]",
+         "Put and presigned get of launch packets under their prefix of the stack's own bucket; keys are per handoff.")
     _ack(stack, "IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:*]",
          "SendTaskSuccess/Failure take a task token, not a resource; IAM cannot scope them further.")
     for function in stack.functions.values():

@@ -200,7 +200,9 @@ class HandoffStack(Stack):
             "handoffs:read": lambda f: self.handoffs.grant_read_data(f),
             "ledger:write": lambda f: self.ledger.grant_read_write_data(f),
             "idempotency:write": lambda f: self.idempotency.grant_read_write_data(f),
-            "documents:write": self._grant_documents,
+            "quarantine:write": lambda f: self._grant_documents(f, "quarantine/*", ["s3:PutObject"]),
+            # Put launch packets and presign links to them.
+            "packets:write": lambda f: self._grant_documents(f, "launch-packets/*", ["s3:PutObject", "s3:GetObject"]),
             "exceptions:send": lambda f: self.exceptions.grant_send_messages(f),
             "bus:put": lambda f: self.bus.grant_put_events_to(f),
             "approval-secret:read": lambda f: self.approval_secret.grant_read(f),
@@ -212,11 +214,9 @@ class HandoffStack(Stack):
         for use in uses:
             grants[use](function)
 
-    def _grant_documents(self, function: lambda_.Function) -> None:
-        # Put documents and presign links to them; no list, no delete.
-        function.add_to_role_policy(iam.PolicyStatement(
-            actions=["s3:PutObject", "s3:GetObject"], resources=[self.documents.arn_for_objects("*")],
-        ))
+    def _grant_documents(self, function: lambda_.Function, keys: str, actions: list[str]) -> None:
+        # One prefix per use (quarantined events hold personal data); no list, no delete.
+        function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=[self.documents.arn_for_objects(keys)]))
 
     def _grant_callbacks(self, function: lambda_.Function) -> None:
         # Task tokens are not resources: SendTask* can only be scoped to the account's state machines.

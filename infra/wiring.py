@@ -24,7 +24,7 @@ class FunctionSpec:
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("AcceptEvent", "accept_event", "Validate a closed-won event, quarantine it or register the handoff",
-                 ("handoffs:write", "documents:write")),
+                 ("handoffs:write", "quarantine:write")),
     FunctionSpec("CheckReadiness", "check_readiness", "Readiness gates, contract analysis and approval routing",
                  ("handoffs:write", "mail:send", "exceptions:send", "bedrock:invoke")),
     FunctionSpec("RequestApproval", "request_approval", "Store an approval with its task token and email the approver",
@@ -40,7 +40,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("RaiseRequisitions", "raise_requisitions", "Raise purchase requisitions for subcontractors",
                  ("handoffs:write", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
     FunctionSpec("AssembleLaunchPacket", "assemble_launch_packet", "Store the launch packet and notify delivery",
-                 ("handoffs:write", "documents:write", "mail:send")),
+                 ("handoffs:write", "packets:write", "mail:send")),
     FunctionSpec("ActivateHandoff", "activate_handoff", "Mark the handoff activated and write the project back to CRM",
                  ("handoffs:write", "bus:put", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
     FunctionSpec("CloseHandoff", "close_handoff", "Record a rejection, timeout or failure and queue the exception",
@@ -49,11 +49,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  ("handoffs:write", "approval-secret:read", "states:callback"), in_workflow=False, behind_api=True),
     # Reads the record; a resubmission goes on the bus and AcceptEvent writes it. Writes only quarantine.
     FunctionSpec("HandoffApi", "handoff_api", "Operators' handoff API (IAM): read a handoff, resubmit a blocked one",
-                 ("handoffs:read", "bus:put", "documents:write"), in_workflow=False, behind_api=True),
+                 ("handoffs:read", "bus:put", "quarantine:write"), in_workflow=False, behind_api=True),
     FunctionSpec("ApprovalSweeper", "approval_sweeper", "Reminders, escalations and expiry of pending approvals",
                  ("handoffs:write", "mail:send", "approval-secret:read", "states:callback"), in_workflow=False),
     FunctionSpec("TrackPipeline", "track_pipeline",
                  "Soft staffing requests from pipeline stage changes; released when the deal is lost",
-                 ("handoffs:write", "documents:write", *INTEGRATION), in_workflow=False,
+                 ("handoffs:write", "quarantine:write", *INTEGRATION), in_workflow=False,
                  timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
 )

@@ -155,6 +155,28 @@ def test_grants_are_least_privilege_per_function(template: dict) -> None:
     assert {a for a in pipeline if a.startswith("sqs:")} == {"sqs:SendMessage"}  # its own dead-letter queue
 
 
+def test_document_grants_are_per_prefix(template: dict) -> None:
+    """Quarantined events hold personal data: only the launch-packet step may read documents back,
+    and only its own prefix; the others may only put under quarantine/."""
+    def s3_grants(module: str) -> set[tuple[str, str]]:
+        role = resources(template, "AWS::Lambda::Function")[function_logical_id(template, module)]["Properties"]["Role"]
+        found = set()
+        for policy in resources(template, "AWS::IAM::Policy").values():
+            if role["Fn::GetAtt"][0] not in json.dumps(policy["Properties"]["Roles"]):
+                continue
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                for action in actions:
+                    if action.startswith("s3:"):
+                        found.add((action, json.dumps(statement["Resource"]).split("/", 1)[-1].rstrip('"]}')))
+        return found
+
+    for module in ("accept_event", "track_pipeline", "handoff_api"):
+        assert s3_grants(module) == {("s3:PutObject", "quarantine/*")}, module
+    assert s3_grants("assemble_launch_packet") == {("s3:PutObject", "launch-packets/*"),
+                                                   ("s3:GetObject", "launch-packets/*")}
+
+
 def routes(template: dict) -> dict[tuple[str, str], dict]:
     """(method, path) -> {authorization, handler} for every API Gateway method."""
     api_resources = resources(template, "AWS::ApiGateway::Resource")
