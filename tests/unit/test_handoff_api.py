@@ -186,6 +186,13 @@ def test_a_body_that_is_not_json_is_422(env: Env) -> None:
     assert env.quarantined()[0]["event"] == '{"source": "crm.salesforce",'
 
 
+@pytest.mark.parametrize("text", ["null", "[]", "42"])
+def test_a_json_body_that_is_not_an_event_is_422_not_a_resubmission_of_the_stored_deal(env: Env, text: str) -> None:
+    status, body, _ = call("POST", f"/handoffs/{env.handoff_id}/resubmit", text)
+    assert status == 422 and body["problems"][0]["field"] == "(event)", body
+    assert env.published() == []
+
+
 @pytest.mark.parametrize(("change", "code", "field"), [
     (lambda e: e["detail"]["opportunity"].update(id="006-another"), 422, "detail.opportunity.id"),
     (lambda e: e.update(source="crm.hubspot"), 422, "source"),

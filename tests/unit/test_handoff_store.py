@@ -163,3 +163,26 @@ def test_a_new_round_starts_without_the_last_rounds_exceptions(store: HandoffSto
     assert {e.code for e in store.record(first.handoff_id).exceptions} == {"APPROVAL_TIMEOUT", "CONTRACT_NOT_SIGNED"}
     assert register(store, deal("sf-evt-fixed"), minutes=5).action == "resume"
     assert store.record(first.handoff_id).exceptions == []
+
+
+def test_of_two_corrections_racing_one_resumes_and_the_other_is_noted_as_ignored(
+        store: HandoffStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = register(store, deal())
+    store.set_status(first.handoff_id, HandoffStatus.BLOCKED)
+    transact = store._transact
+    raced: list[str] = []
+
+    def other_correction_lands_first(actions: list[dict]) -> None:
+        resuming = any("Update" in action for action in actions)
+        if resuming and not raced:  # both read BLOCKED; the other one's transaction commits first
+            raced.append("racing")
+            raced[0] = register(store, deal("sf-evt-fix-a"), minutes=5).action
+        transact(actions)
+
+    monkeypatch.setattr(store, "_transact", other_correction_lands_first)
+    lost = register(store, deal("sf-evt-fix-b"), minutes=5)
+    assert raced == ["resume"]
+    assert (lost.action, lost.reason) == ("duplicate", "resubmitted concurrently")
+    state = store.state(first.handoff_id)
+    assert (state.rework, state.event_ids) == (1, ("sf-evt-20261121-0050", "sf-evt-fix-a"))
+    assert ("IgnoredEvent sf-evt-fix-b", "IGNORED") in timeline(store, first.handoff_id)

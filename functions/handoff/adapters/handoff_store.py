@@ -129,7 +129,11 @@ class HandoffStore:
         except ClientError as exc:
             if not _condition_failed(exc):
                 raise
-            return Registration(handoff_id, "duplicate", self._get(handoff_id)["status"], "resubmitted concurrently")
+            # Another correction won the race: say so on the timeline, as for any ignored event.
+            status = self._get(handoff_id)["status"]
+            self.record_step(handoff_id, f"IgnoredEvent {event_id}", "IGNORED", now,
+                             detail=f"another correction was taken first; the handoff is {status}")
+            return Registration(handoff_id, "duplicate", status, "resubmitted concurrently")
         # Its own timeline entry per round: the blocked round stays visible.
         self.record_step(handoff_id, fix_round_step("AcceptEvent", int(current.get("rework", 0)) + 1), "SUCCEEDED",
                          now, detail=f"corrected event {event_id}")

@@ -55,11 +55,15 @@ def _caller() -> str | None:
     return identity.get("userArn") or identity.get("caller")
 
 
+_NO_BODY = object()
+
+
 def _body() -> Any:
-    """None without a body; the JSON value; or the text when it is not JSON (parse_event then says why)."""
+    """_NO_BODY without a body; the JSON value (a JSON null included: parse_event refuses it rather
+    than it quietly meaning "no correction"); or the text when it is not JSON (parse_event says why)."""
     text = app.current_event.decoded_body
     if text is None or not text.strip():
-        return None
+        return _NO_BODY
     try:
         return json.loads(text)
     except json.JSONDecodeError:
@@ -78,7 +82,7 @@ def resubmit(handoff_id: str) -> Response:
     state = records.state(_known(handoff_id))
     raw = _body()
     try:
-        correction = None if raw is None else Correction(parse_event(raw), raw)
+        correction = None if raw is _NO_BODY else Correction(parse_event(raw), raw)
     except ContractError as error:
         location = quarantine(raw, error)
         return _json(422, {"message": f"the event does not meet the contract (kept in {location})",
