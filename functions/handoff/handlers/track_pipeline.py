@@ -11,7 +11,7 @@ from handoff.contracts import ContractError, StageChangedDetail, StageChangedEve
 from handoff.domain.pipeline import PipelineAction, PipelineDecision, decide
 from handoff.domain.playbooks import PlaybookError, load_playbook
 from handoff.handlers._provisioning import idempotency_key, once, ports
-from handoff.handlers._runtime import logger, metrics, now, rejected, step_handler, store
+from handoff.handlers._runtime import logger, metrics, now, quarantine, step_handler, store
 
 STEP = "TrackPipeline"
 
@@ -78,11 +78,13 @@ def catch_up(applied: StageChangedEvent) -> None:
 
 
 @step_handler(None)
-def handler(event: dict) -> PipelineResult:
+def handler(event: dict) -> PipelineResult | dict:
     try:
         parsed = parse_stage_changed(event)
     except ContractError as error:
-        raise rejected(event, error) from None
+        # Kept in quarantine and answered, not raised: Lambda would retry an asynchronous event that
+        # can never pass (three quarantines, three rejections counted) and then dead-letter it.
+        return {"rejected": True, "quarantine": quarantine(event, error), "problems": error.problems}
     detail = parsed.detail
     newest = store().advance_pipeline(parsed.source, detail.opportunity.id, detail.event_id, detail.occurred_at,
                                       event, now())
