@@ -293,3 +293,6 @@ def test_a_playbook_fix_then_a_resubmission_without_body_activates_the_stored_de
     assert (record.status, record.rework) == ("ACTIVATED", 1), (record.status, record.exceptions)
     assert record.event_id == first[1]["eventId"] == f"resubmit-{handoff_id}-1"
     assert len(action_needed(runtime, event)) == 1
+    # The double click was one round: one resumed AcceptEvent, and no second round.
+    steps = [t.step for t in record.timeline]
+    assert steps.count("AcceptEvent (fix round 1)") == 1 and "AcceptEvent (fix round 2)" not in steps
