@@ -1,5 +1,7 @@
 """moto resources shaped like the stack's (tests that touch AWS through moto)."""
 
+from typing import Any
+
 import boto3
 
 
@@ -15,3 +17,50 @@ def create_handoff_table(name: str, region: str) -> None:
                           {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
         }],
     )
+
+
+def create_ledger_table(name: str, region: str) -> None:
+    """The ledger table: pk/sk, as infra/stack.py defines it."""
+    boto3.client("dynamodb", region_name=region).create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+
+
+def create_idempotency_table(name: str, region: str) -> None:
+    """Powertools idempotency's table: partition key `id`."""
+    boto3.client("dynamodb", region_name=region).create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+
+
+def forget_aws_clients() -> None:
+    """The adapters cache boto3 clients per process (handoff.adapters.aws); a test with its own
+    moto mock and region needs them made afresh, and must not leave its own to the next test."""
+    from handoff.adapters import aws
+
+    for cached in (aws.client, aws.table, aws.resource):
+        cached.cache_clear()
+
+
+class StubSfn:
+    """Records SendTask* calls; `error` makes the next calls raise."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self.error: Exception | None = None
+
+    def send_task_success(self, **kwargs: Any) -> dict:
+        return self._call("success", kwargs)
+
+    def send_task_failure(self, **kwargs: Any) -> dict:
+        return self._call("failure", kwargs)
+
+    def _call(self, name: str, kwargs: dict) -> dict:
+        if self.error:
+            raise self.error
+        self.calls.append((name, kwargs))
+        return {}

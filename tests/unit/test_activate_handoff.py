@@ -11,7 +11,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handoff.adapters import aws
 from handoff.adapters.event_bus import EventBus
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.contracts import parse_event
@@ -21,7 +20,7 @@ from handoff.domain.errors import IntegrationTransient
 from handoff.handlers import activate_handoff
 from handoff.handlers._runtime import HandoffRef
 from tests.conftest import load_raw
-from tests.support.aws import create_handoff_table
+from tests.support.aws import create_handoff_table, forget_aws_clients
 
 REGION = "eu-west-1"
 
@@ -53,8 +52,7 @@ def handoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[HandoffStore, str
     with mock_aws():
         monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
         monkeypatch.setenv("HANDOFF_TABLE", "handoffs")
-        for cached in (aws.client, aws.table, aws.resource):
-            cached.cache_clear()
+        forget_aws_clients()
         create_handoff_table("handoffs", REGION)
         store = HandoffStore(boto3.resource("dynamodb", region_name=REGION).Table("handoffs"))
         raw = load_raw("closed-won", "us-fixed-fee-advisory")
@@ -65,8 +63,7 @@ def handoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[HandoffStore, str
         crm = RecordingCrm()
         monkeypatch.setattr(activate_handoff, "ports", lambda: SimpleNamespace(crm=crm))
         yield store, handoff_id, crm
-        for cached in (aws.client, aws.table, aws.resource):
-            cached.cache_clear()
+        forget_aws_clients()
 
 
 def test_a_refused_activation_event_leaves_the_handoff_not_activated(

@@ -16,14 +16,13 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from handoff.adapters import aws
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, forget_signing_keys, request_approval
 from handoff.contracts import parse_event
 from handoff.domain.approvals import Approval, ApproverDirectory, approval_link, required_approvals
 from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api
 from handoff.handlers._runtime import metrics
-from tests.support.aws import create_handoff_table
+from tests.support.aws import StubSfn, create_handoff_table, forget_aws_clients
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
 REGION = "eu-west-1"
@@ -32,26 +31,6 @@ KEY = "k3y-" * 16
 BASE = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1"
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 HANDOFF = "ho-0123456789abcdef"
-
-
-class StubSfn:
-    """Records SendTask* calls; `error` makes the next calls raise."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict]] = []
-        self.error: Exception | None = None
-
-    def send_task_success(self, **kwargs: Any) -> dict:
-        return self._call("success", kwargs)
-
-    def send_task_failure(self, **kwargs: Any) -> dict:
-        return self._call("failure", kwargs)
-
-    def _call(self, name: str, kwargs: dict) -> dict:
-        if self.error:
-            raise self.error
-        self.calls.append((name, kwargs))
-        return {}
 
 
 class CaptureMailer:
@@ -92,8 +71,7 @@ def env(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setattr(metrics.provider, "namespace", metrics.provider.namespace or "ClosedWonHandoffTest")
-    aws.client.cache_clear()
-    aws.table.cache_clear()
+    forget_aws_clients()
     forget_signing_keys()
     with mock_aws():
         create_handoff_table("handoffs", REGION)
@@ -106,8 +84,7 @@ def env(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
         monkeypatch.setattr(approval_api, "_now", clock)
         table = boto3.resource("dynamodb", region_name=REGION).Table("handoffs")
         yield Env(ApprovalStore(table), sfn, clock, CaptureMailer())
-    aws.client.cache_clear()
-    aws.table.cache_clear()
+    forget_aws_clients()
     forget_signing_keys()
 
 

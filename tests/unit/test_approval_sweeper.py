@@ -18,7 +18,6 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import RawMessage, ses_backends
 
-from handoff.adapters import aws
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, forget_signing_keys, request_approval
 from handoff.adapters.mailer import Mailer
 from handoff.contracts import parse_event
@@ -26,7 +25,7 @@ from handoff.domain.approvals import ApproverDirectory, required_approvals
 from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api, approval_sweeper
 from handoff.handlers._runtime import metrics
-from tests.support.aws import create_handoff_table
+from tests.support.aws import StubSfn, create_handoff_table, forget_aws_clients
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
 REGION = "eu-west-1"
@@ -37,24 +36,6 @@ SENDER = "handoffs@example-consulting.com"
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 HANDOFF = "ho-0123456789abcdef"
 LINK = re.compile(r"https?://\S+")
-
-
-class StubSfn:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict]] = []
-        self.error: Exception | None = None
-
-    def send_task_success(self, **kwargs: Any) -> dict:
-        return self._call("success", kwargs)
-
-    def send_task_failure(self, **kwargs: Any) -> dict:
-        return self._call("failure", kwargs)
-
-    def _call(self, name: str, kwargs: dict) -> dict:
-        if self.error:
-            raise self.error
-        self.calls.append((name, kwargs))
-        return {}
 
 
 class Context:
@@ -95,8 +76,7 @@ def env(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setattr(metrics.provider, "namespace", metrics.provider.namespace or "ClosedWonHandoffTest")
-    aws.client.cache_clear()
-    aws.table.cache_clear()
+    forget_aws_clients()
     forget_signing_keys()
     with mock_aws():
         create_handoff_table("handoffs", REGION)
@@ -111,8 +91,7 @@ def env(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
         monkeypatch.setattr(approval_api, "_callback", lambda: TaskCallback(sfn))
         table = boto3.resource("dynamodb", region_name=REGION).Table("handoffs")
         yield Env(ApprovalStore(table), sfn, table)
-    aws.client.cache_clear()
-    aws.table.cache_clear()
+    forget_aws_clients()
     forget_signing_keys()
 
 

@@ -12,14 +12,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handoff.adapters import aws
 from handoff.adapters.event_bus import EventBus
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.contracts import HandoffStatus, parse_event
 from handoff.handlers import handoff_api
 from handoff.handlers._runtime import metrics
 from tests.conftest import load_raw
-from tests.support.aws import create_handoff_table
+from tests.support.aws import create_handoff_table, forget_aws_clients
 
 REGION = "eu-west-1"
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -69,8 +68,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setattr(metrics.provider, "namespace", metrics.provider.namespace or "ClosedWonHandoffTest")
-    aws.client.cache_clear()
-    aws.table.cache_clear()
+    forget_aws_clients()
     with mock_aws():
         create_handoff_table("handoffs", REGION)
         boto3.client("s3", region_name=REGION).create_bucket(
@@ -84,8 +82,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
         handoff_id = store.register(parse_event(deal), deal, T0).handoff_id
         store.set_status(handoff_id, HandoffStatus.BLOCKED)  # what CheckReadiness does with this deal
         yield Env(store, handoff_id, deal, queue_url, "documents")
-    aws.client.cache_clear()
-    aws.table.cache_clear()
+    forget_aws_clients()
 
 
 def call(method: str, path: str, body: Any = None) -> tuple[int, dict, dict]:

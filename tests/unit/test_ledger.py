@@ -37,6 +37,7 @@ from handoff.contracts import (
 )
 from handoff.domain.errors import IntegrationPermanent, IntegrationTransient, MasterDataConflict
 from handoff.domain.staffing import requests_for
+from tests.support.aws import create_ledger_table
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
 TABLE = "handoff-ledger"
@@ -52,17 +53,8 @@ def dynamodb(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
-        resource = boto3.resource("dynamodb", region_name="eu-west-1")
-        resource.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield resource
+        create_ledger_table(TABLE, "eu-west-1")
+        yield boto3.resource("dynamodb", region_name="eu-west-1")
 
 
 @pytest.fixture

@@ -8,10 +8,9 @@ import pytest
 from moto import mock_aws
 from moto.ses.models import ses_backends
 
-from handoff.adapters import aws
 from handoff.adapters.mailer import as_html, render_notice
 from handoff.handlers import _runtime
-from tests.support.aws import create_handoff_table
+from tests.support.aws import create_handoff_table, forget_aws_clients
 
 REGION = "eu-west-1"
 
@@ -24,16 +23,9 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv("MAIL_FROM", "Handoff <handoff@example-consulting.com>")
         create_handoff_table("handoffs", REGION)
         boto3.client("ses", region_name=REGION).verify_domain_identity(Domain="example-consulting.com")
-        forget_clients()
+        forget_aws_clients()
         yield
-        forget_clients()
-
-
-def forget_clients() -> None:
-    """The adapters cache clients per process; these must be made in this test's region and mock."""
-    aws.client.cache_clear()
-    aws.table.cache_clear()
-    aws.resource.cache_clear()
+        forget_aws_clients()
 
 
 def sent() -> list:

@@ -60,13 +60,13 @@ def test_an_in_progress_step_expires_with_its_invocation(monkeypatch: pytest.Mon
 
     from handoff.handlers._runtime import step_handler
     from local.lambdas import LambdaContext
+    from tests.support.aws import create_idempotency_table
 
     with mock_aws():
         monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
         monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
-        table = boto3.resource("dynamodb", region_name="eu-west-1").create_table(
-            TableName="idempotency", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        create_idempotency_table("idempotency", "eu-west-1")
+        table = boto3.resource("dynamodb", region_name="eu-west-1").Table("idempotency")
         seen: list[dict] = []
 
         def work() -> dict:

@@ -10,20 +10,23 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handoff.adapters import aws
 from handoff.adapters.ledger.inspector import LedgerInspector
 from handoff.adapters.ledger.staffing import LedgerStaffing
 from handoff.handlers import _provisioning, track_pipeline
 from local.lambdas import LambdaContext
-from tests.support.aws import create_handoff_table
+from tests.support.aws import (
+    create_handoff_table,
+    create_idempotency_table,
+    create_ledger_table,
+    forget_aws_clients,
+)
 from tests.support.events import closed_won, stage_changed
 
 REGION = "eu-west-1"
 
 
 def forget_cached_clients() -> None:
-    for cached in (aws.client, aws.table, aws.resource):
-        cached.cache_clear()
+    forget_aws_clients()
     _provisioning.use_backoff_sleep(_provisioning.use_backoff_sleep(lambda _s: None))  # also forgets ports
 
 
@@ -36,16 +39,9 @@ def ledger(monkeypatch: pytest.MonkeyPatch) -> Iterator[LedgerInspector]:
         monkeypatch.delenv("SYSTEMS_SECRET_ARN", raising=False)
         forget_cached_clients()
         create_handoff_table("handoffs", REGION)
-        dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        dynamodb.create_table(TableName="ledger", BillingMode="PAY_PER_REQUEST",
-                              KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                         {"AttributeName": "sk", "KeyType": "RANGE"}],
-                              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                                    {"AttributeName": "sk", "AttributeType": "S"}])
-        dynamodb.create_table(TableName="idempotency", BillingMode="PAY_PER_REQUEST",
-                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
-        yield LedgerInspector(dynamodb.Table("ledger"))
+        create_ledger_table("ledger", REGION)
+        create_idempotency_table("idempotency", REGION)
+        yield LedgerInspector(boto3.resource("dynamodb", region_name=REGION).Table("ledger"))
         forget_cached_clients()
 
 
