@@ -101,7 +101,7 @@ def test_pipeline_stage_changes_are_kept_in_the_crm_order(store: HandoffStore) -
     t = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
     now = t + timedelta(days=30)
     def advance(source: str, opportunity: str, event_id: str, at: datetime) -> bool:
-        return store.advance_pipeline(source, opportunity, event_id, at, {"detail": {"eventId": event_id}}, now)
+        return store.advance_pipeline(source, opportunity, at, {"detail": {"eventId": event_id}}, now)
 
     assert advance("crm.salesforce", "opp-9", "negotiation", t)
     assert advance("crm.salesforce", "opp-9", "lost", t + timedelta(hours=2))

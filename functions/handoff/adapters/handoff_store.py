@@ -280,24 +280,22 @@ class HandoffStore:
         })
 
     # --- pipeline stage changes -----------------------------------------------------------------
-    def advance_pipeline(self, source: str, opportunity_id: str, event_id: str, occurred_at: datetime,
-                         raw_event: dict, now: datetime) -> bool:
+    def advance_pipeline(self, source: str, opportunity_id: str, occurred_at: datetime, raw_event: dict,
+                         now: datetime) -> bool:
         """Keep stage changes in the order the CRM made them: True when this event is at least as
         new as every one seen for the opportunity (the same event again counts, so a retry that
         failed after this write still applies it); False when a newer one was already seen. The
-        newest event is kept whole, for latest_pipeline_event."""
+        newest event is kept whole (its id and time are in it), for latest_pipeline_event."""
         try:
             self._table.update_item(
                 Key={"pk": _pk(handoff_id_for(source, opportunity_id)), "sk": PIPELINE},
-                UpdateExpression="SET occurredAt = :at, eventId = :id, opportunityId = :opp, updatedAt = :now, "
-                                 "#event = :event",
+                UpdateExpression="SET occurredAt = :at, updatedAt = :now, #event = :event",
                 ConditionExpression="attribute_not_exists(occurredAt) OR occurredAt <= :at",
                 ExpressionAttributeNames={"#event": "event"},
-                ExpressionAttributeValues={":at": iso(occurred_at), ":id": event_id, ":opp": opportunity_id,
-                                           ":now": iso(now), ":event": json.dumps(raw_event)},
+                ExpressionAttributeValues={":at": iso(occurred_at), ":now": iso(now), ":event": json.dumps(raw_event)},
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if _condition_failed(exc):
                 return False
             raise
         return True

@@ -86,8 +86,7 @@ def handler(event: dict) -> PipelineResult | dict:
         # can never pass (three quarantines, three rejections counted) and then dead-letter it.
         return {"rejected": True, "quarantine": quarantine(event, error), "problems": error.problems}
     detail = parsed.detail
-    newest = store().advance_pipeline(parsed.source, detail.opportunity.id, detail.event_id, detail.occurred_at,
-                                      event, now())
+    newest = store().advance_pipeline(parsed.source, detail.opportunity.id, detail.occurred_at, event, now())
     decision = decide(parsed, threshold(detail), newest=newest)
     # Once per emitted event (the same eventId twice is the same event); a later event for the
     # same stage runs again and finds every request already as wanted.
