@@ -82,24 +82,16 @@ def bench_domain(repeat: int) -> dict[str, Any]:
 
 
 def _largest_state_payload(runtime: Any) -> tuple[int, str]:
-    sfn = runtime.client("stepfunctions")
     largest, where = 0, ""
     for execution in runtime.executions():
-        token = None
-        while True:
-            page = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000,
-                                             **({"nextToken": token} if token else {}))
-            for event in page["events"]:
-                for key, details in event.items():
-                    if not key.endswith("EventDetails") or not isinstance(details, dict):
-                        continue
-                    for field in ("input", "output"):
-                        size = len(str(details.get(field) or "").encode())
-                        if size > largest:
-                            largest, where = size, f"{event['type']} {details.get('name', '')}".strip()
-            token = page.get("nextToken")
-            if not token:
-                break
+        for event in runtime.history(execution["executionArn"]):
+            for key, details in event.items():
+                if not key.endswith("EventDetails") or not isinstance(details, dict):
+                    continue
+                for field in ("input", "output"):
+                    size = len(str(details.get(field) or "").encode())
+                    if size > largest:
+                        largest, where = size, f"{event['type']} {details.get('name', '')}".strip()
     return largest, where
 
 

@@ -176,20 +176,24 @@ class EmbeddedRuntime:
             time.sleep(0.02)
         raise TimeoutError(f"handoffs still moving after {timeout} s")
 
-    def _paused_on_approval(self, execution: dict) -> bool:
-        """Every approval of the latest Map is handed out (its task token is waiting) and some are
-        still open. The handoff's status alone is not enough: it reads AWAITING_APPROVAL from the
-        readiness check on, before the approvals are requested and mailed."""
+    def history(self, execution_arn: str) -> list[dict]:
+        """An execution's whole history, oldest first."""
         sfn = self.client("stepfunctions")
         events: list[dict] = []
         token = None
         while True:
-            page = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000,
+            page = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000,
                                              **({"nextToken": token} if token else {}))
             events += page["events"]
             token = page.get("nextToken")
             if not token:
-                break
+                return events
+
+    def _paused_on_approval(self, execution: dict) -> bool:
+        """Every approval of the latest Map is handed out (its task token is waiting) and some are
+        still open. The handoff's status alone is not enough: it reads AWAITING_APPROVAL from the
+        readiness check on, before the approvals are requested and mailed."""
+        events = self.history(execution["executionArn"])
         starts = [i for i, e in enumerate(events) if e["type"] == "MapStateStarted"]
         if not starts:
             return False
