@@ -416,3 +416,22 @@ def test_problems_are_all_reported_in_a_stable_order() -> None:
         ("NON_STANDARD_CLAUSE", "contract.paymentTermsDays"),
     ]
     assert check(event) == first
+
+
+def test_retainer_fee_times_periods_not_the_contract_value_blocks_naming_both_figures() -> None:
+    def short(d: dict[str, Any]) -> None:
+        d["contract"]["value"] = money("143500.00", "USD")
+        d["opportunity"]["amount"] = money("143500.00", "USD")
+
+    entries = check(deal(RETAINER, short))
+    assert found(entries) == [("AMOUNT_MISMATCH", "contract.monthlyFee")]
+    assert entries[0].severity == "BLOCKING"
+    assert "12 monthly service periods" in entries[0].message
+    assert "is 144,000.00 USD" in entries[0].message and "contract value is 143,500.00 USD" in entries[0].message
+
+
+def test_retainer_periods_anchored_mid_month_agree_with_a_matching_value() -> None:
+    def mid_month(d: dict[str, Any]) -> None:
+        d["contract"]["startDate"], d["contract"]["endDate"] = "2027-01-15", "2028-01-14"
+
+    assert [e for e in check(deal(RETAINER, mid_month)) if e.field == "contract.monthlyFee"] == []
