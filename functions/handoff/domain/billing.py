@@ -14,14 +14,10 @@ from decimal import Decimal
 from handoff.contracts import BillingLine, BillingSchedule, Contract, Money, StaffingNeed
 from handoff.contracts.money import currency_exponent, quantize
 from handoff.domain.policy import BillingRules, TaxRule
+from handoff.domain.taxids import EU_COUNTRIES
 
 HOURS_PER_DAY = Decimal(8)  # day rates on the rate card convert to hourly at 8 hours a day
 TIMESHEET_TRIGGER = "timesheet-approval"
-# EU member states; "EL" is the code EU VAT numbers use for Greece (GR in ISO 3166).
-EU_COUNTRIES = frozenset({
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
-    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-})
 
 
 @dataclass(frozen=True)

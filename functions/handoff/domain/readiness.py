@@ -301,9 +301,16 @@ def _tax(detail: ClosedWonDetail, playbook: Playbook) -> Iterator[Finding]:
         yield (
             "INVALID_TAX_ID",
             TAX_ID_FIELD,
-            f"The tax id '{account.tax_id}' is malformed: not a valid {name} for {country} ({check.reason}). "
-            "Correct it on the CRM account.",
+            # Only the last characters: exception texts travel by email and into queues and logs.
+            f"The tax id ending in '{_tail(account.tax_id or '')}' is malformed: not a valid {name} for {country} "
+            f"({check.reason}). Correct it on the CRM account.",
         )
+
+
+def _tail(value: str, shown: int = 3) -> str:
+    """The last `shown` characters of an identifier, enough to find it, too few to copy it."""
+    compact = "".join(value.split())
+    return "…" + compact[-shown:] if len(compact) > shown else "…"
 
 
 def _vendors(detail: ClosedWonDetail, known: set[str] | None) -> Iterator[Finding]:
