@@ -114,6 +114,6 @@ class InProcessLambdas:
                 result = handler(event, context)
                 self.invocations.append((function_name, None))
                 return result, None
-            except Exception as exc:  # noqa: BLE001 - reported to Step Functions as the function error
+            except Exception as exc:
                 self.invocations.append((function_name, type(exc).__name__))
                 return error_payload(exc), type(exc).__name__
