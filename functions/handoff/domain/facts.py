@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 FACT_SCHEMA_VERSION = 1
+Item = dict[str, Any]  # a table item or stream image, deserialized
 DECIDED = {"APPROVED", "REJECTED", "EXPIRED"}
 _ROUND = re.compile(r"^(?P<step>.+?) \(fix round (?P<round>\d+)\)$")
 
@@ -126,7 +127,7 @@ class _Maker:
                     ts=round(when.timestamp(), 3), dt=when.date().isoformat(), **fields)
 
 
-def _handoff_id(item: dict) -> str | None:
+def _handoff_id(item: Item) -> str | None:
     pk = str(item.get("pk", ""))
     return pk.removeprefix("HANDOFF#") if pk.startswith("HANDOFF#") else None
 
@@ -135,14 +136,14 @@ def sequence_text(number: int | str) -> str:
     return str(number).zfill(40)
 
 
-def facts_from_change(old: dict | None, new: dict | None, *, at: datetime, change_id: str,
+def facts_from_change(old: Item | None, new: Item | None, *, at: datetime, change_id: str,
                       sequence: int | str = 0) -> list[Fact]:
     """The facts one change of a handoff-table item states. `at` is when the change happened (the
     stream record's time), used where the item carries no time of its own; `change_id` identifies
     the change (the same on redelivery); `sequence` orders changes (the stream's sequence number)."""
     if at.utcoffset() is None:
         raise ValueError("at must be timezone-aware")
-    item = new or old or {}
+    item: Item = new or old or {}
     handoff_id = _handoff_id(item)
     sk = str(item.get("sk", ""))
     if handoff_id is None:
@@ -164,7 +165,7 @@ def facts_from_change(old: dict | None, new: dict | None, *, at: datetime, chang
     return []
 
 
-def _record(make: _Maker, old: dict | None, new: dict | None) -> list[Fact]:
+def _record(make: _Maker, old: Item | None, new: Item | None) -> list[Fact]:
     if new is None:
         return []
     facts: list[Fact] = []
@@ -196,7 +197,7 @@ def _record(make: _Maker, old: dict | None, new: dict | None) -> list[Fact]:
 
 
 def _billing(make: _Maker, schedule_json: str, *, corrected: bool, after_activation: bool, rework: int,
-             dims: dict) -> Fact:
+             dims: Item) -> Fact:
     schedule = json.loads(schedule_json) if isinstance(schedule_json, str) else schedule_json
     lines = sum((Decimal(str(line["amount"])) for line in schedule.get("lines", [])), start=Decimal(0))
     outcome = "CORRECTED_AFTER_ACTIVATION" if after_activation else ("CORRECTED" if corrected else "SET")
@@ -205,7 +206,7 @@ def _billing(make: _Maker, schedule_json: str, *, corrected: bool, after_activat
                 outcome=outcome, **dims)
 
 
-def _deal(make: _Maker, new: dict) -> list[Fact]:
+def _deal(make: _Maker, new: Item) -> list[Fact]:
     event = json.loads(new["event"])
     detail = event.get("detail", {})
     opportunity, account, contract = (detail.get(k, {}) or {} for k in ("opportunity", "account", "contract"))
@@ -225,7 +226,7 @@ def _deal(make: _Maker, new: dict) -> list[Fact]:
                  detail="; ".join(clause_titles) or None)]
 
 
-def _step(make: _Maker, old: dict | None, new: dict) -> list[Fact]:
+def _step(make: _Maker, old: Item | None, new: Item) -> list[Fact]:
     if old is not None and old.get("status") == new.get("status") and old.get("at") == new.get("at"):
         return []
     name = str(new.get("step", ""))
@@ -236,14 +237,14 @@ def _step(make: _Maker, old: dict | None, new: dict) -> list[Fact]:
                  detail=new.get("detail"))]
 
 
-def _exception_set(item: dict | None) -> dict[tuple, dict]:
+def _exception_set(item: Item | None) -> dict[tuple[str, str, str], Item]:
     if not item or not item.get("exceptions"):
         return {}
     entries = json.loads(item["exceptions"])
     return {(e.get("code"), e.get("field") or "", e.get("step") or ""): e for e in entries}
 
 
-def _exceptions(make: _Maker, old: dict | None, new: dict | None) -> list[Fact]:
+def _exceptions(make: _Maker, old: Item | None, new: Item | None) -> list[Fact]:
     before, after = _exception_set(old), _exception_set(new)
     facts = []
     for kind, entries in (("exception_raised", {k: v for k, v in after.items() if k not in before}),
@@ -256,7 +257,7 @@ def _exceptions(make: _Maker, old: dict | None, new: dict | None) -> list[Fact]:
     return facts
 
 
-def _approval(make: _Maker, old: dict | None, new: dict) -> list[Fact]:
+def _approval(make: _Maker, old: Item | None, new: Item) -> list[Fact]:
     common = {"approval_id": new.get("approvalId"), "approval_kind": new.get("kind")}
     facts = []
     if old is None:
@@ -273,7 +274,7 @@ def _approval(make: _Maker, old: dict | None, new: dict) -> list[Fact]:
     return facts
 
 
-def _call(make: _Maker, new: dict) -> list[Fact]:
+def _call(make: _Maker, new: Item) -> list[Fact]:
     return [make("system_call", new.get("sk"), at=parse_time(new["at"]), step=new.get("step"),
                  system=new.get("system"), operation=new.get("operation"), outcome=new.get("outcome"),
                  error=new.get("error"), duration_seconds=_num(new.get("durationSeconds")))]
