@@ -55,3 +55,8 @@ def acknowledge_findings(stack: Stack) -> None:
     _ack(stack.api.deployment_stage, "APIG3",
          "Throttling is set on the stage; attach an organisation WAF web ACL at deployment if one exists.")
     _ack(stack.undelivered_events, "SQS3", "This queue is the EventBridge target's dead-letter queue.")
+    facts = stack.get_logical_id(stack.analytics.bucket.node.default_child)
+    for prefix in ("facts", "facts-errors"):
+        _ack(stack.analytics.delivery_role, f"IAM5[Resource::<{facts}.Arn>/{prefix}/*]",
+             "Firehose writes one object per buffer under its prefix of the stack's own facts bucket; the keys are "
+             "made by Firehose (date partitions), so they can only be granted by prefix.")

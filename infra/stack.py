@@ -23,6 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.analytics import Analytics
 from infra.bundling import PipBundling
 from infra.retry_policies import expanded_text
 from infra.wiring import FUNCTIONS, FunctionSpec
@@ -76,6 +77,7 @@ class HandoffStack(Stack):
         self.sender = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(mail_from))
 
         self.api = self._approval_api_shell()
+        self.analytics = Analytics(self, "Analytics", access_logs=self.access_logs)
         environment = {
             "POWERTOOLS_SERVICE_NAME": "closed-won-handoff",
             "POWERTOOLS_METRICS_NAMESPACE": "ClosedWonHandoff",
@@ -93,6 +95,7 @@ class HandoffStack(Stack):
             "DELIVERY_LEADS_EMAIL": delivery_leads,
             "CONTRACT_ANALYSER": ctx("contractAnalyser") or "offline",
             "BEDROCK_MODEL_ID": ctx("bedrockModelId") or "",
+            "FACTS_DELIVERY_STREAM": self.analytics.delivery.ref,
         }
         code = self._code()
         self.functions = {spec.logical_name: self._function(spec, code, environment) for spec in FUNCTIONS}
@@ -102,6 +105,7 @@ class HandoffStack(Stack):
         self._rule()
         self._pipeline_rule()
         self._sweeper_schedule()
+        self.analytics.consume(self.handoffs, self.functions["RecordFacts"])
 
     # --- storage ----------------------------------------------------------------------------
     def _table(self, name: str, *, with_index: bool = False, ttl: str | None = None, pk: str = "pk",
@@ -127,7 +131,7 @@ class HandoffStack(Stack):
         return table
 
     def _documents_bucket(self) -> s3.Bucket:
-        access_logs = s3.Bucket(
+        access_logs = self.access_logs = s3.Bucket(
             self, "AccessLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -213,6 +217,7 @@ class HandoffStack(Stack):
             "mail:send": lambda f: self.sender.grant_send_email(f),
             "states:callback": self._grant_callbacks,
             "bedrock:invoke": self._grant_bedrock,
+            "facts:put": lambda f: self.analytics.grant_put(f),
         }
         for use in uses:
             grants[use](function)

@@ -56,4 +56,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  "Soft staffing requests from pipeline stage changes; released when the deal is lost",
                  ("handoffs:write", "quarantine:write", *INTEGRATION), in_workflow=False,
                  timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
+    # Fed by the handoff table's stream (infra/analytics.py), not by the workflow or the bus.
+    FunctionSpec("RecordFacts", "record_facts", "Facts from the handoff table's stream, to Firehose and S3",
+                 ("facts:put",), in_workflow=False),
 )

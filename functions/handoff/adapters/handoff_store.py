@@ -18,6 +18,7 @@ from handoff.contracts.record import ApprovalEntry, TimelineEntry
 from handoff.contracts.timestamps import iso
 from handoff.domain.errors import HandoffNotFound
 from handoff.domain.fix_loop import HandoffState, fix_round_step
+from handoff.domain.round_changes import summarise_round
 
 RECORD = "RECORD"
 DEAL = "DEAL"
@@ -99,8 +100,11 @@ class HandoffStore:
         # The round and the corrected deal in one transaction: the eventId is used up only together
         # with the deal it brought. The last round's exceptions go with it (readiness writes its own
         # anew; an APPROVAL_TIMEOUT from CloseHandoff would otherwise outlive the round it blocked).
-        last_round = [{"Delete": {"Key": {"pk": _pk(handoff_id), "sk": item["sk"]}}}
-                      for item in self._query(handoff_id) if item["sk"].startswith("EXCEPTIONS#")]
+        exception_items = [item for item in self._query(handoff_id) if item["sk"].startswith("EXCEPTIONS#")]
+        last_round = [{"Delete": {"Key": {"pk": _pk(handoff_id), "sk": item["sk"]}}} for item in exception_items]
+        blocking = [(e["code"], e.get("field")) for item in exception_items for e in json.loads(item["exceptions"])
+                    if e.get("severity") == "BLOCKING"]
+        previous_deal = self.raw_deal(handoff_id)
         try:
             self._transact([
                 *last_round,
@@ -126,8 +130,13 @@ class HandoffStore:
                              detail=f"another correction was taken first; the handoff is {status}")
             return Registration(handoff_id, "duplicate", status, "resubmitted concurrently")
         # Its own timeline entry per round: the blocked round stays visible.
-        self.record_step(handoff_id, fix_round_step("AcceptEvent", int(current.get("rework", 0)) + 1), "SUCCEEDED",
+        fix_round = int(current.get("rework", 0)) + 1
+        self.record_step(handoff_id, fix_round_step("AcceptEvent", fix_round), "SUCCEEDED",
                          now, detail=f"corrected event {event_id}")
+        # What changed and why it matters, for the timeline and the next fix request (advice only).
+        summary = summarise_round(previous_deal.get("detail", {}), raw_event.get("detail", {}), fix_round, blocking)
+        self.record_step(handoff_id, fix_round_step("ChangesSinceLastRound", fix_round), "NOTED", now, detail=summary)
+        self.save(handoff_id, roundSummary=summary)
         return Registration(handoff_id, "resume", HandoffStatus.VALIDATING.value)
 
     # --- the deal -------------------------------------------------------------------------
@@ -159,6 +168,10 @@ class HandoffStore:
         if item is None:
             raise HandoffNotFound(f"no handoff {handoff_id}")
         return item
+
+    def round_summary(self, handoff_id: str) -> str | None:
+        """What the latest fix round changed and why it matters (handoff.domain.round_changes)."""
+        return self._get(handoff_id).get("roundSummary")
 
     def status(self, handoff_id: str) -> str:
         return self._get(handoff_id)["status"]

@@ -9,6 +9,7 @@ from handoff.adapters.analysers import contract_analyser
 from handoff.adapters.mailer import as_html, render_notice
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
 from handoff.domain.approvals import ApproverDirectory, estimate_margin, required_approvals
+from handoff.domain.customer_risk import customer_risk
 from handoff.domain.fix_loop import fix_round_step
 from handoff.domain.playbooks import Playbook, PlaybookError, UnknownServiceLine
 from handoff.domain.priority import prioritise
@@ -28,9 +29,12 @@ from handoff.handlers._runtime import (
 STEP = "ValidateReadiness"
 
 
-def _fix_request(handoff_id: str, deal: ClosedWonEvent, blocking: list[ExceptionEntry], rework: int) -> None:
+def _fix_request(handoff_id: str, deal: ClosedWonEvent, blocking: list[ExceptionEntry], rework: int,
+                 changes: str | None = None) -> None:
     owner = deal.detail.opportunity.owner
     items = "\n".join(f"- {e.field or e.step}: {e.message}" for e in blocking)
+    if rework and changes:
+        items += f"\n\nWhat the last correction changed: {changes}"
     text = (
         f"Hello {owner.name},\n\n"
         f"The handoff of \"{deal.detail.opportunity.name}\" (opportunity {deal.detail.opportunity.id}) is on hold "
@@ -63,8 +67,9 @@ def _exceptions(deal: ClosedWonEvent, playbook: Playbook) -> tuple[list[Exceptio
     found += analysis.exceptions
     non_standard = list(dict.fromkeys(f.clause_id for f in analysis.findings if not f.standard))
     categories = sorted({str(f.category) for f in analysis.findings if not f.standard})
-    return (prioritise(found, revenue_at_risk=deal.detail.contract.value, now=now(), playbook=playbook), non_standard,
-            categories)
+    risk = customer_risk(deal, playbook.exceptions.country_risk)
+    return (prioritise(found, revenue_at_risk=deal.detail.contract.value, now=now(), playbook=playbook,
+                       customer_risk=risk), non_standard, categories)
 
 
 def validate(request: HandoffRef) -> dict:
@@ -86,7 +91,7 @@ def validate(request: HandoffRef) -> dict:
         records.set_status(request.handoffId, HandoffStatus.BLOCKED)
         records.record_step(request.handoffId, step, "BLOCKED", now(),
                             detail=", ".join(sorted({e.code for e in blocking})))
-        _fix_request(request.handoffId, deal, blocking, rework)
+        _fix_request(request.handoffId, deal, blocking, rework, records.round_summary(request.handoffId))
         exceptions_queue().publish(request.handoffId, HandoffStatus.BLOCKED.value, blocking,
                                    priority=max((e.priority or 0) for e in blocking))
         metrics.add_metric(name="HandoffBlocked", unit=MetricUnit.Count, value=1)
