@@ -25,6 +25,7 @@ from constructs import Construct
 
 from infra import security
 from infra.bundling import PipBundling
+from infra.retry_policies import expanded_text
 from infra.wiring import FUNCTIONS, FunctionSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -287,7 +288,7 @@ class HandoffStack(Stack):
         machine = sfn.StateMachine(
             self, "HandoffWorkflow",
             state_machine_name=self.state_machine_name,
-            definition_body=sfn.DefinitionBody.from_string(DEFINITION.read_text()),
+            definition_body=sfn.DefinitionBody.from_string(expanded_text(DEFINITION.read_text())),
             definition_substitutions={f"{name}FunctionArn": fn.function_arn for name, fn in workflow_functions.items()},
             tracing_enabled=True,
             logs=sfn.LogOptions(
