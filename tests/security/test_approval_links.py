@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from tests.unit.test_approval_api import (  # noqa: F401  (env is a fixture)
+from tests.integration.test_approval_api import (  # noqa: F401  (env is a fixture)
     BASE,
     HANDOFF,
     TOKEN,

@@ -9,7 +9,7 @@ from moto import mock_aws
 from handoff.adapters.documents import MAX_QUARANTINED_EVENT_BYTES, Documents
 from handoff.domain.launch_packet import md, render_markdown
 from infra import security
-from tests.unit.test_handoff_api import T0
+from tests.integration.test_handoff_api import T0
 
 
 def test_oversized_rejected_event_is_quarantined_truncated_with_its_field_errors() -> None:

@@ -4,7 +4,7 @@ bodies too large to be events. Answered with a named error, nothing kept, never 
 import base64
 import json
 
-from tests.unit.test_handoff_api import Context, Env, call, corrected, env, handoff_api  # noqa: F401
+from tests.integration.test_handoff_api import Context, Env, call, corrected, env, handoff_api  # noqa: F401
 
 
 def _raw_call(env: Env, body: str, *, b64: bool) -> tuple[int, dict]:
