@@ -110,7 +110,7 @@ def test_unknown_approval_id_and_bad_signature_answer_identically(env: Env) -> N
 
 # --- item 4: malformed requests are 400 or 403, never 500, never a stack trace ------------------------------
 @pytest.fixture
-def log_text(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture):  # noqa: ANN201
+def log_text(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture):
     caplog.set_level(logging.INFO)  # botocore's DEBUG lines echo stored items: what the app logs is at issue
     for name in ("closed-won-handoff", "handoff"):
         caplog.set_level(logging.DEBUG, logger=name)
@@ -118,7 +118,7 @@ def log_text(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture):  
 
 
 @pytest.mark.parametrize("exp", ["999999999999", "99999999999999999999", "-1", "1e9", "١٢٣", "²", "", "12.5"])
-def test_absurd_or_non_numeric_expiry_is_refused_without_a_stack_trace(env: Env, exp: str, log_text) -> None:  # noqa: ANN001
+def test_absurd_or_non_numeric_expiry_is_refused_without_a_stack_trace(env: Env, exp: str, log_text) -> None:
     approval, link = open_approval(env)
     bad = with_param(link, "exp", exp)
     assert get(bad)[0] == 403
@@ -131,7 +131,7 @@ def test_absurd_or_non_numeric_expiry_is_refused_without_a_stack_trace(env: Env,
     {"decision2": "approve"},  # a field the form does not have
     {f"f{i}": "x" for i in range(20)},  # more fields than the form has
 ])
-def test_form_with_extra_fields_is_400(env: Env, extra: dict, log_text) -> None:  # noqa: ANN001
+def test_form_with_extra_fields_is_400(env: Env, extra: dict, log_text) -> None:
     approval, link = open_approval(env)
     status, body, _ = _form_post(link, urlencode(_link_form(link, decision="approve") | extra))
     assert status == 400 and "cannot be read" in body and "Traceback" not in log_text()
@@ -147,7 +147,7 @@ def test_form_with_extra_fields_is_400(env: Env, extra: dict, log_text) -> None:
     ("comment=" + "x" * 100_000, False),  # oversized
 ])
 def test_malformed_or_oversized_form_is_400_without_a_stack_trace(env: Env, body: str, b64: bool,
-                                                                  log_text) -> None:  # noqa: ANN001
+                                                                  log_text) -> None:
     approval, link = open_approval(env)
     query = urlencode(_link_form(link))
     status, _, _ = _form_post(link, body if b64 else f"{query}&{body}", b64=b64)
@@ -155,7 +155,7 @@ def test_malformed_or_oversized_form_is_400_without_a_stack_trace(env: Env, body
     _nothing_decided(env, approval.approval_id)
 
 
-def test_task_token_never_reaches_pages_links_emails_or_logs(env: Env, log_text) -> None:  # noqa: ANN001
+def test_task_token_never_reaches_pages_links_emails_or_logs(env: Env, log_text) -> None:
     _, link = open_approval(env)
     pages = [get(link)[1], post(link, "approve", "ok")[1]]
     emails = [m.as_string() for m in env.mailer.sent]
