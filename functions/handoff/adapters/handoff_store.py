@@ -101,7 +101,10 @@ class HandoffStore:
         # with the deal it brought. The last round's exceptions go with it (readiness writes its own
         # anew; an APPROVAL_TIMEOUT from CloseHandoff would otherwise outlive the round it blocked).
         exception_items = [item for item in self._query(handoff_id) if item["sk"].startswith("EXCEPTIONS#")]
-        last_round = [{"Delete": {"Key": {"pk": _pk(handoff_id), "sk": item["sk"]}}} for item in exception_items]
+        # Emptied, not deleted: no function is granted DeleteItem on the handoff table.
+        last_round = [{"Put": {"Item": {"pk": _pk(handoff_id), "sk": item["sk"], "step": item.get("step", ""),
+                                        "exceptions": "[]"}}}
+                      for item in exception_items if item.get("exceptions") != "[]"]
         blocking = [(e["code"], e.get("field")) for item in exception_items for e in json.loads(item["exceptions"])
                     if e.get("severity") == "BLOCKING"]
         previous_deal = self.raw_deal(handoff_id)
@@ -225,10 +228,8 @@ class HandoffStore:
 
     def set_exceptions(self, handoff_id: str, step: str, exceptions: list[ExceptionEntry]) -> None:
         """Replace the exceptions a step raised (a re-run of the step replaces, never appends)."""
+        # An empty list is written, not the item deleted: no function is granted DeleteItem on this table.
         key = {"pk": _pk(handoff_id), "sk": f"EXCEPTIONS#{step}"}
-        if not exceptions:
-            self._table.delete_item(Key=key)
-            return
         payload = json.dumps([e.to_json_dict() for e in exceptions])
         self._table.put_item(Item={**key, "step": step, "exceptions": payload})
 
