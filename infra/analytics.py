@@ -72,7 +72,7 @@ class Analytics(Construct):
                 ),
             ),
         )
-        self.table.add_dependency(self.database)
+        self.table.node.add_dependency(self.database)
         self.delivery_role = iam.Role(self, "DeliveryRole", assumed_by=iam.ServicePrincipal("firehose.amazonaws.com"))
         self.delivery = self._delivery_stream(self.delivery_role)
         self.workgroup = athena.CfnWorkGroup(
@@ -94,7 +94,7 @@ class Analytics(Construct):
             query = athena.CfnNamedQuery(self, "Query" + "".join(p.title() for p in name.replace("_", " ").split()),
                                          name=name, database=DATABASE, work_group=WORKGROUP, query_string=text,
                                          description=f"analytics/{name}")
-            query.add_dependency(self.workgroup)
+            query.node.add_dependency(self.workgroup)
             self.named_queries.append(query)
 
     def _delivery_stream(self, role: iam.Role) -> firehose.CfnDeliveryStream:

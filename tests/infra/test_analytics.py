@@ -23,7 +23,7 @@ def test_the_stream_feeds_record_facts_with_a_failure_queue(template: dict) -> N
 
 def test_record_facts_may_only_put_to_the_delivery_stream(template: dict) -> None:
     [stream_id] = of_type(template, "AWS::KinesisFirehose::DeliveryStream")
-    policies = [p for k, p in of_type(template, "AWS::IAM::Policy").items() if k.startswith("RecordFactsFunction")]
+    policies = [p for k, p in of_type(template, "AWS::IAM::Policy").items() if k.startswith("RecordFacts")]
     statements = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
     firehose = [s for s in statements if any(str(a).startswith("firehose:") for a in
                                              (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]))]

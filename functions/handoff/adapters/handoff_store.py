@@ -133,12 +133,11 @@ class HandoffStore:
                              detail=f"another correction was taken first; the handoff is {status}")
             return Registration(handoff_id, "duplicate", status, "resubmitted concurrently")
         # Its own timeline entry per round: the blocked round stays visible.
+        # With what changed and why it matters (advice only), also kept for the next fix request.
         fix_round = int(current.get("rework", 0)) + 1
-        self.record_step(handoff_id, fix_round_step("AcceptEvent", fix_round), "SUCCEEDED",
-                         now, detail=f"corrected event {event_id}")
-        # What changed and why it matters, for the timeline and the next fix request (advice only).
         summary = summarise_round(previous_deal.get("detail", {}), raw_event.get("detail", {}), fix_round, blocking)
-        self.record_step(handoff_id, fix_round_step("ChangesSinceLastRound", fix_round), "NOTED", now, detail=summary)
+        self.record_step(handoff_id, fix_round_step("AcceptEvent", fix_round), "SUCCEEDED",
+                         now, detail=f"corrected event {event_id}. {summary}")
         self.save(handoff_id, roundSummary=summary)
         return Registration(handoff_id, "resume", HandoffStatus.VALIDATING.value)
 
