@@ -10,6 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import boto3
@@ -205,8 +206,10 @@ def _error_code(exc: Exception) -> str:
     return type(exc).__name__
 
 
+@cache
 def bedrock_client() -> Any:
-    """Gives up in time for the fallback to run inside the step's Lambda timeout (30 s): two attempts
+    """Built once per process (a warm Lambda reuses its connections). Gives up in time for the
+    fallback to run inside the step's Lambda timeout (30 s): two attempts
     of at most ~13 s, instead of botocore's default 60 s read timeout with retries."""
     return boto3.client("bedrock-runtime", config=Config(
         connect_timeout=3, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 2}))
