@@ -174,12 +174,17 @@ def test_a_step_that_times_out_once_is_retried_and_the_handoff_activates_once(ru
                                                                                faults: FaultPlan) -> None:
     sync = function_named(runtime, "sync_customer")
     fault = faults.inject("lambda", "Invoke", "Sandbox.Timedout", times=1, matching=sync)
+    # Lambda throttling the invocation itself (Step Functions' own call): retried by the same policy.
+    throttled = faults.inject("lambda", "Invoke", "TooManyRequestsException", times=2,
+                              matching=function_named(runtime, "create_project"))
     publish(runtime, "fault-timeout-1")
     record = record_of(runtime, "fault-timeout-1")
-    assert fault.fired == 1
+    assert fault.fired == 1 and throttled.fired == 2
     assert record.status == "ACTIVATED", record.exceptions
     failed = failed_tasks(runtime, "fault-timeout-1")
-    assert [f["error"] for f in failed] == ["Sandbox.Timedout"]
+    assert [f["error"] for f in failed] == ["Sandbox.Timedout", "Lambda.TooManyRequestsException",
+                                            "Lambda.TooManyRequestsException"]
+    failed = failed[:1]
     cause = json.loads(failed[0]["cause"])
     assert cause["errorType"] == "Sandbox.Timedout"
     assert cause["errorMessage"].endswith("Task timed out after 120.00 seconds")

@@ -17,7 +17,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
+from handoff.adapters.dynamodb_errors import transient
 from handoff.adapters.handoff_store import is_handoff_id
 from handoff.contracts import ContractError, parse_event
 from handoff.domain.errors import (
@@ -127,6 +129,14 @@ def _unavailable(exc: IntegrationTransient) -> Response:
     logger.warning("resubmission not published", extra={"error": str(exc)})
     return _json(503, {"message": "The event bus did not take the resubmission; nothing changed, retry."},
                  headers={"Retry-After": "5"})
+
+
+@app.exception_handler(ClientError)
+def _aws_error(exc: ClientError) -> Response:
+    if transient(exc):  # DynamoDB throttled the read: nothing changed, the caller may retry
+        logger.warning("DynamoDB busy", extra={"error": exc.response.get("Error", {}).get("Code")})
+        return _json(503, {"message": "The handoff table is busy; nothing changed, retry."}, headers={"Retry-After": "2"})
+    return _unexpected(exc)
 
 
 @app.exception_handler(Exception)
