@@ -7,11 +7,11 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
-from tests.unit.test_approval_api import HANDOFF, REGION, T0, TOKEN, requirements
 
 from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.dynamodb_errors import condition_failed, transient, transient_as_named
 from handoff.domain.errors import StoreTransient
+from tests.integration.test_approval_api import HANDOFF, REGION, T0, TOKEN, requirements
 from tests.support.aws import create_handoff_table, forget_aws_clients
 
 
