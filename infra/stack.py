@@ -24,6 +24,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.bundling import PipBundling
+from infra.handoff_indexes import add_search_indexes
 from infra.wiring import FUNCTIONS, FunctionSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +122,7 @@ class HandoffStack(Stack):
                 partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
                 sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
             )
+            add_search_indexes(table)
         return table
 
     def _documents_bucket(self) -> s3.Bucket:
@@ -198,6 +200,9 @@ class HandoffStack(Stack):
         grants = {
             "handoffs:write": lambda f: self.handoffs.grant_read_write_data(f),
             "handoffs:read": lambda f: self.handoffs.grant_read_data(f),
+            # Reads by key and index only: no Scan (the operators' search must use its indexes).
+            "handoffs:query": lambda f: self.handoffs.grant(f, "dynamodb:GetItem", "dynamodb:BatchGetItem",
+                                                            "dynamodb:Query", "dynamodb:DescribeTable"),
             "ledger:write": lambda f: self.ledger.grant_read_write_data(f),
             "idempotency:write": lambda f: self.idempotency.grant_read_write_data(f),
             "quarantine:write": lambda f: self._grant_documents(f, "quarantine/*", ["s3:PutObject"]),
@@ -273,13 +278,16 @@ class HandoffStack(Stack):
     def _wire_handoff_api(self) -> None:
         # CRM integrations and operators call with SigV4; IAM policies say who may read or resubmit.
         integration = apigw.LambdaIntegration(self.functions["HandoffApi"])
-        handoff = self.api.root.add_resource("handoffs").add_resource("{handoffId}")
+        handoffs = self.api.root.add_resource("handoffs")
+        handoff = handoffs.add_resource("{handoffId}")
         parameters = {"method.request.path.handoffId": True}
         self.operator_methods = [
             resource.add_method(method, integration, authorization_type=apigw.AuthorizationType.IAM,
                                 request_validator=self.validator, request_parameters=parameters)
             for resource, method in ((handoff, "GET"), (handoff.add_resource("resubmit"), "POST"))
         ]
+        # The search's parameters are checked by the handler (400 naming each), not by API Gateway.
+        self.operator_methods.append(handoffs.add_method("GET", integration, authorization_type=apigw.AuthorizationType.IAM))
 
     # --- workflow ---------------------------------------------------------------------------
     def _state_machine(self) -> sfn.StateMachine:
