@@ -38,3 +38,12 @@ def test_handoff_api_may_query_the_indexes_but_never_scan(template: dict) -> Non
     actions = _policy_actions(template, fn["Properties"]["Role"]["Fn::GetAtt"][0])
     assert {"dynamodb:Query", "dynamodb:GetItem"} <= actions
     assert "dynamodb:Scan" not in actions and "dynamodb:*" not in actions
+
+
+def test_the_openapi_route_table_is_what_api_gateway_serves_with_the_handoff_api(template: dict) -> None:
+    from handoff.contracts.operators_api import OPERATIONS
+
+    served = {route for route, target in routes(template).items()
+              if target["handler"] == "handoff.handlers.handoff_api.handler"}
+    assert served == {(op.method, op.path) for op in OPERATIONS}
+    assert all(routes(template)[(op.method, op.path)]["authorization"] == "AWS_IAM" for op in OPERATIONS)

@@ -85,17 +85,3 @@ class SearchPage(RecordModel):
     items: list[HandoffSummary]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
     count: int = Field(description="Items on this page.")
-
-
-class Problem(RecordModel):
-    field: str
-    message: str
-
-
-class ErrorAnswer(RecordModel):
-    """What every refusal of the operators' API answers."""
-
-    model_config = ConfigDict(extra="allow")
-    message: str
-    status: str | None = Field(None, description="The handoff's current status, when about one handoff.")
-    problems: list[Problem] | None = None

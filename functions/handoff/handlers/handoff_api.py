@@ -24,6 +24,7 @@ from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
 from handoff.config import setting
 from handoff.contracts import ContractError, parse_event
+from handoff.contracts.operators_api import ResubmitAccepted
 from handoff.domain.errors import (
     EventAlreadyReceived,
     EventTooLarge,
@@ -75,7 +76,7 @@ def _body() -> Any:
         return text
 
 
-# --- routes (each listed in handoff.contracts.operators_api, which documents them) -------------------
+# --- routes (each is one line of handoff.contracts.operators_api.OPERATIONS, the OpenAPI document) ---
 @app.get("/handoffs")
 def search() -> Response:
     query = app.current_event.multi_value_query_string_parameters or app.current_event.query_string_parameters
@@ -107,11 +108,11 @@ def resubmit(handoff_id: str) -> Response:
                                               "caller": _caller()})
     metrics.add_metric(name="HandoffResubmitted", unit=MetricUnit.Count, value=1)
     stage = app.current_event.request_context.stage
-    return _json(202, {
-        "handoffId": handoff_id, "opportunityId": state.opportunity_id, "eventId": plan.event_id,
-        "corrected": plan.corrected, "status": state.status, "rework": state.rework, "fixRound": plan.fix_round,
-        "message": "Accepted: the deal is re-validated on the same handoff; GET the handoff to follow it.",
-    }, headers={"Location": f"/{stage}/handoffs/{handoff_id}"})
+    return _json(202, ResubmitAccepted(
+        handoff_id=handoff_id, opportunity_id=state.opportunity_id, event_id=plan.event_id,
+        corrected=plan.corrected, status=state.status, rework=state.rework, fix_round=plan.fix_round,
+        message="Accepted: the deal is re-validated on the same handoff; GET the handoff to follow it.",
+    ).to_json_dict(), headers={"Location": f"/{stage}/handoffs/{handoff_id}"})
 
 
 # --- errors ------------------------------------------------------------------------------------------
