@@ -25,6 +25,7 @@ from constructs import Construct
 
 from infra.bundling import PipBundling
 from infra.handoff_indexes import add_search_indexes
+from infra.retry_policies import expanded_text
 from infra.wiring import FUNCTIONS, FunctionSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -294,7 +295,7 @@ class HandoffStack(Stack):
         workflow_functions = {s.logical_name: self.functions[s.logical_name] for s in FUNCTIONS if s.in_workflow}
         machine = sfn.StateMachine(
             self, "HandoffWorkflow",
-            definition_body=sfn.DefinitionBody.from_string(DEFINITION.read_text()),
+            definition_body=sfn.DefinitionBody.from_string(expanded_text(DEFINITION.read_text())),
             definition_substitutions={f"{name}FunctionArn": fn.function_arn for name, fn in workflow_functions.items()},
             tracing_enabled=True,
             logs=sfn.LogOptions(
