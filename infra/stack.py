@@ -51,7 +51,7 @@ def bedrock_model_arns(partition: str, region: str, account: str, model_id: str)
 
 
 class HandoffStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         ctx = self.node.try_get_context
         mail_from = ctx("mailFrom") or "handoffs@example.com"

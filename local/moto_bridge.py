@@ -248,7 +248,7 @@ class MotoBridge:
                     else:
                         threading.Thread(target=self._invoke_async, args=(target, event), daemon=True).start()
                     return
-                except Exception as exc:  # noqa: BLE001 - anything that fails delivery goes to the DLQ
+                except Exception as exc:
                     last_error = f"{type(exc).__name__}: {exc}"
                     if attempt + 1 < attempts:
                         self.sleep(min(2 ** attempt, 60))

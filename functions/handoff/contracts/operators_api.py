@@ -76,7 +76,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/handoffs", "searchHandoffs", "Search the handoffs: filters, sort, cursor pages",
               {200: ("A page of handoff summaries.", SearchPage), **errors(400)}, query=SearchParameters),
     Operation("GET", "/handoffs/{handoffId}", "getHandoff", "Read one handoff",
-              {200: ("The handoff record (CONTRACT.md section 2).", HandoffRecord), **errors(404)}),
+              {200: ("The handoff record (docs/contract.md section 3).", HandoffRecord), **errors(404)}),
     Operation("POST", "/handoffs/{handoffId}/resubmit", "resubmitHandoff",
               "Continue a BLOCKED handoff with a corrected event, or re-validate the stored deal (no body)",
               {202: ("Accepted: put on the bus; GET the handoff to follow it.", ResubmitAccepted),

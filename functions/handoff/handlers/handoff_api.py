@@ -2,7 +2,7 @@
 operators, never for email links.
 
 GET  /handoffs                       search: filters, sort, cursor pages (handoff.logic.search_handoffs)
-GET  /handoffs/{handoffId}           the handoff record (CONTRACT.md section 2)
+GET  /handoffs/{handoffId}           the handoff record (docs/contract.md section 3)
 POST /handoffs/{handoffId}/resubmit  continue a BLOCKED handoff: with a corrected event as the body,
                                      or without a body to re-validate the stored deal (after a playbook
                                      or vendor-list fix)
