@@ -5,7 +5,7 @@ docs/openapi/operators-api.json; a test fails when the committed document drifts
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -14,18 +14,21 @@ from handoff.contracts.operators_api import OPERATIONS, PATH_PARAMETERS, Operati
 
 DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "operators-api.json"
 _REF = "#/components/schemas/{model}"
+Mode = Literal["validation", "serialization"]
+Refs = dict[tuple[Any, Mode], dict[str, Any]]  # (model, mode) -> {"$ref": ...}
+Json = dict[str, Any]
 
 
-def _schemas() -> tuple[dict[tuple[type[BaseModel], str], dict], dict[str, Any]]:
-    models: list[tuple[type[BaseModel], str]] = []
+def _schemas() -> tuple[Refs, Json]:
+    models: list[tuple[type[BaseModel], Mode]] = []
     for op in OPERATIONS:
         models += [(model, "serialization") for _, model in op.responses.values()]
         models += [(m, "validation") for m in (op.query, op.body) if m is not None]
     refs, definitions = models_json_schema(list(dict.fromkeys(models)), by_alias=True, ref_template=_REF)
-    return refs, definitions.get("$defs", {})
+    return dict(refs), definitions.get("$defs", {})
 
 
-def _parameters(op: Operation, refs: dict, components: dict) -> list[dict]:
+def _parameters(op: Operation, refs: Refs, components: Json) -> list[Json]:
     parameters = [{"name": name, "in": "path", "required": True, "description": PATH_PARAMETERS[name],
                    "schema": {"type": "string"}} for name in re.findall(r"\{(\w+)\}", op.path)]
     if op.query is not None:
@@ -40,7 +43,7 @@ def _parameters(op: Operation, refs: dict, components: dict) -> list[dict]:
     return parameters
 
 
-def _present(schema: dict) -> dict:
+def _present(schema: Json) -> Json:
     """A query parameter is absent, never null: `X | None = None` is documented as X."""
     schema = dict(schema)
     options = [o for o in schema.get("anyOf", []) if o != {"type": "null"}]
@@ -52,7 +55,7 @@ def _present(schema: dict) -> dict:
     return schema
 
 
-def _operation(op: Operation, refs: dict, components: dict) -> dict:
+def _operation(op: Operation, refs: Refs, components: Json) -> Json:
     document: dict[str, Any] = {
         "operationId": op.operation_id, "summary": op.summary, "tags": list(op.tags),
         "security": [{"sigv4": []}],
@@ -73,7 +76,7 @@ def _operation(op: Operation, refs: dict, components: dict) -> dict:
 
 def document() -> dict[str, Any]:
     refs, components = _schemas()
-    paths: dict[str, dict] = {}
+    paths: dict[str, Json] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, refs, components)
     return {
