@@ -1,22 +1,15 @@
 """The search use case over an in-memory index (the port's contract: one partition, search-key
-order, inclusive bounds) and over moto's DynamoDB through the real adapter: what a correction
-changes, and the limits a search refuses with the parameter named."""
+order, inclusive bounds): what a page reads, and the limits a search refuses with the parameter
+named. Over DynamoDB: tests/integration/test_search_index.py."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from handoff.adapters.handoff_index import DynamoHandoffIndex
-from handoff.adapters.handoff_store import HandoffStore
-from handoff.contracts import HandoffStatus, parse_event
 from handoff.logic import search_handoffs as use_case
 from handoff.logic.search_handoffs import SearchRefused, parse_search_parameters, search_handoffs
 from handoff.ports.search import IndexedHandoff
-from tests.support.aws import create_handoff_table
-from tests.support.events import closed_won
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -71,26 +64,3 @@ def test_parameters_are_named_when_refused() -> None:
     with pytest.raises(SearchRefused) as refused:
         parse_search_parameters({"from": "2026-13-01T00:00:00Z", "limit": ["1", "2"], "colour": "red"})
     assert {p["field"] for p in refused.value.problems} == {"from", "limit", "colour"}
-
-
-@mock_aws
-def test_a_correction_renews_what_the_search_shows_and_finds() -> None:
-    create_handoff_table("handoffs", "eu-west-1")
-    table = boto3.resource("dynamodb", region_name="eu-west-1").Table("handoffs")
-    store, index = HandoffStore(table), DynamoHandoffIndex(table)
-    event = closed_won("us-fixed-fee-advisory", "opp-renamed")
-    registration = store.register(parse_event(event), event, NOW - timedelta(days=1))
-    store.set_status(registration.handoff_id, HandoffStatus.BLOCKED)
-    corrected = closed_won("us-fixed-fee-advisory", "opp-renamed", "opp-renamed-2")
-    corrected["detail"]["opportunity"]["name"] = "Renamed deal"
-    corrected["detail"]["opportunity"]["owner"] = {"name": "Dee Park", "email": "dee.park@example-consulting.com"}
-    corrected["detail"]["opportunity"]["amount"]["value"] = "90000.00"
-    assert store.register(parse_event(corrected), corrected, NOW).action == "resume"
-
-    [found] = search_handoffs(parse_search_parameters({"owner": "DEE.PARK@example-consulting.com"}), index, NOW).items
-    assert (found.opportunity_name, str(found.amount), found.status, found.rework) == (
-        "Renamed deal", "90000.00 USD", HandoffStatus.VALIDATING, 1)
-    assert found.received_at == NOW - timedelta(days=1)  # still where it was received
-    assert search_handoffs(parse_search_parameters({"owner": "marcus.reed@example-consulting.com"}), index,
-                           NOW).items == []
-    assert search_handoffs(parse_search_parameters({"status": "BLOCKED"}), index, NOW).items == []
