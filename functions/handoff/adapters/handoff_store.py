@@ -6,13 +6,14 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from handoff.adapters.dynamodb_errors import condition_failed as _condition_failed  # one check, every store
+from handoff.adapters.handoff_index import YEARS_KEY, placement, search_attributes
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffRecord, HandoffStatus
 from handoff.contracts.record import ApprovalEntry, TimelineEntry
 from handoff.contracts.timestamps import iso
@@ -71,8 +72,14 @@ class HandoffStore:
             "serviceLine": detail.opportunity.service_line,
             "region": detail.opportunity.region,
             "receivedAt": iso(now),
+            "updatedAt": iso(now),
             "rework": 0,
+            **search_attributes(event),
+            **placement(handoff_id, now),
         }
+        # The years the search reads when no filter narrows it (a set: the same year again adds nothing).
+        self._table.update_item(Key=YEARS_KEY, UpdateExpression="ADD years :y",
+                                ExpressionAttributeValues={":y": {item["receivedYear"]}})
         # The record and its deal in one transaction: a crash between two writes would leave a
         # handoff without its deal that every redelivery then takes for a duplicate.
         try:
@@ -101,6 +108,7 @@ class HandoffStore:
         # with the deal it brought. The last round's exceptions go with it (readiness writes its own
         # anew; an APPROVAL_TIMEOUT from CloseHandoff would otherwise outlive the round it blocked).
         exception_items = [item for item in self._query(handoff_id) if item["sk"].startswith("EXCEPTIONS#")]
+        summary = search_attributes(event)  # the corrected deal's name, customer, owner and amount
         # Emptied, not deleted: no function is granted DeleteItem on the handoff table.
         last_round = [{"Put": {"Item": {"pk": _pk(handoff_id), "sk": item["sk"], "step": item.get("step", ""),
                                         "exceptions": "[]"}}}
@@ -114,12 +122,14 @@ class HandoffStore:
                 {"Update": {
                     "Key": {"pk": _pk(handoff_id), "sk": RECORD},
                     "UpdateExpression": "SET #s = :validating, eventId = :e, eventIds = list_append(eventIds, :es), "
-                                        "rework = rework + :one",
+                                        "rework = rework + :one, updatedAt = :now, " + ", ".join(
+                                            f"#{n} = :{n}" for n in summary),
                     "ConditionExpression": "#s = :blocked AND NOT contains(eventIds, :e)",
-                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeNames": {"#s": "status", **{f"#{n}": n for n in summary}},
                     "ExpressionAttributeValues": {
                         ":validating": HandoffStatus.VALIDATING.value, ":blocked": HandoffStatus.BLOCKED.value,
-                        ":e": event_id, ":es": [event_id], ":one": 1,
+                        ":e": event_id, ":es": [event_id], ":one": 1, ":now": iso(now),
+                        **{f":{n}": v for n, v in summary.items()},
                     },
                 }},
                 {"Put": {"Item": self._deal_item(handoff_id, raw_event)}},
@@ -135,10 +145,10 @@ class HandoffStore:
         # Its own timeline entry per round: the blocked round stays visible.
         # With what changed and why it matters (advice only), also kept for the next fix request.
         fix_round = int(current.get("rework", 0)) + 1
-        summary = summarise_round(previous_deal.get("detail", {}), raw_event.get("detail", {}), fix_round, blocking)
+        changes = summarise_round(previous_deal.get("detail", {}), raw_event.get("detail", {}), fix_round, blocking)
         self.record_step(handoff_id, fix_round_step("AcceptEvent", fix_round), "SUCCEEDED",
-                         now, detail=f"corrected event {event_id}. {summary}")
-        self.save(handoff_id, roundSummary=summary)
+                         now, detail=f"corrected event {event_id}. {changes}")
+        self.save(handoff_id, roundSummary=changes)
         return Registration(handoff_id, "resume", HandoffStatus.VALIDATING.value)
 
     # --- the deal -------------------------------------------------------------------------
@@ -191,6 +201,7 @@ class HandoffStore:
         """Store step results (customer, project, billingSchedule, ...) on the record."""
         if not fields:
             return
+        fields.setdefault("updatedAt", datetime.now(UTC))
         names, values, sets = {}, {}, []
         for i, (name, value) in enumerate(fields.items()):
             names[f"#f{i}"] = name
