@@ -55,3 +55,4 @@ def acknowledge_findings(stack: Stack) -> None:  # noqa: PLR0912
     _ack(stack.api.deployment_stage, "APIG3",
          "Throttling is set on the stage; attach an organisation WAF web ACL at deployment if one exists.")
     _ack(stack.undelivered_events, "SQS3", "This queue is the EventBridge target's dead-letter queue.")
+    stack.intake.acknowledge(_ack)

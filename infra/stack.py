@@ -24,6 +24,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.bundling import PipBundling
+from infra.intake import CrmIntake
 from infra.wiring import FUNCTIONS, FunctionSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +73,8 @@ class HandoffStack(Stack):
             description="Credentials of the REST systems of record (API keys, OAuth2 clients), JSON by system",
         )
         self.sender = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(mail_from))
+        self.intake = CrmIntake(self)
+        systems_config = self.intake.systems_config(systems_config)
 
         self.api = self._approval_api_shell()
         environment = {
@@ -91,6 +94,7 @@ class HandoffStack(Stack):
             "DELIVERY_LEADS_EMAIL": delivery_leads,
             "CONTRACT_ANALYSER": ctx("contractAnalyser") or "offline",
             "BEDROCK_MODEL_ID": ctx("bedrockModelId") or "",
+            **self.intake.environment(),
         }
         code = self._code()
         self.functions = {spec.logical_name: self._function(spec, code, environment) for spec in FUNCTIONS}
@@ -99,6 +103,7 @@ class HandoffStack(Stack):
         self.state_machine = self._state_machine()
         self._rule()
         self._pipeline_rule()
+        self.intake.wire(self.functions)
         self._sweeper_schedule()
 
     # --- storage ----------------------------------------------------------------------------
@@ -174,7 +179,7 @@ class HandoffStack(Stack):
         if not spec.behind_api:
             # The API's own functions build links from the request; referencing the API URL there would be a cycle.
             env["APPROVAL_BASE_URL"] = self.api.url.rstrip("/")
-        asynchronous = not spec.in_workflow and not spec.behind_api
+        asynchronous = not spec.in_workflow and not spec.behind_api and not spec.from_queue
         function = lambda_.Function(
             self, f"{spec.logical_name}Function",
             description=spec.description,
@@ -210,6 +215,7 @@ class HandoffStack(Stack):
             "mail:send": lambda f: self.sender.grant_send_email(f),
             "states:callback": self._grant_callbacks,
             "bedrock:invoke": self._grant_bedrock,
+            **self.intake.grants(),
         }
         for use in uses:
             grants[use](function)
