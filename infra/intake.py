@@ -28,8 +28,10 @@ class CrmIntake:
     def __init__(self, stack: "HandoffStack") -> None:
         self.stack = stack
         ctx = stack.node.try_get_context
-        # aws.partner/salesforce.com/<orgId>/<channelId>: the partner event source Event Relay made.
-        self.event_source: str = ctx("salesforceEventSource") or ""
+        # aws.partner/salesforce.com/<orgId>/<channelId>: the partner event source each Event Relay made
+        # (one per channel: platform events and change events travel on channels of their own).
+        configured = ctx("salesforceEventSources") or []
+        self.event_sources: list[str] = [configured] if isinstance(configured, str) else list(configured)
         self.settings: dict[str, Any] = dict(ctx("crmIntake") or {})
         salesforce = dict(self.settings.get("salesforce") or {})
         self.detail_types = list(salesforce.get("detailTypes") or DEFAULT_DETAIL_TYPES)
@@ -47,17 +49,16 @@ class CrmIntake:
             stack, "HubSpotWebhookQueue", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
             retention_period=Duration.days(4), visibility_timeout=Duration.seconds(720),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.webhook_dead_letters))
-        self.partner_bus = None
-        if self.event_source:
-            # A partner bus takes its name from the partner event source.
-            self.partner_bus = events.EventBus(stack, "SalesforceEventBus", event_source_name=self.event_source)
+        # A partner bus takes its name from its partner event source.
+        self.partner_buses = [events.EventBus(stack, f"SalesforceEventBus{i + 1}", event_source_name=source)
+                              for i, source in enumerate(self.event_sources)]
 
     def environment(self) -> dict[str, str]:
         crm_config = {**self.settings, "salesforce": {**(self.settings.get("salesforce") or {}),
                                                       "detailTypes": self.detail_types}}
         return {
             "CRM_CONFIG": json.dumps(crm_config, sort_keys=True),
-            "SALESFORCE_EVENT_SOURCE": self.event_source,
+            "SALESFORCE_EVENT_SOURCES": ",".join(self.event_sources),
             "SALESFORCE_KEY_SECRET_ARN": self.salesforce_key.secret_arn,
             "HUBSPOT_APP_SECRET_ARN": self.hubspot_app_secret.secret_arn,
             "HUBSPOT_TOKEN_SECRET_ARN": self.hubspot_token.secret_arn,
@@ -78,11 +79,11 @@ class CrmIntake:
 
     def wire(self, functions: dict[str, lambda_.Function]) -> None:
         stack = self.stack
-        if self.partner_bus is not None:
+        for i, (bus, source) in enumerate(zip(self.partner_buses, self.event_sources, strict=True)):
             events.Rule(
-                stack, "SalesforceEventRule", event_bus=self.partner_bus,
+                stack, f"SalesforceEventRule{i + 1}", event_bus=bus,
                 description="Salesforce Event Relay: the closed-won platform event and opportunity change events",
-                event_pattern=events.EventPattern(source=[self.event_source], detail_type=self.detail_types),
+                event_pattern=events.EventPattern(source=[source], detail_type=self.detail_types),
             ).add_target(targets.LambdaFunction(functions["SalesforceIntake"], **stack._delivery()))
         webhook = stack.api.root
         for part in WEBHOOK_PATH:

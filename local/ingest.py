@@ -140,9 +140,11 @@ def relay(runtime: Any, events: list[dict]) -> list[dict]:
     """Salesforce Event Relay puts the events on the partner event bus."""
     from local.fake_crm import exact_json
 
-    bus = runtime.env("SALESFORCE_EVENT_SOURCE")
-    entries = [{"Source": e["source"], "DetailType": e["detail-type"],
-                "Detail": exact_json(e["detail"]).decode(), "EventBusName": bus} for e in events]
+    buses = runtime.env("SALESFORCE_EVENT_SOURCES").split(",")
+    # Each relay puts on the partner bus of its source; an event from another org lands on the first,
+    # whose rule (source pinned) lets it through to nobody.
+    entries = [{"Source": e["source"], "DetailType": e["detail-type"], "Detail": exact_json(e["detail"]).decode(),
+                "EventBusName": e["source"] if e["source"] in buses else buses[0]} for e in events]
     results = []
     for i in range(0, len(entries), 10):
         results += runtime.client("events").put_events(Entries=entries[i:i + 10])["Entries"]
@@ -192,11 +194,12 @@ def _opportunity_ids(crm: str, notifications: list[Any]) -> list[str]:
     return [str(e["objectId"]) for body in notifications for e in body]
 
 
-def run(crm: str, notifications: list[Any], records: dict, decide: str, as_json: bool, out: TextIO) -> int:
+def run(crm: str, notifications: list[Any], records: dict, decide: str, as_json: bool, out: TextIO,
+        workdir: Path | None = None) -> int:
     from local.cli import print_pipeline, print_summary
 
     started = time.monotonic()
-    with crm_runtime(crm, records) as (runtime, crms):
+    with crm_runtime(crm, records, workdir) as (runtime, crms):
         if crm == "salesforce":
             relay(runtime, notifications)
         else:

@@ -49,9 +49,9 @@ def in_crm_terms(exceptions: list[ExceptionEntry], intake: dict[str, Any] | None
     missing = [m for m in intake.get("missing") or [] if isinstance(m, dict) and m.get("field")]
     result = [
         ExceptionEntry(code="MISSING_FIELD", severity="BLOCKING", step=STEP, field=m["field"],
-                       message=f"{m['field']} cannot be read from {crm}: {m.get('problem') or 'empty'}. "
-                               f"Fill in {m.get('crmField') or 'the field'} in {crm}; the handoff continues "
-                               "by itself once the record is saved.")
+                       message=f"{m['field']} cannot be read from {crm}: {m.get('crmField') or 'its field'} "
+                               f"{m.get('problem') or 'is empty'}. Fill in {m.get('crmField') or 'the field'} in "
+                               f"{crm} and save the record; the same handoff then continues.")
         for m in missing
     ]
     for entry in exceptions:

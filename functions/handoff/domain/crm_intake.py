@@ -62,12 +62,13 @@ def decide(mapping: CrmMapping, state: DealState) -> Outcome:
         detail[INTAKE_KEY] = {
             "crm": mapping.crm,
             "label": mapping.label,
-            "fields": {path: spec.source for path, spec in mapping.fields.items() if spec.source},
-            "missing": [{"field": m.field, "crmField": m.crm_field, "problem": m.problem} for m in mapped.missing],
+            "fields": {path: mapping.describe(spec.source) for path, spec in mapping.fields.items() if spec.source},
+            "missing": [{"field": m.field, "crmField": mapping.describe(m.crm_field), "problem": m.problem}
+                        for m in mapped.missing],
         }
         if not state.account_id:
-            detail[INTAKE_KEY]["missing"].append({"field": "account.crmId", "crmField": None,
-                                                  "problem": "the deal has no account"})
+            detail[INTAKE_KEY]["missing"].append({"field": "account.crmId", "crmField": f"the {mapping.main_object}'s "
+                                                  "account", "problem": "is empty"})
         note = f", {len(mapped.missing)} field(s) missing" if mapped.missing else ""
         return Outcome({"source": source_of(mapping), "detail-type": CLOSED_WON, "detail": detail},
                        f"won{note}")

@@ -110,6 +110,22 @@ class CrmMapping(BaseModel):
         found = {s.removeprefix(prefix).split(".")[0] for s in _sources(self.fields.values()) if s.startswith(prefix)}
         return found - set(self.writeback.values())
 
+    def describe(self, source: str | None) -> str:
+        """A CRM field as its admin finds it: "Service_Line__c on the Opportunity" (Salesforce API
+        names), "the deal property service_line" (HubSpot internal names)."""
+        if not source:
+            return "(no field)"
+        parts = source.split(".")
+        if len(parts) == 1:
+            return f"the {self.main_object}'s {source} records"
+        *objects, name = parts
+        if self.crm == "hubspot":
+            if objects == ["owner"]:
+                return f"the deal owner's {name}"
+            return f"the {objects[-1].rstrip('s')} property {name}"
+        owner = objects[0] if len(objects) == 1 else f"{objects[0]}'s {' '.join(objects[1:])}"
+        return f"{name} on the {owner}"
+
     def crm_field(self, path: str) -> str | None:
         """The CRM field that feeds a contract path (or its nearest mapped parent)."""
         parts = path.replace("[", ".[").split(".")
@@ -142,8 +158,8 @@ class Mapped:
     missing: list[Missing] = field(default_factory=list)
 
 
-class _Invalid(Exception):
-    pass
+class InvalidValue(ValueError):
+    """A CRM value the contract cannot take (reported as a field to fix, never raised to the caller of map)."""
 
 
 def lookup(records: dict[str, Any], path: str) -> Any:
@@ -163,27 +179,27 @@ def _empty(value: Any) -> bool:
 
 def _decimal(value: Any) -> Decimal:
     if isinstance(value, float):
-        raise _Invalid("is a binary float; parse CRM JSON with parse_float=Decimal")
+        raise InvalidValue("is a binary float; parse CRM JSON with parse_float=Decimal")
     if isinstance(value, bool):
-        raise _Invalid(f"{value!r} is not a number")
+        raise InvalidValue(f"{value!r} is not a number")
     try:
         number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
     except InvalidOperation:
-        raise _Invalid(f"{value!r} is not a number") from None
+        raise InvalidValue(f"{value!r} is not a number") from None
     if not number.is_finite():
-        raise _Invalid(f"{value!r} is not a finite number")
+        raise InvalidValue(f"{value!r} is not a finite number")
     return number
 
 
 def money(value: Any, currency: str) -> dict[str, str]:
     """Exact money in the currency's precision: 480000.0 EUR -> "480000.00"; 12.345 EUR is refused."""
     if not is_currency(currency):
-        raise _Invalid(f"currency {currency!r} is not an ISO 4217 code")
+        raise InvalidValue(f"currency {currency!r} is not an ISO 4217 code")
     number = _decimal(value)
     exponent = Decimal(1).scaleb(-currency_exponent(currency))
     exact = number.quantize(exponent)
     if exact != number:
-        raise _Invalid(f"{number} has more decimals than {currency} allows")
+        raise InvalidValue(f"{number} has more decimals than {currency} allows")
     return {"value": format(exact, "f"), "currency": currency}
 
 
@@ -194,7 +210,7 @@ def _date(value: Any) -> str:
     try:
         return date.fromisoformat(text[:10]).isoformat()
     except ValueError:
-        raise _Invalid(f"{text!r} is not a date") from None
+        raise InvalidValue(f"{text!r} is not a date") from None
 
 
 def _datetime(value: Any) -> str:
@@ -203,16 +219,16 @@ def _datetime(value: Any) -> str:
         moment = datetime.fromtimestamp(int(text) / 1000, UTC) if text.isdigit() else datetime.fromisoformat(
             text.replace("Z", "+00:00").replace("+0000", "+00:00"))
     except ValueError:
-        raise _Invalid(f"{text!r} is not a timestamp") from None
+        raise InvalidValue(f"{text!r} is not a timestamp") from None
     if moment.tzinfo is None:
-        raise _Invalid(f"{text!r} has no time zone")
+        raise InvalidValue(f"{text!r} has no time zone")
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _integer(value: Any, scale: Decimal | None = None) -> int:
     number = _decimal(value) * (scale or 1)
     if number != number.to_integral_value():
-        raise _Invalid(f"{value} is not a whole number")
+        raise InvalidValue(f"{value} is not a whole number")
     return int(number)
 
 
@@ -234,7 +250,7 @@ def _json(value: Any) -> Any:
         try:
             value = json.loads(value, parse_float=Decimal)
         except ValueError as exc:
-            raise _Invalid(f"is not valid JSON ({exc})") from None
+            raise InvalidValue(f"is not valid JSON ({exc})") from None
     return _exact_json(value)
 
 
@@ -252,12 +268,12 @@ class Mapper:
                 continue
             try:
                 value = self._value(records, spec, path)
-            except _Invalid as exc:
-                missing.append(Missing(path, spec.source, f"{_label(spec.source)} {exc}"))
+            except InvalidValue as exc:
+                missing.append(Missing(path, spec.source, str(exc)))
                 continue
             if value is None:
                 if path in REQUIRED:
-                    missing.append(Missing(path, spec.source, f"{_label(spec.source)} is empty"))
+                    missing.append(Missing(path, spec.source, "is empty"))
                 continue
             values[path] = value
         self._conditional_terms(values, missing)
@@ -273,8 +289,7 @@ class Mapper:
         if needed and _empty(values.get(needed)) and all(m.field != needed for m in missing):
             spec = self.mapping.fields.get(needed)
             source = spec.source if spec else None
-            missing.append(Missing(needed, source, f"{_label(source)} is empty, and a "
-                                   f"{values['contract.type']} contract needs it"))
+            missing.append(Missing(needed, source, f"is empty, and a {values['contract.type']} contract needs it"))
 
     def _value(self, records: dict[str, Any], spec: FieldSpec, path: str) -> Any:
         raw = lookup(records, spec.source) if spec.source else None
@@ -293,7 +308,7 @@ class Mapper:
         items = [p.strip() for p in str(raw).split(";")] if spec.type == "list" else [str(raw).strip()]
         unknown = [i for i in items if i not in spec.values]
         if unknown:
-            raise _Invalid(f"has {', '.join(map(repr, unknown))}, which is not one of {sorted(spec.values)}")
+            raise InvalidValue(f"has {', '.join(map(repr, unknown))}, which is not one of {sorted(spec.values)}")
         translated = [spec.values[i] for i in items]
         return translated if spec.type == "list" else translated[0]
 
@@ -319,7 +334,7 @@ class Mapper:
             return _json(raw)
         if kind == "list":
             return [p.strip() for p in str(raw).split(";") if p.strip()] if isinstance(raw, str) else list(raw)
-        raise _Invalid(f"has an unknown type {kind}")  # pragma: no cover - FieldType is closed
+        raise InvalidValue(f"has an unknown type {kind}")  # pragma: no cover - FieldType is closed
 
     def _lines(self, raw: Any, spec: FieldSpec, records: dict[str, Any]) -> list[dict[str, Any]]:
         assert spec.fields is not None
@@ -333,7 +348,7 @@ class Mapper:
                             "currency": f"item.{sub.currency}" if sub.currency else None}
                 value = self._value(scope, sub.model_copy(update=relative), name)
                 if value is None:
-                    raise _Invalid(f"line {index + 1} has no {sub.source}")
+                    raise InvalidValue(f"has line {index + 1} without {sub.source}")
                 entry[name] = value
             result.append(_nest(entry))
         return result
@@ -357,10 +372,6 @@ class Mapper:
                 "date": lambda: today, "datetime": lambda: occurred_at.isoformat(),
                 "email": lambda: self.mapping.placeholders.get("email", "crm-owner-unknown@example.com"),
                 "json": lambda: [], "list": lambda: [], "lines": lambda: []}.get(kind, lambda: "(missing)")()
-
-
-def _label(source: str | None) -> str:
-    return source or "(no field)"
 
 
 def _nest(flat: dict[str, Any]) -> dict[str, Any]:

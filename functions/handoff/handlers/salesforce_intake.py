@@ -2,6 +2,7 @@
 OpportunityChangeEvent) names opportunities; each is re-read through the REST API and published
 as the canonical event. Only an event that is not from the configured Salesforce org is refused."""
 
+import os
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -9,7 +10,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.adapters.crm.factory import crm_deals  # noqa: F401 - imported once per process
 from handoff.adapters.crm.settings import crm_settings
-from handoff.config import setting
 from handoff.domain import crm_notifications
 from handoff.handlers._crm import deals, ingest
 from handoff.handlers._invocation import invocation
@@ -22,8 +22,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     with invocation(context):
         settings = crm_settings().salesforce
         source, detail_type = str(event.get("source") or ""), str(event.get("detail-type") or "")
-        expected = setting("SALESFORCE_EVENT_SOURCE", "")
-        if settings is None or source != expected or detail_type not in settings.detail_types:
+        expected = [s for s in os.environ.get("SALESFORCE_EVENT_SOURCES", "").split(",") if s]
+        if settings is None or source not in expected or detail_type not in settings.detail_types:
             # The rule pins both; anything else reaching us is not from the org we trust.
             logger.warning("event refused", extra={"source": source, "detail_type": detail_type})
             metrics.add_metric(name="CrmEventsRefused", unit=MetricUnit.Count, value=1)
