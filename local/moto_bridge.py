@@ -223,6 +223,7 @@ def partner_event_bus_names() -> Callable[[], None]:
             return "default"
         return event_bus_arn.split(":event-bus/", 1)[1] if event_bus_arn.startswith("arn:") else event_bus_arn
 
+    normalize.__wrapped__ = getattr(original, "__wrapped__", original)  # type: ignore[attr-defined]
     EventsBackend._normalize_event_bus_arn = normalize
     return lambda: setattr(EventsBackend, "_normalize_event_bus_arn", original)
 

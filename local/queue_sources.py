@@ -33,6 +33,16 @@ class QueuePoller:
             self._thread.start()
         return self
 
+    def drained(self) -> bool:
+        """No message waiting or in flight in any event-source queue (a poll may not have run yet)."""
+        for source in self.sources:
+            attributes = self.sqs.get_queue_attributes(
+                QueueUrl=source["queue_url"],
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            if int(attributes["ApproximateNumberOfMessages"]) or int(attributes["ApproximateNumberOfMessagesNotVisible"]):
+                return False
+        return True
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():

@@ -183,7 +183,7 @@ class EmbeddedRuntime:
             if not self.bridge.activity.wait_quiet(self.quiet_seconds, deadline):
                 break
             running = [e for e in self.executions() if e["status"] == "RUNNING"]
-            if all(self._paused_on_approval(e) for e in running):
+            if all(self._paused_on_approval(e) for e in running) and self.queue_poller.drained():
                 return
             time.sleep(0.02)
         raise TimeoutError(f"handoffs still moving after {timeout} s")

@@ -119,7 +119,8 @@ def test_the_fix_is_made_in_salesforce_and_the_same_handoff_continues_through_a_
     fields = {e.field: e for e in handoff.exceptions}
     assert "opportunity.serviceLine" not in fields
     assert "Tax_Id__c on the Opportunity's Account" in fields["account.taxId"].message  # the next fix, named
-    assert runtime.bridge.slept[slept:slept + 2] == [2 * runtime.time_scale] * 2  # Retry-After obeyed (scaled)
+    assert runtime.bridge.slept[slept:].count(2 * runtime.time_scale) >= 2  # Retry-After obeyed (scaled)
+    assert crms.salesforce._throttled == 0
 
 
 def test_stage_changes_open_soft_staffing_and_a_loss_releases_it(crm) -> None:  # noqa: ANN001

@@ -58,3 +58,23 @@ def test_a_retried_lambda_error_is_seen_by_retry_and_catch_and_backoff_is_scaled
     runtime.bridge.sleep(30)  # a 30 s back-off sleeps 30 ms at the runtime's scale
     assert runtime.bridge.slept[-1] == pytest.approx(30 * runtime.time_scale)
     assert json.dumps(record.to_json_dict())
+
+
+def test_partner_event_bus_names_are_kept_whole_while_patched() -> None:
+    """moto cuts bus names at their last '/', losing aws.partner/salesforce.com/<org>/<channel>; once
+    it stops doing so, partner_event_bus_names can go."""
+    from moto.events.models import EventsBackend
+
+    from local.moto_bridge import partner_event_bus_names
+
+    backend = EventsBackend.__new__(EventsBackend)
+    partner = "aws.partner/salesforce.com/00D5e000000AbCdEAK/0YL5e000000AbCdGAA"
+    undo = partner_event_bus_names()  # another module's runtime may have it installed already
+    try:
+        patched = EventsBackend._normalize_event_bus_arn
+        assert patched.__wrapped__(backend, partner) == "0YL5e000000AbCdGAA"  # moto's own
+        assert patched(backend, partner) == partner
+        assert patched(backend, f"arn:aws:events:us-east-1:1:event-bus/{partner}") == partner
+        assert patched(backend, None) == "default"
+    finally:
+        undo()
