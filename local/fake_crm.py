@@ -117,13 +117,13 @@ class FakeCrm:
         crm = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 crm._serve(self, "GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 crm._serve(self, "POST")
 
-            def do_PATCH(self) -> None:  # noqa: N802
+            def do_PATCH(self) -> None:
                 crm._serve(self, "PATCH")
 
             def log_message(self, *_args: Any) -> None:

@@ -53,7 +53,7 @@ class QueuePoller:
             for source in self.sources:
                 try:
                     self._poll(source)
-                except Exception:  # noqa: BLE001 - a poller outlives a bad batch, as Lambda's does
+                except Exception:
                     pass
             self._stop.wait(self.interval)
 

@@ -68,7 +68,7 @@ def touch(fields: dict, at: str) -> None:
 
 # --- Salesforce ----------------------------------------------------------------------------------------
 
-def test_redelivered_platform_and_change_events_make_one_handoff_activated_and_written_back(crm) -> None:  # noqa: ANN001
+def test_redelivered_platform_and_change_events_make_one_handoff_activated_and_written_back(crm) -> None:
     runtime, crms = crm
     relay(runtime, load(SF / "redelivered-closed-won.json"))  # the platform event, then one change event twice
     settle(runtime)
@@ -83,7 +83,7 @@ def test_redelivered_platform_and_change_events_make_one_handoff_activated_and_w
     assert record(crms, "Opportunity", "006Qy00000AbCd1AAK")["Project_Code__c"] == handoff.project.code
 
 
-def test_one_change_event_for_two_records_re_reads_both_and_blocks_the_one_missing_a_custom_field(crm) -> None:  # noqa: ANN001
+def test_one_change_event_for_two_records_re_reads_both_and_blocks_the_one_missing_a_custom_field(crm) -> None:
     runtime, crms = crm
     queries = len(crms.salesforce.queries)
     relay(runtime, [load(SF / "cdc-two-records-won.json")])
@@ -100,7 +100,7 @@ def test_one_change_event_for_two_records_re_reads_both_and_blocks_the_one_missi
     assert mail and "Service_Line__c" in mail[-1].text()
 
 
-def test_the_fix_is_made_in_salesforce_and_the_same_handoff_continues_through_a_rate_limit(crm) -> None:  # noqa: ANN001
+def test_the_fix_is_made_in_salesforce_and_the_same_handoff_continues_through_a_rate_limit(crm) -> None:
     runtime, crms = crm
     opportunity = record(crms, "Opportunity", "006Qy00000LuMn2AAC")
     opportunity["Service_Line__c"] = "Data & Analytics"
@@ -123,7 +123,7 @@ def test_the_fix_is_made_in_salesforce_and_the_same_handoff_continues_through_a_
     assert crms.salesforce._throttled == 0
 
 
-def test_stage_changes_open_soft_staffing_and_a_loss_releases_it(crm) -> None:  # noqa: ANN001
+def test_stage_changes_open_soft_staffing_and_a_loss_releases_it(crm) -> None:
     runtime, crms = crm
     relay(runtime, [load(SF / "cdc-stage-negotiation.json")])
     lost = record(crms, "Opportunity", "006Qy00000HaNs4AAC")
@@ -143,7 +143,7 @@ def test_stage_changes_open_soft_staffing_and_a_loss_releases_it(crm) -> None:  
     assert not handoffs(runtime, "006Qy00000HaNs3AAC") and not handoffs(runtime, "006Qy00000HaNs4AAC")
 
 
-def test_our_own_write_back_and_events_from_another_org_start_nothing(crm) -> None:  # noqa: ANN001
+def test_our_own_write_back_and_events_from_another_org_start_nothing(crm) -> None:
     runtime, crms = crm
     executions, intakes = len(runtime.executions()), invocations(runtime, "SalesforceIntake")
     queries = len(crms.salesforce.queries)
@@ -161,7 +161,7 @@ def body(name: str) -> bytes:
     return exact_json(load(HS / name))
 
 
-def test_unsigned_forged_stale_or_foreign_webhooks_are_refused_and_nothing_is_queued(crm) -> None:  # noqa: ANN001
+def test_unsigned_forged_stale_or_foreign_webhooks_are_refused_and_nothing_is_queued(crm) -> None:
     runtime, crms = crm
     intakes = invocations(runtime, "HubSpotIntake")
     won = body("webhook-closed-won.json")
@@ -178,7 +178,7 @@ def test_unsigned_forged_stale_or_foreign_webhooks_are_refused_and_nothing_is_qu
     assert not handoffs(runtime, "9871001")
 
 
-def test_a_signed_batch_becomes_one_handoff_per_deal_activated_or_blocked_naming_the_property(crm) -> None:  # noqa: ANN001
+def test_a_signed_batch_becomes_one_handoff_per_deal_activated_or_blocked_naming_the_property(crm) -> None:
     runtime, crms = crm
     assert post_webhook(runtime, body("webhook-closed-won.json"), app_secret=crms.app_secret) == (200, {"accepted": 3})
     settle(runtime)
@@ -199,7 +199,7 @@ def test_a_signed_batch_becomes_one_handoff_per_deal_activated_or_blocked_naming
     assert len(handoffs(runtime, "9871001")) == 1 and len(crms.hubspot.writes) == len(writes)
 
 
-def test_hubspot_stage_changes_open_soft_staffing_and_a_loss_releases_it(crm) -> None:  # noqa: ANN001
+def test_hubspot_stage_changes_open_soft_staffing_and_a_loss_releases_it(crm) -> None:
     runtime, crms = crm
     lost = next(d for d in crms.hubspot.records["deals"] if d["id"] == "9871004")
     as_lost = copy.deepcopy(lost["properties"])

@@ -25,7 +25,7 @@ class Secrets:
         self.values = values
         self.reads = 0
 
-    def get_secret_value(self, SecretId: str) -> dict:  # noqa: N803 - boto3's parameter name
+    def get_secret_value(self, SecretId: str) -> dict:
         self.reads += 1
         return {"SecretString": json.dumps(self.values[SecretId])}
 
@@ -42,7 +42,7 @@ def crms(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalCrms]:
         yield started
 
 
-def adapter(crms: LocalCrms, crm: str, sleeps: list[float], **overrides: object):  # noqa: ANN201
+def adapter(crms: LocalCrms, crm: str, sleeps: list[float], **overrides: object):
     config = json.loads(crms.environment()["CRM_CONFIG"])
     config[crm].update(overrides)
     secrets = Secrets({"sf-key": {"private_key": crms.private_key}, "hs-token": {"access_token": crms.hubspot.token}})

@@ -19,7 +19,9 @@ def intake_of(extra: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _covers(missing: str, field: str | None) -> bool:
-    return bool(field) and (field == missing or field.startswith(missing + ".") or field.startswith(missing + "["))
+    if not field:
+        return False
+    return field == missing or field.startswith(missing + ".") or field.startswith(missing + "[")
 
 
 def _crm_field(fields: dict[str, str], path: str | None) -> str | None:

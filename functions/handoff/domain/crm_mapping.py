@@ -277,8 +277,8 @@ class Mapper:
                 continue
             values[path] = value
         self._conditional_terms(values, missing)
-        for path in missing:
-            values[path.field] = self._placeholder(path.field, values, occurred_at)
+        for gap in missing:
+            values[gap.field] = self._placeholder(gap.field, values, occurred_at)
         for path, default in LIST_DEFAULTS.items():
             values.setdefault(path, default)
         detail = _nest({**values, **identity})
@@ -368,10 +368,19 @@ class Mapper:
                      or money(0, currency), "dueDate": values.get("contract.endDate", today)}]
         if path == "contract.rateCard":
             return [{"role": "(missing)", "rate": money(0, currency), "unit": "hour"}]
-        return {"money": lambda: money(0, currency), "integer": lambda: 0, "percent": lambda: 0,
-                "date": lambda: today, "datetime": lambda: occurred_at.isoformat(),
-                "email": lambda: self.mapping.placeholders.get("email", "crm-owner-unknown@example.com"),
-                "json": lambda: [], "list": lambda: [], "lines": lambda: []}.get(kind, lambda: "(missing)")()
+        if kind == "money":
+            return money(0, currency)
+        if kind in ("integer", "percent"):
+            return 0
+        if kind == "date":
+            return today
+        if kind == "datetime":
+            return occurred_at.isoformat()
+        if kind == "email":
+            return self.mapping.placeholders.get("email", "crm-owner-unknown@example.com")
+        if kind in ("json", "list", "lines"):
+            return []
+        return "(missing)"
 
 
 def _nest(flat: dict[str, Any]) -> dict[str, Any]:

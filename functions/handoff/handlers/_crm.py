@@ -15,7 +15,7 @@ def _sleep(seconds: float) -> None:
     _provisioning._backoff_sleep(seconds)
 
 
-def deals(crm: str):  # noqa: ANN201 - SalesforceDeals | HubSpotDeals
+def deals(crm: str):
     return crm_deals(crm, secretsmanager=aws.client("secretsmanager"), sleep=_sleep)
 
 

@@ -23,7 +23,7 @@ _secrets: SecretCache | None = None
 
 
 def _app_secret() -> str:
-    global _secrets  # noqa: PLW0603 - one cache per process
+    global _secrets
     if _secrets is None:
         _secrets = SecretCache(aws.client("secretsmanager"))
     value = _secrets.get(setting(HUBSPOT_APP_SECRET)).get("app_secret")
