@@ -54,10 +54,10 @@ class CrmIntake:
                               for i, source in enumerate(self.event_sources)]
 
     def environment(self) -> dict[str, str]:
-        crm_config = {**self.settings, "salesforce": {**(self.settings.get("salesforce") or {}),
-                                                      "detailTypes": self.detail_types}}
+        # Only the CRMs the deployment configured: a deal from an unconfigured one is written back to
+        # the ledger, and its intake refuses events.
         return {
-            "CRM_CONFIG": json.dumps(crm_config, sort_keys=True),
+            "CRM_CONFIG": json.dumps(self.settings, sort_keys=True),
             "SALESFORCE_EVENT_SOURCES": ",".join(self.event_sources),
             "SALESFORCE_KEY_SECRET_ARN": self.salesforce_key.secret_arn,
             "HUBSPOT_APP_SECRET_ARN": self.hubspot_app_secret.secret_arn,

@@ -146,3 +146,27 @@ def test_the_rate_limiter_spaces_calls_to_the_quota() -> None:
     for _ in range(4):
         limiter.acquire()
     assert waits == [0.5, 0.5]  # two at once (the burst), then one every half second
+
+
+def test_the_write_back_port_goes_to_the_crm_the_deal_came_from_else_the_ledger(
+        crms: LocalCrms, monkeypatch: pytest.MonkeyPatch) -> None:
+    from handoff.adapters.crm.factory import CrmIntakeWriteback
+
+    class Ledger:
+        def __init__(self) -> None:
+            self.calls: list[tuple] = []
+
+        def project_created(self, opportunity_id: str, project_code: str, **kwargs: object) -> None:
+            self.calls.append((opportunity_id, project_code, kwargs["source"]))
+
+    ledger = Ledger()
+    config = json.loads(crms.environment()["CRM_CONFIG"])
+    secrets = Secrets({"sf-key": {"private_key": crms.private_key}, "hs-token": {"access_token": crms.hubspot.token}})
+    port = CrmIntakeWriteback(ledger, secretsmanager=secrets, sleep=lambda _s: None)
+    monkeypatch.setenv("CRM_CONFIG", json.dumps({"hubspot": config["hubspot"]}))  # Salesforce not configured
+    port.project_created("9871001", "P-1", idempotency_key="k", source="crm.hubspot")
+    port.project_created("006Qy00000AbCd1AAK", "P-2", idempotency_key="k", source="crm.salesforce")
+    port.project_created("OPP-1", "P-3", idempotency_key="k", source="crm.demo")
+    assert [w["fields"]["project_code"] for w in crms.hubspot.writes] == ["P-1"]
+    assert crms.salesforce.writes == []
+    assert ledger.calls == [("006Qy00000AbCd1AAK", "P-2", "crm.salesforce"), ("OPP-1", "P-3", "crm.demo")]

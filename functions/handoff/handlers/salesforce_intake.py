@@ -8,7 +8,6 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handoff.adapters.crm.factory import crm_deals  # noqa: F401 - imported once per process
 from handoff.adapters.crm.settings import crm_settings
 from handoff.domain import crm_notifications
 from handoff.handlers._crm import deals, ingest
