@@ -27,6 +27,7 @@ from infra import security
 from infra.analytics import Analytics
 from infra.bundling import PipBundling
 from infra.handoff_indexes import add_search_indexes
+from infra.intake import CrmIntake
 from infra.retry_policies import expanded_text
 from infra.wiring import FUNCTIONS, FunctionSpec
 
@@ -77,6 +78,8 @@ class HandoffStack(Stack):
             description="Credentials of the REST systems of record (API keys, OAuth2 clients), JSON by system",
         )
         self.sender = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(mail_from))
+        self.intake = CrmIntake(self)
+        systems_config = self.intake.systems_config(systems_config)
 
         self.api = self._approval_api_shell()
         self.web_acl = security.web_acl(self, self.api.deployment_stage)
@@ -101,6 +104,7 @@ class HandoffStack(Stack):
             "CONTRACT_ANALYSER": ctx("contractAnalyser") or "offline",
             "BEDROCK_MODEL_ID": ctx("bedrockModelId") or "",
             "FACTS_DELIVERY_STREAM": self.analytics.delivery.ref,
+            **self.intake.environment(),
         }
         code = self._code()
         self.functions = {spec.logical_name: self._function(spec, code, environment) for spec in FUNCTIONS}
@@ -109,6 +113,7 @@ class HandoffStack(Stack):
         self.state_machine = self._state_machine()
         self._rule()
         self._pipeline_rule()
+        self.intake.wire(self.functions)
         self._sweeper_schedule()
         self.analytics.consume(self.handoffs, self.functions["RecordFacts"])
 
@@ -188,7 +193,7 @@ class HandoffStack(Stack):
         if not spec.behind_api:
             # The API's own functions build links from the request; referencing the API URL there would be a cycle.
             env["APPROVAL_BASE_URL"] = self.api.url.rstrip("/")
-        asynchronous = not spec.in_workflow and not spec.behind_api
+        asynchronous = not spec.in_workflow and not spec.behind_api and not spec.from_queue
         log_group = logs.LogGroup(self, f"{spec.logical_name}Logs", retention=LOG_RETENTION,
                                   removal_policy=RemovalPolicy.DESTROY)
         function = lambda_.Function(
@@ -227,6 +232,7 @@ class HandoffStack(Stack):
             "states:callback": lambda f: security.grant_callbacks(self, f, self.state_machine_name),
             "bedrock:invoke": self._grant_bedrock,
             "facts:put": lambda f: self.analytics.grant_put(f),
+            **self.intake.grants(),
         }
         for use in spec.uses:
             grants[use](function)
