@@ -14,7 +14,8 @@ def of_type(template: dict, cfn_type: str) -> dict[str, dict]:
 def test_the_stream_feeds_record_facts_with_a_failure_queue(template: dict) -> None:
     [table] = [t for k, t in of_type(template, "AWS::DynamoDB::Table").items() if k.startswith("HandoffsTable")]
     assert table["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
-    [mapping] = of_type(template, "AWS::Lambda::EventSourceMapping").values()
+    [mapping] = [m for m in of_type(template, "AWS::Lambda::EventSourceMapping").values()
+                 if m["Properties"]["FunctionName"]["Ref"].startswith("RecordFacts")]
     props = mapping["Properties"]
     assert props["FunctionName"]["Ref"].startswith("RecordFactsFunction")
     assert props["BisectBatchOnFunctionError"] is True and props["StartingPosition"] == "TRIM_HORIZON"
