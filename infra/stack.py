@@ -97,6 +97,7 @@ class HandoffStack(Stack):
         self._wire_approval_api()
         self._wire_handoff_api()
         self.state_machine = self._state_machine()
+        self._let_start_executions()
         self._rule()
         self._pipeline_rule()
         self._sweeper_schedule()
@@ -209,6 +210,7 @@ class HandoffStack(Stack):
             "systems-secret:read": lambda f: self.systems_secret.grant_read(f),
             "mail:send": lambda f: self.sender.grant_send_email(f),
             "states:callback": self._grant_callbacks,
+            "states:start": lambda f: None,  # granted once the state machine exists: _let_start_executions
             "bedrock:invoke": self._grant_bedrock,
         }
         for use in uses:
@@ -278,14 +280,17 @@ class HandoffStack(Stack):
         self.operator_methods = [
             resource.add_method(method, integration, authorization_type=apigw.AuthorizationType.IAM,
                                 request_validator=self.validator, request_parameters=parameters)
-            for resource, method in ((handoff, "GET"), (handoff.add_resource("resubmit"), "POST"))
+            for resource, method in ((handoff, "GET"), (handoff.add_resource("resubmit"), "POST"),
+                                     (handoff.add_resource("retry"), "POST"))
         ]
 
     # --- workflow ---------------------------------------------------------------------------
     def _state_machine(self) -> sfn.StateMachine:
         workflow_functions = {s.logical_name: self.functions[s.logical_name] for s in FUNCTIONS if s.in_workflow}
+        self.state_machine_name = f"{self.stack_name}-HandoffWorkflow"
         machine = sfn.StateMachine(
             self, "HandoffWorkflow",
+            state_machine_name=self.state_machine_name,
             definition_body=sfn.DefinitionBody.from_string(DEFINITION.read_text()),
             definition_substitutions={f"{name}FunctionArn": fn.function_arn for name, fn in workflow_functions.items()},
             tracing_enabled=True,
@@ -299,6 +304,18 @@ class HandoffStack(Stack):
         for fn in workflow_functions.values():
             fn.grant_invoke(machine)
         return machine
+
+    def _let_start_executions(self) -> None:
+        """Functions outside the workflow that start it (a retry of a FAILED handoff): this machine only.
+        Its ARN is built from its fixed name, not referenced: the API's functions sit behind the API
+        whose URL the workflow's functions carry, so a reference would be a dependency cycle."""
+        arn = self.format_arn(service="states", resource="stateMachine", resource_name=self.state_machine_name,
+                              arn_format=_COLON)
+        for spec in FUNCTIONS:
+            if "states:start" in spec.uses:
+                function = self.functions[spec.logical_name]
+                function.add_environment("STATE_MACHINE_ARN", arn)
+                function.add_to_role_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[arn]))
 
     def _bus_rule(self, construct_id: str, description: str, detail_type: str) -> events.Rule:
         return events.Rule(

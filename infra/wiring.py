@@ -47,9 +47,12 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  ("handoffs:write", "exceptions:send")),
     FunctionSpec("ApprovalApi", "approval_api", "Approval pages and decisions behind API Gateway",
                  ("handoffs:write", "approval-secret:read", "states:callback"), in_workflow=False, behind_api=True),
-    # Reads the record; a resubmission goes on the bus and AcceptEvent writes it. Writes only quarantine.
-    FunctionSpec("HandoffApi", "handoff_api", "Operators' handoff API (IAM): read a handoff, resubmit a blocked one",
-                 ("handoffs:read", "bus:put", "quarantine:write"), in_workflow=False, behind_api=True),
+    # A resubmission goes on the bus and AcceptEvent writes it; a retry of a FAILED handoff is a
+    # conditional write here (status, who asked, on the timeline) and a new execution (states:start).
+    FunctionSpec("HandoffApi", "handoff_api",
+                 "Operators' handoff API (IAM): read a handoff, resubmit a blocked one, retry a failed one",
+                 ("handoffs:write", "bus:put", "quarantine:write", "states:start"), in_workflow=False,
+                 behind_api=True),
     FunctionSpec("ApprovalSweeper", "approval_sweeper", "Reminders, escalations and expiry of pending approvals",
                  ("handoffs:write", "mail:send", "approval-secret:read", "states:callback"), in_workflow=False),
     FunctionSpec("TrackPipeline", "track_pipeline",

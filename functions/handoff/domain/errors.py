@@ -82,3 +82,7 @@ class EventAlreadyReceived(ResubmissionRefused, error_name="Resubmission.EventAl
 
 class OtherOpportunity(ResubmissionRefused, error_name="Resubmission.OtherOpportunity"):
     """The corrected event belongs to another opportunity (or CRM) than the handoff it was sent to."""
+
+
+class HandoffNotFailed(ResubmissionRefused, error_name="Retry.NotFailed"):
+    """Only a FAILED handoff is retried; any other status is running, waiting or finished."""

@@ -21,6 +21,7 @@ from handoff.adapters.event_bus import EventBus
 from handoff.adapters.exceptions_queue import ExceptionsQueue
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer
+from handoff.adapters.workflow import Workflow
 from handoff.config import setting
 from handoff.contracts import ContractError
 from handoff.domain.errors import EventInvalid
@@ -99,6 +100,10 @@ def notify_once(handoff_id: str, key: str, message: EmailMessage) -> str | None:
 
 def event_bus() -> EventBus:
     return EventBus(aws.client("events"), setting("EVENT_BUS_NAME"))
+
+
+def workflow() -> Workflow:
+    return Workflow(aws.client("stepfunctions"), setting("STATE_MACHINE_ARN"))
 
 
 def exceptions_queue() -> ExceptionsQueue:
