@@ -24,6 +24,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.bundling import PipBundling
+from infra.retry_policies import expanded_text
 from infra.wiring import FUNCTIONS, FunctionSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -290,8 +291,12 @@ class HandoffStack(Stack):
         self.state_machine_name = f"{self.stack_name}-HandoffWorkflow"
         machine = sfn.StateMachine(
             self, "HandoffWorkflow",
+<<<<<<< HEAD
             state_machine_name=self.state_machine_name,
             definition_body=sfn.DefinitionBody.from_string(DEFINITION.read_text()),
+=======
+            definition_body=sfn.DefinitionBody.from_string(expanded_text(DEFINITION.read_text())),
+>>>>>>> main
             definition_substitutions={f"{name}FunctionArn": fn.function_arn for name, fn in workflow_functions.items()},
             tracing_enabled=True,
             logs=sfn.LogOptions(

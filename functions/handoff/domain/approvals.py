@@ -539,9 +539,12 @@ def check_link(
     approval_id: str, approver: str, exp: str | None, sig: str | None, key: bytes, now: datetime,
 ) -> LinkCheck:
     """Signature first (a forged link is TAMPERED even when its exp is past), then expiry."""
-    if not exp or not sig or not exp.isdigit() or len(exp) > 12 or not sig.isascii():
+    if not exp or not sig or not (exp.isascii() and exp.isdigit()) or len(exp) > 12 or not sig.isascii():
         return LinkCheck.TAMPERED
-    expires_at = datetime.fromtimestamp(int(exp), UTC)
+    try:
+        expires_at = datetime.fromtimestamp(int(exp), UTC)
+    except (OverflowError, OSError, ValueError):  # beyond year 9999: no link we signed says that
+        return LinkCheck.TAMPERED
     if not verify(approval_id, approver, expires_at, sig, key):
         return LinkCheck.TAMPERED
     return LinkCheck.EXPIRED if now >= expires_at else LinkCheck.OK
