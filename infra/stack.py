@@ -291,12 +291,8 @@ class HandoffStack(Stack):
         self.state_machine_name = f"{self.stack_name}-HandoffWorkflow"
         machine = sfn.StateMachine(
             self, "HandoffWorkflow",
-<<<<<<< HEAD
             state_machine_name=self.state_machine_name,
-            definition_body=sfn.DefinitionBody.from_string(DEFINITION.read_text()),
-=======
             definition_body=sfn.DefinitionBody.from_string(expanded_text(DEFINITION.read_text())),
->>>>>>> main
             definition_substitutions={f"{name}FunctionArn": fn.function_arn for name, fn in workflow_functions.items()},
             tracing_enabled=True,
             logs=sfn.LogOptions(
