@@ -50,14 +50,15 @@ def bedrock_model_arns(partition: str, region: str, account: str, model_id: str)
 
 
 class HandoffStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         ctx = self.node.try_get_context
         mail_from = ctx("mailFrom") or "handoffs@example.com"
         delivery_leads = ctx("deliveryLeadsEmail") or "delivery-leads@example.com"
         systems_config = ctx("systemsConfig") or {}
 
-        self.handoffs = self._table("Handoffs", with_index=True)
+        # Every change of a handoff, old and new image, feeds the facts (infra/analytics.py).
+        self.handoffs = self._table("Handoffs", with_index=True, stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES)
         self.ledger = self._table("Ledger")
         self.idempotency = self._table("Idempotency", ttl="expiration", pk="id", sk=None)
         self.documents = self._documents_bucket()
@@ -105,7 +106,7 @@ class HandoffStack(Stack):
 
     # --- storage ----------------------------------------------------------------------------
     def _table(self, name: str, *, with_index: bool = False, ttl: str | None = None, pk: str = "pk",
-               sk: str | None = "sk") -> dynamodb.Table:
+               sk: str | None = "sk", stream: dynamodb.StreamViewType | None = None) -> dynamodb.Table:
         table = dynamodb.Table(
             self, f"{name}Table",
             partition_key=dynamodb.Attribute(name=pk, type=dynamodb.AttributeType.STRING),
@@ -115,6 +116,7 @@ class HandoffStack(Stack):
                 point_in_time_recovery_enabled=True),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             time_to_live_attribute=ttl,
+            stream=stream,
             removal_policy=RemovalPolicy.RETAIN,
         )
         if with_index:

@@ -98,7 +98,7 @@ class LambdaContext:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
-class SandboxKilled(BaseException):  # noqa: N818 - what stops a timed-out invocation, not an error
+class SandboxKilled(BaseException):
     """Raised inside an invocation that ran past its function's timeout."""
 
 
@@ -134,7 +134,7 @@ class InProcessLambdas:
                     outcome.append((handler(event, context), None))
                 except SandboxKilled:
                     pass
-                except Exception as exc:  # noqa: BLE001 - reported to Step Functions as the function error
+                except Exception as exc:
                     outcome.append((error_payload(exc), type(exc).__name__))
 
         worker = threading.Thread(target=contextvars.copy_context().run, args=(run,), daemon=True,

@@ -52,6 +52,7 @@ class Provisioned:
     routes: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path pattern, function name)
     schedules: dict[str, list[dict]] = field(default_factory=dict)  # rule logical id -> targets
     stage_name: str = ""
+    streams: dict[str, str] = field(default_factory=dict)  # table logical id -> stream ARN
 
     def by_type(self, cfn_type: str) -> list[str]:
         return [logical for logical, t in self.types.items() if t == cfn_type]
@@ -129,6 +130,8 @@ class Provisioner:
     def _get_att(self, name: str, attribute: str) -> str:
         if attribute == "Arn" and name in self.out.arns:
             return self.out.arns[name]
+        if attribute == "StreamArn" and name in self.out.streams:
+            return self.out.streams[name]
         if attribute == "QueueUrl":
             return self.out.physical[name]
         if attribute == "QueueName":
@@ -202,9 +205,13 @@ class Provisioner:
         }
         if props.get("GlobalSecondaryIndexes"):
             kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if props.get("StreamSpecification"):
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         table = self.client("dynamodb").create_table(**kwargs)["TableDescription"]
         self.out.physical[logical] = name
         self.out.arns[logical] = table["TableArn"]
+        if table.get("LatestStreamArn"):
+            self.out.streams[logical] = table["LatestStreamArn"]
 
     def _create_S3_Bucket(self, logical: str, props: dict, _meta: dict) -> None:
         name = props.get("BucketName") or self._name(logical).lower()

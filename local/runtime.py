@@ -109,7 +109,7 @@ class EmbeddedRuntime:
             self.bridge.uninstall()
         try:
             self.api.stop()
-        except Exception:  # noqa: BLE001 - closing a half-started runtime
+        except Exception:
             pass
         if self._mock:
             self._mock.stop()

@@ -53,7 +53,7 @@ def publish(runtime: EmbeddedRuntime, opportunity: str) -> None:
     runtime.wait_settled()
 
 
-def record_of(runtime: EmbeddedRuntime, opportunity: str):  # noqa: ANN201 - a HandoffRecord
+def record_of(runtime: EmbeddedRuntime, opportunity: str):
     return next(r for r in runtime.records() if r.opportunity_id == opportunity)
 
 

@@ -47,7 +47,7 @@ def run(runtime: EmbeddedRuntime, *events: dict) -> None:
     runtime.decide_all("approve")
 
 
-def record_of(runtime: EmbeddedRuntime, opportunity_id: str):  # noqa: ANN201 - HandoffRecord
+def record_of(runtime: EmbeddedRuntime, opportunity_id: str):
     return next(r for r in runtime.records() if r.opportunity_id == opportunity_id)
 
 

@@ -50,7 +50,7 @@ def test_line_breaks_and_tabs_are_kept_in_the_record() -> None:
     assert parse_event(event).detail.opportunity.name == "ERP rollout\r\nphase 2\tDACH"
 
 
-def _approval_for(event: dict):  # noqa: ANN202 - test helper
+def _approval_for(event: dict):
     parsed = parse_event(event)
     requirement = required_approvals(parsed, ApprovalRules(), ApproverDirectory.load(), non_standard_clauses=[],
                                      estimated_margin=None)[0]

@@ -223,13 +223,13 @@ def _finance(event: ClosedWonEvent, rules: ApprovalRules,
                  "billing terms are acceptable."),
             ]
     floor = rules.finance_margin_below
-    low = isinstance(margin, Decimal) and floor is not None and margin < floor
-    unknown = isinstance(margin, MarginUnknown) and floor is not None
-    if low or unknown:
-        if isinstance(margin, MarginUnknown):  # a floor nobody can check is not a pass
-            reasons.append(f"The margin cannot be estimated against the {_pct(floor)} floor: {margin.reason}.")
-        else:
-            reasons.append(f"Estimated margin {_pct(margin)} is below the {_pct(floor)} floor.")
+    reason = None
+    if floor is not None and isinstance(margin, MarginUnknown):  # a floor nobody can check is not a pass
+        reason = f"The margin cannot be estimated against the {_pct(floor)} floor: {margin.reason}."
+    elif floor is not None and isinstance(margin, Decimal) and margin < floor:
+        reason = f"Estimated margin {_pct(margin)} is below the {_pct(floor)} floor."
+    if reason:
+        reasons.append(reason)
         staffed = sum(s.hours for s in d.staffing)
         checks += [
             (f"Review the cost estimate behind the margin: {staffed} staffed hours across "

@@ -10,6 +10,7 @@ from typing import Any
 
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, Money
 from handoff.contracts.event import ClosedWonDetail
+from handoff.contracts.record import ExceptionCode
 from handoff.domain.billing import retainer_mismatch
 from handoff.domain.playbooks import Playbook
 from handoff.domain.taxids import validate_tax_id
@@ -21,7 +22,7 @@ SIGNED_AT_FIELD = "contract.signedAt"
 _LATEST_ZONE = timezone(timedelta(hours=14))
 _TAX_ID_NAMES = {"EU_VAT": "EU VAT number", "GB_VAT": "UK VAT number", "AU_ABN": "ABN", "US_EIN": "EIN"}
 
-Finding = tuple[str, str, str]  # code, field, message
+Finding = tuple[ExceptionCode, str, str]  # code, field, message
 
 
 def check_readiness(
@@ -57,7 +58,7 @@ def check_readiness(
 
 def _money(money: Money | Decimal, currency: str | None = None) -> str:
     if isinstance(money, Money):
-        money, currency = money.value, money.currency
+        return f"{money.value:,f} {money.currency}"
     return f"{money:,f} {currency}"
 
 
@@ -170,7 +171,7 @@ def _amounts(detail: ClosedWonDetail) -> Iterator[Finding]:
                 )
     fee = contract.monthly_fee
     mismatch = retainer_mismatch(contract) if fee is not None and fee.currency == value.currency else None
-    if mismatch:
+    if mismatch and fee is not None:
         periods, expected = mismatch
         yield (
             "AMOUNT_MISMATCH",

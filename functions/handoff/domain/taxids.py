@@ -39,7 +39,8 @@ def scheme_for(country: str) -> TaxScheme:
     country = country.upper()
     if country in EU_COUNTRIES:
         return "EU_VAT"
-    return {"GB": "GB_VAT", "AU": "AU_ABN", "US": "US_EIN"}.get(country, "NONE")
+    national: dict[str, TaxScheme] = {"GB": "GB_VAT", "AU": "AU_ABN", "US": "US_EIN"}
+    return national.get(country, "NONE")
 
 
 def validate_tax_id(country: str, tax_id: str | None) -> TaxIdCheck:

@@ -120,8 +120,8 @@ def rejected(event: Any, error: ContractError) -> EventInvalid:
 class HandoffRef(BaseModel):
     """What the state machine passes to a step: the id; the deal and records are in the table."""
 
-    handoffId: str  # noqa: N815 - the state machine's field name
+    handoffId: str
 
 
 class StepResult(BaseModel):
-    handoffId: str  # noqa: N815
+    handoffId: str

@@ -7,7 +7,6 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -23,8 +22,8 @@ from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api
 from handoff.handlers._runtime import metrics
 from tests.support.aws import StubSfn, create_handoff_table, forget_aws_clients
+from tests.support.fixtures import fixture_path
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
 REGION = "eu-west-1"
 TOKEN = "AAAAKgAAAAIAAAAAAAAAAf-very-secret-task-token"
 KEY = "k3y-" * 16
@@ -67,7 +66,7 @@ class Context:
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def env(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setattr(metrics.provider, "namespace", metrics.provider.namespace or "ClosedWonHandoffTest")
@@ -89,7 +88,7 @@ def env(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
 
 
 def requirements() -> list:
-    event = parse_event((FIXTURES / "emea-milestone-erp-rollout.json").read_text())
+    event = parse_event(fixture_path("closed-won", "emea-milestone-erp-rollout").read_text())
     return event, required_approvals(event, ApprovalRules(), ApproverDirectory.load(), non_standard_clauses=[],
                                      estimated_margin=None)
 

@@ -5,7 +5,6 @@ import email.policy
 import re
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
 
 import boto3
 import pytest
@@ -29,8 +28,8 @@ from handoff.domain.approvals import (
     required_approvals,
 )
 from handoff.domain.policy import ApprovalRules
+from tests.support.fixtures import fixture_path
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
 TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAAcret+task/token=="
 KEY = b"s" * 48
 BASE = "https://abc.execute-api.eu-west-1.amazonaws.com/v1"
@@ -40,7 +39,7 @@ URL = re.compile(r"https?://[^\s\"'<>]+")
 
 
 def _approval(reason: str | None = None) -> Approval:
-    event = parse_event((FIXTURES / "emea-milestone-erp-rollout.json").read_text())
+    event = parse_event(fixture_path("closed-won", "emea-milestone-erp-rollout").read_text())
     requirement = required_approvals(event, ApprovalRules(), ApproverDirectory.load(), non_standard_clauses=[],
                                      estimated_margin=None)[0]
     if reason:
@@ -124,7 +123,7 @@ def test_generic_notice() -> None:
 
 
 @pytest.fixture
-def ses(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def ses(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     with mock_aws():
         client = boto3.client("ses", region_name="eu-west-1")
@@ -132,7 +131,7 @@ def ses(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
         yield client
 
 
-def test_mailer_sends_raw_mime_through_ses(ses) -> None:  # noqa: ANN001
+def test_mailer_sends_raw_mime_through_ses(ses) -> None:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
@@ -148,7 +147,7 @@ def test_mailer_sends_raw_mime_through_ses(ses) -> None:  # noqa: ANN001
     assert TOKEN not in sent.raw_data
 
 
-def test_unverified_sender_is_refused(ses) -> None:  # noqa: ANN001
+def test_unverified_sender_is_refused(ses) -> None:
     approval = _approval()
     msg = render_approval_request(approval, approval_link(BASE, approval, KEY), now=T0)
     with pytest.raises(ses.exceptions.MessageRejected):

@@ -1,5 +1,5 @@
-"""Retry of a FAILED handoff: where it resumes (pure), and the use case on moto's DynamoDB with a
-Step Functions that records what it was asked to start."""
+"""Retry of a FAILED handoff: the use case on moto's DynamoDB with a Step Functions that records
+what it was asked to start."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,18 +14,7 @@ from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.workflow import Workflow
 from handoff.contracts import ExceptionEntry, HandoffStatus, parse_event
 from handoff.domain.errors import HandoffNotFailed, IntegrationTransient
-from handoff.domain.fix_loop import HandoffState
-from handoff.domain.retry import (
-    ACTIVATE,
-    CREATE_PROJECT,
-    LAUNCH_PACKET,
-    PROVISION,
-    SYNC_CUSTOMER,
-    VALIDATE,
-    plan_retry,
-    resume_point,
-    takes_new_deal,
-)
+from handoff.domain.retry import CREATE_PROJECT, SYNC_CUSTOMER
 from handoff.logic.retry_handoff import retry_handoff
 from tests.conftest import load_raw
 from tests.support.aws import create_handoff_table
@@ -34,38 +23,6 @@ REGION = "eu-west-1"
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 MACHINE = "arn:aws:states:eu-west-1:123456789012:stateMachine:handoff"
 OPERATOR = "arn:aws:iam::123456789012:user/ops-anna"
-
-
-@pytest.mark.parametrize(("gate", "succeeded", "expected"), [
-    (False, [], VALIDATE),
-    (False, ["SyncCustomerMaster"], VALIDATE),  # an older round's provisioning does not count
-    (True, [], SYNC_CUSTOMER),
-    (True, ["SyncCustomerMaster"], CREATE_PROJECT),
-    (True, ["SyncCustomerMaster", "CreateProjectShell", "SetupBillingSchedule", "RequestStaffing"], PROVISION),
-    (True, ["SyncCustomerMaster", "CreateProjectShell", "SetupBillingSchedule", "RequestStaffing",
-            "RaisePurchaseRequisitions"], LAUNCH_PACKET),
-    (True, ["SyncCustomerMaster", "CreateProjectShell", "SetupBillingSchedule", "RequestStaffing",
-            "RaisePurchaseRequisitions", "AssembleLaunchPacket"], ACTIVATE),
-])
-def test_a_retry_resumes_at_the_first_step_that_has_not_succeeded(gate: bool, succeeded: list[str],
-                                                                   expected: str) -> None:
-    assert resume_point(gate, succeeded) == expected
-
-
-def test_only_a_failed_handoff_is_retried_and_the_refusal_names_the_status() -> None:
-    state = HandoffState("ho-1", "006", "crm.x", "ACTIVATED", 0, ())
-    with pytest.raises(HandoffNotFailed, match="is ACTIVATED") as refused:
-        plan_retry(state, 0, True, [])
-    assert refused.value.status == "ACTIVATED"
-    plan = plan_retry(HandoffState("ho-1", "006", "crm.x", "FAILED", 0, ()), 2, True, ["SyncCustomerMaster"])
-    assert (plan.retry, plan.resume_at, plan.status) == (3, CREATE_PROJECT, HandoffStatus.PROVISIONING)
-    assert plan.execution_name == "ho-1-retry-3"
-    assert plan.execution_input() == {"handoffId": "ho-1", "resumeAt": CREATE_PROJECT, "retry": 3}
-
-
-def test_a_new_deal_is_taken_only_while_nothing_was_made_from_the_stored_one() -> None:
-    assert takes_new_deal(VALIDATE) and takes_new_deal(SYNC_CUSTOMER)
-    assert not any(takes_new_deal(p) for p in (CREATE_PROJECT, PROVISION, LAUNCH_PACKET, ACTIVATE))
 
 
 class RecordingSfn:
