@@ -48,7 +48,7 @@ class RetryPlan:
         """One execution per retry: a second start under this name is refused, never run twice."""
         return f"{self.handoff_id}-retry-{self.retry}"
 
-    def execution_input(self) -> dict:
+    def execution_input(self) -> dict[str, str | int]:
         return {"handoffId": self.handoff_id, "resumeAt": self.resume_at, "retry": self.retry}
 
 
