@@ -23,6 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra import security
 from infra.bundling import PipBundling
 from infra.retry_policies import expanded_text
 from infra.wiring import FUNCTIONS, FunctionSpec
@@ -76,6 +77,9 @@ class HandoffStack(Stack):
         self.sender = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(mail_from))
 
         self.api = self._approval_api_shell()
+        self.web_acl = security.web_acl(self, self.api.deployment_stage)
+        # Named, so the callback grant can be scoped to it without referencing it (a cycle).
+        self.state_machine_name = f"{self.stack_name}-handoff"
         environment = {
             "POWERTOOLS_SERVICE_NAME": "closed-won-handoff",
             "POWERTOOLS_METRICS_NAMESPACE": "ClosedWonHandoff",
@@ -143,6 +147,7 @@ class HandoffStack(Stack):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             versioned=True,
+            lifecycle_rules=security.document_lifecycle_rules(),
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="documents/",
             removal_policy=RemovalPolicy.RETAIN,
@@ -179,6 +184,8 @@ class HandoffStack(Stack):
             # The API's own functions build links from the request; referencing the API URL there would be a cycle.
             env["APPROVAL_BASE_URL"] = self.api.url.rstrip("/")
         asynchronous = not spec.in_workflow and not spec.behind_api
+        log_group = logs.LogGroup(self, f"{spec.logical_name}Logs", retention=LOG_RETENTION,
+                                  removal_policy=RemovalPolicy.DESTROY)
         function = lambda_.Function(
             self, f"{spec.logical_name}Function",
             description=spec.description,
@@ -190,46 +197,38 @@ class HandoffStack(Stack):
             timeout=Duration.seconds(spec.timeout_seconds),
             memory_size=512,
             tracing=lambda_.Tracing.ACTIVE,
-            log_group=logs.LogGroup(self, f"{spec.logical_name}Logs", retention=LOG_RETENTION,
-                                    removal_policy=RemovalPolicy.DESTROY),
+            log_group=log_group,
+            role=security.function_role(self, spec.logical_name, log_group),
             dead_letter_queue=self._queue(f"{spec.logical_name}Failed", dlq=False) if asynchronous else None,
             retry_attempts=2 if asynchronous else None,
         )
-        self._grant(function, spec.uses)
+        self._grant(function, spec)
         return function
 
-    def _grant(self, function: lambda_.Function, uses: tuple[str, ...]) -> None:
+    def _grant(self, function: lambda_.Function, spec: FunctionSpec) -> None:
         grants = {
-            "handoffs:write": lambda f: self.handoffs.grant_read_write_data(f),
-            "handoffs:read": lambda f: self.handoffs.grant_read_data(f),
-            "ledger:write": lambda f: self.ledger.grant_read_write_data(f),
-            "idempotency:write": lambda f: self.idempotency.grant_read_write_data(f),
+            "handoffs:write": lambda f: security.grant_table(self.handoffs, f, security.TABLE_WRITE),
+            "handoffs:read": lambda f: security.grant_table(self.handoffs, f, security.TABLE_READ),
+            "ledger:write": lambda f: security.grant_table(self.ledger, f, security.TABLE_WRITE),
+            "idempotency:write": lambda f: security.grant_table(self.idempotency, f, security.IDEMPOTENCY_WRITE),
             "quarantine:write": lambda f: self._grant_documents(f, "quarantine/*", ["s3:PutObject"]),
             # Put launch packets and presign links to them.
             "packets:write": lambda f: self._grant_documents(f, "launch-packets/*", ["s3:PutObject", "s3:GetObject"]),
             "exceptions:send": lambda f: self.exceptions.grant_send_messages(f),
-            "bus:put": lambda f: self.bus.grant_put_events_to(f),
+            "bus:put": lambda f: security.grant_put_events(self.bus, f, spec.publishes),
             "approval-secret:read": lambda f: self.approval_secret.grant_read(f),
             "systems-secret:read": lambda f: self.systems_secret.grant_read(f),
             "mail:send": lambda f: self.sender.grant_send_email(f),
-            "states:callback": self._grant_callbacks,
+            "states:callback": lambda f: security.grant_callbacks(self, f, self.state_machine_name),
             "states:start": lambda f: None,  # granted once the state machine exists: _let_start_executions
             "bedrock:invoke": self._grant_bedrock,
         }
-        for use in uses:
+        for use in spec.uses:
             grants[use](function)
 
     def _grant_documents(self, function: lambda_.Function, keys: str, actions: list[str]) -> None:
         # One prefix per use (quarantined events hold personal data); no list, no delete.
         function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=[self.documents.arn_for_objects(keys)]))
-
-    def _grant_callbacks(self, function: lambda_.Function) -> None:
-        # Task tokens are not resources: SendTask* can only be scoped to the account's state machines.
-        function.add_to_role_policy(iam.PolicyStatement(
-            actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
-            resources=[self.format_arn(service="states", resource="stateMachine", resource_name="*",
-                                       arn_format=_COLON)],
-        ))
 
     def _grant_bedrock(self, function: lambda_.Function) -> None:
         model_id = self.node.try_get_context("bedrockModelId")
@@ -255,6 +254,7 @@ class HandoffStack(Stack):
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 throttling_rate_limit=20,
                 throttling_burst_limit=40,
+                method_options=security.approval_method_throttling(),
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=_access_log_format(),
             ),
@@ -290,7 +290,6 @@ class HandoffStack(Stack):
     # --- workflow ---------------------------------------------------------------------------
     def _state_machine(self) -> sfn.StateMachine:
         workflow_functions = {s.logical_name: self.functions[s.logical_name] for s in FUNCTIONS if s.in_workflow}
-        self.state_machine_name = f"{self.stack_name}-HandoffWorkflow"
         machine = sfn.StateMachine(
             self, "HandoffWorkflow",
             state_machine_name=self.state_machine_name,
@@ -312,8 +311,7 @@ class HandoffStack(Stack):
         """Functions outside the workflow that start it (a retry of a FAILED handoff): this machine only.
         Its ARN is built from its fixed name, not referenced: the API's functions sit behind the API
         whose URL the workflow's functions carry, so a reference would be a dependency cycle."""
-        arn = self.format_arn(service="states", resource="stateMachine", resource_name=self.state_machine_name,
-                              arn_format=_COLON)
+        arn = security.state_machine_arn(self, self.state_machine_name)
         for spec in FUNCTIONS:
             if "states:start" in spec.uses:
                 function = self.functions[spec.logical_name]
@@ -364,5 +362,3 @@ def _access_log_format() -> apigw.AccessLogFormat:
         "responseLength": field.context_response_length(),
     }))
 
-
-_COLON = __import__("aws_cdk").ArnFormat.COLON_RESOURCE_NAME

@@ -103,8 +103,11 @@ class HandoffStore:
         # The round and the corrected deal in one transaction: the eventId is used up only together
         # with the deal it brought. The last round's exceptions go with it (readiness writes its own
         # anew; an APPROVAL_TIMEOUT from CloseHandoff would otherwise outlive the round it blocked).
-        last_round = [{"Delete": {"Key": {"pk": _pk(handoff_id), "sk": item["sk"]}}}
-                      for item in self._query(handoff_id) if item["sk"].startswith("EXCEPTIONS#")]
+        # Emptied, not deleted: no function is granted DeleteItem on the handoff table.
+        last_round = [{"Put": {"Item": {"pk": _pk(handoff_id), "sk": item["sk"], "step": item.get("step", ""),
+                                        "exceptions": "[]"}}}
+                      for item in self._query(handoff_id)
+                      if item["sk"].startswith("EXCEPTIONS#") and item.get("exceptions") != "[]"]
         try:
             self._transact([
                 *last_round,
@@ -312,10 +315,8 @@ class HandoffStore:
 
     def set_exceptions(self, handoff_id: str, step: str, exceptions: list[ExceptionEntry]) -> None:
         """Replace the exceptions a step raised (a re-run of the step replaces, never appends)."""
+        # An empty list is written, not the item deleted: no function is granted DeleteItem on this table.
         key = {"pk": _pk(handoff_id), "sk": f"EXCEPTIONS#{step}"}
-        if not exceptions:
-            self._table.delete_item(Key=key)
-            return
         payload = json.dumps([e.to_json_dict() for e in exceptions])
         self._table.put_item(Item={**key, "step": step, "exceptions": payload})
 

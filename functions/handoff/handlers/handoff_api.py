@@ -20,6 +20,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.adapters.event_bus import MAX_ENTRY_BYTES
 from handoff.adapters.handoff_store import is_handoff_id
 from handoff.contracts import ContractError, parse_event
 from handoff.domain.errors import (
@@ -62,12 +63,22 @@ def _caller() -> str | None:
 _NO_BODY = object()
 
 
+class UnreadableBody(ValueError):
+    pass
+
+
 def _body() -> Any:
     """_NO_BODY without a body; the JSON value (a JSON null included: parse_event refuses it rather
     than it quietly meaning "no correction"); or the text when it is not JSON (parse_event says why)."""
-    text = app.current_event.decoded_body
+    try:
+        text = app.current_event.decoded_body
+    except (ValueError, UnicodeError) as error:  # isBase64Encoded with bad base64, or bytes that are not UTF-8
+        raise UnreadableBody("the body is not valid base64-encoded UTF-8 text") from error
     if text is None or not text.strip():
         return _NO_BODY
+    size = len(text.encode())
+    if size > MAX_ENTRY_BYTES:  # refused before parsing or quarantining: nothing this big is kept
+        raise EventTooLarge(f"the body is {size} bytes", size=size, limit=MAX_ENTRY_BYTES)
     try:
         return json.loads(text)
     except json.JSONDecodeError:
@@ -130,6 +141,11 @@ def _refused(exc: ResubmissionRefused) -> Response:
     if exc.field:
         body["problems"] = [{"field": exc.field, "message": str(exc)}]
     return _json(_REFUSED.get(type(exc), 409), body)
+
+
+@app.exception_handler(UnreadableBody)
+def _unreadable(exc: UnreadableBody) -> Response:
+    return _json(400, {"message": str(exc), "problems": [{"field": "body", "message": str(exc)}]})
 
 
 @app.exception_handler(EventTooLarge)
