@@ -190,7 +190,9 @@ class HandoffStore:
         if event_id is not None:
             sets += ["eventIds = list_append(eventIds, :es)"]
             values[":es"] = [event_id]
-        actions: list[dict] = [{"Delete": {"Key": {"pk": _pk(plan.handoff_id), "sk": "EXCEPTIONS#CloseHandoff"}}}]
+        # The failure's exception is emptied, not deleted: the callers may put and update, not delete.
+        actions: list[dict] = [{"Put": {"Item": {"pk": _pk(plan.handoff_id), "sk": "EXCEPTIONS#CloseHandoff",
+                                                 "step": "CloseHandoff", "exceptions": "[]"}}}]
         if raw_event is not None:
             sets += ["eventId = :e", "rework = rework + :one"]
             values |= {":e": event_id, ":one": 1}

@@ -27,7 +27,7 @@ from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
 from handoff.config import setting
 from handoff.contracts import ContractError, parse_event
-from handoff.contracts.operators_api import ResubmitAccepted
+from handoff.contracts.operators_api import ResubmitAccepted, RetryAccepted
 from handoff.domain.errors import (
     EventAlreadyReceived,
     EventTooLarge,
@@ -133,14 +133,16 @@ def resubmit(handoff_id: str) -> Response:
 @app.post("/handoffs/<handoff_id>/retry")
 def retry(handoff_id: str) -> Response:
     caller = _caller()
-    accepted = retry_handoff(_known(handoff_id), caller, store=store(), workflow=workflow(), now=now())
-    logger.info("handoff retried", extra={"handoff_id": handoff_id, "retry": accepted.retry,
-                                          "resume_at": accepted.resume_at, "caller": caller})
+    started = retry_handoff(_known(handoff_id), caller, store=store(), workflow=workflow(), now=now())
+    logger.info("handoff retried", extra={"handoff_id": handoff_id, "retry": started.retry,
+                                          "resume_at": started.resume_at, "caller": caller})
     metrics.add_metric(name="HandoffRetried", unit=MetricUnit.Count, value=1)
     stage = app.current_event.request_context.stage
-    return _json(202, {**accepted.to_json_dict(),
-                       "message": f"Accepted: the handoff resumes at {accepted.resume_at!r}; GET the handoff to follow it."},
-                 headers={"Location": f"/{stage}/handoffs/{handoff_id}"})
+    return _json(202, RetryAccepted(
+        handoff_id=handoff_id, retry=started.retry, resume_at=started.resume_at, status=started.status,
+        execution_arn=started.execution_arn, execution_name=started.execution_name,
+        message=f"Accepted: the handoff resumes at {started.resume_at!r}; GET the handoff to follow it.",
+    ).to_json_dict(), headers={"Location": f"/{stage}/handoffs/{handoff_id}"})
 
 
 # --- errors ------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 queue, or a resolved data-steward work item. Resumes at the step that failed (domain.retry) in a new
 execution of the same workflow, named after the retry, so nothing done is done again.
 
-    accepted = retry_handoff(handoff_id, caller_arn, store=..., workflow=..., now=...)
+    started = retry_handoff(handoff_id, caller_arn, store=..., workflow=..., now=...)
 
 Raises HandoffNotFound (unknown id), HandoffNotFailed (any status but FAILED; `.status` names it),
 IntegrationTransient (Step Functions did not take the execution: the handoff is FAILED again, retry)."""
@@ -16,7 +16,7 @@ from handoff.domain.errors import IntegrationTransient
 
 
 @dataclass(frozen=True)
-class RetryAccepted:
+class RetryStarted:
     handoff_id: str
     retry: int
     resume_at: str
@@ -24,13 +24,10 @@ class RetryAccepted:
     execution_arn: str
     execution_name: str
 
-    def to_json_dict(self) -> dict:
-        return {"handoffId": self.handoff_id, "retry": self.retry, "resumeAt": self.resume_at, "status": self.status,
-                "executionArn": self.execution_arn, "executionName": self.execution_name}
 
 
 def retry_handoff(handoff_id: str, caller: str | None, *, store: HandoffStore, workflow: Workflow,
-                  now: datetime) -> RetryAccepted:
+                  now: datetime) -> RetryStarted:
     plan = store.plan_retry(handoff_id)
     # The store's conditional write first: of two retries racing, one gets here, the other a 409.
     store.begin_retry(plan, caller or "an unidentified caller", now)
@@ -42,4 +39,4 @@ def retry_handoff(handoff_id: str, caller: str | None, *, store: HandoffStore, w
     except IntegrationTransient as exc:
         store.abandon_retry(plan, str(exc), now)
         raise
-    return RetryAccepted(handoff_id, plan.retry, plan.resume_at, plan.status.value, execution_arn, plan.execution_name)
+    return RetryStarted(handoff_id, plan.retry, plan.resume_at, plan.status.value, execution_arn, plan.execution_name)
