@@ -12,9 +12,10 @@ class ExceptionsQueue:
         self._url = queue_url
 
     def publish(self, handoff_id: str, status: str, exceptions: list[ExceptionEntry], *, priority: int = 0,
-                owner: str | None = None, resolution: dict[str, str] | None = None) -> None:
-        """`owner`: the group that should take the work item (e.g. data-steward for a master-data
-        conflict); `resolution`: what brings the handoff back once the cause is fixed (a retry)."""
+                owner: str | None = None, resolution: dict[str, str] | None = None) -> str:
+        """Send one message; returns its SQS message id. `owner`: the group that should take the work
+        item (e.g. data-steward for a master-data conflict); `resolution`: what brings the handoff
+        back once the cause is fixed (a retry)."""
         body: dict[str, Any] = {
             "handoffId": handoff_id,
             "status": status,
@@ -25,5 +26,6 @@ class ExceptionsQueue:
             body["owner"] = owner
         if resolution:
             body["resolution"] = resolution
-        self._sqs.send_message(QueueUrl=self._url, MessageBody=json.dumps(body),
-                               MessageAttributes={"status": {"DataType": "String", "StringValue": status}})
+        return self._sqs.send_message(QueueUrl=self._url, MessageBody=json.dumps(body),
+                                      MessageAttributes={"status": {"DataType": "String", "StringValue": status}}
+                                      )["MessageId"]

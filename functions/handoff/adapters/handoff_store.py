@@ -275,6 +275,10 @@ class HandoffStore:
             raise HandoffNotFound(f"no handoff {handoff_id}")
         return item
 
+    def retries(self, handoff_id: str) -> int:
+        """How many times the handoff was retried after failing."""
+        return int(self._get(handoff_id).get("retries", 0))
+
     def status(self, handoff_id: str) -> str:
         return self._get(handoff_id)["status"]
 

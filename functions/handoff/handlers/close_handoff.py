@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from handoff.contracts import ExceptionEntry, HandoffStatus
 from handoff.domain.errors import MasterDataConflict
 from handoff.domain.playbooks import DEFAULT_OWNER_GROUPS
-from handoff.handlers._runtime import HandoffRef, exceptions_queue, logger, metrics, now, step_handler, store
+from handoff.handlers._runtime import HandoffRef, logger, metrics, now, queue_exceptions_once, step_handler, store
 
 
 class StepError(BaseModel):
@@ -56,12 +56,13 @@ def close(request: CloseRequest) -> dict:
     store_.set_exceptions(request.handoffId, "CloseHandoff", exceptions)
     store_.set_status(request.handoffId, status)
     store_.record_step(request.handoffId, "CloseHandoff", status.value, now(), detail=f"{request.error.Error}: {message}"[:500])
-    if exceptions:
+    if exceptions:  # once per outcome, fix round and retry: a retried step finds them queued
+        rework, retries = store_.state(request.handoffId).rework, store_.retries(request.handoffId)
         # A FAILED handoff is brought back by a retry once its cause is fixed: the work item says so.
         resolution = {"action": "retry", "route": f"POST /handoffs/{request.handoffId}/retry"} \
             if status is HandoffStatus.FAILED else None
-        exceptions_queue().publish(request.handoffId, status.value, exceptions, owner=exceptions[0].owner_group,
-                                   resolution=resolution)
+        queue_exceptions_once(request.handoffId, f"{request.outcome.lower()}#{rework}#{retries}", status.value,
+                              exceptions, owner=exceptions[0].owner_group, resolution=resolution)
     logger.warning("handoff closed", extra={"handoff_id": request.handoffId, "status": status.value,
                                             "error": request.error.Error})
     metrics.add_metric(name=f"Handoff{status.value.title()}", unit=MetricUnit.Count, value=1)
