@@ -54,4 +54,7 @@ def acknowledge_findings(stack: Stack) -> None:
         _ack(stack.analytics.delivery_role, f"IAM5[Resource::<{facts}.Arn>/{prefix}/*]",
              "Firehose writes one object per buffer under its prefix of the stack's own facts bucket; the keys are "
              "made by Firehose (date partitions), so they can only be granted by prefix.")
+    from infra.recovery import acknowledge
+
+    acknowledge(stack, _ack)
     stack.intake.acknowledge(_ack)

@@ -28,6 +28,7 @@ from infra.analytics import Analytics
 from infra.bundling import PipBundling
 from infra.handoff_indexes import add_search_indexes
 from infra.intake import CrmIntake
+from infra.recovery import add_recovery
 from infra.retry_policies import expanded_text
 from infra.wiring import FUNCTIONS, FunctionSpec
 
@@ -111,11 +112,13 @@ class HandoffStack(Stack):
         self._wire_approval_api()
         self._wire_handoff_api()
         self.state_machine = self._state_machine()
+        self._let_start_executions()
         self._rule()
         self._pipeline_rule()
         self.intake.wire(self.functions)
         self._sweeper_schedule()
         self.analytics.consume(self.handoffs, self.functions["RecordFacts"])
+        add_recovery(self)
 
     # --- storage ----------------------------------------------------------------------------
     def _table(self, name: str, *, with_index: bool = False, ttl: str | None = None, pk: str = "pk",
@@ -230,6 +233,7 @@ class HandoffStack(Stack):
             "systems-secret:read": lambda f: self.systems_secret.grant_read(f),
             "mail:send": lambda f: self.sender.grant_send_email(f),
             "states:callback": lambda f: security.grant_callbacks(self, f, self.state_machine_name),
+            "states:start": lambda f: None,  # granted once the state machine exists: _let_start_executions
             "bedrock:invoke": self._grant_bedrock,
             "facts:put": lambda f: self.analytics.grant_put(f),
             **self.intake.grants(),
@@ -295,7 +299,8 @@ class HandoffStack(Stack):
         self.operator_methods = [
             resource.add_method(method, integration, authorization_type=apigw.AuthorizationType.IAM,
                                 request_validator=self.validator, request_parameters=parameters)
-            for resource, method in ((handoff, "GET"), (handoff.add_resource("resubmit"), "POST"))
+            for resource, method in ((handoff, "GET"), (handoff.add_resource("resubmit"), "POST"),
+                                     (handoff.add_resource("retry"), "POST"))
         ]
         # The search's parameters are checked by the handler (400 naming each), not by API Gateway.
         self.operator_methods.append(handoffs.add_method("GET", integration, authorization_type=apigw.AuthorizationType.IAM))
@@ -319,6 +324,17 @@ class HandoffStack(Stack):
         for fn in workflow_functions.values():
             fn.grant_invoke(machine)
         return machine
+
+    def _let_start_executions(self) -> None:
+        """Functions outside the workflow that start it (a retry of a FAILED handoff): this machine only.
+        Its ARN is built from its fixed name, not referenced: the API's functions sit behind the API
+        whose URL the workflow's functions carry, so a reference would be a dependency cycle."""
+        arn = security.state_machine_arn(self, self.state_machine_name)
+        for spec in FUNCTIONS:
+            if "states:start" in spec.uses:
+                function = self.functions[spec.logical_name]
+                function.add_environment("STATE_MACHINE_ARN", arn)
+                function.add_to_role_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[arn]))
 
     def _bus_rule(self, construct_id: str, description: str, detail_type: str) -> events.Rule:
         return events.Rule(

@@ -257,11 +257,17 @@ class EmbeddedRuntime:
             messages += new
 
     # --- the operators' handoff API, over HTTP (IAM is not checked locally) ---------------------------
-    def _api_call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    OPERATOR_ARN = f"arn:aws:iam::{ACCOUNT}:user/local-operator"
+
+    def _api_call(self, method: str, path: str, body: dict | None = None, *,
+                  caller: str | None = None) -> tuple[int, dict]:
+        from local.http_api import CALLER_HEADER
+
         url = f"{self.api.base_url}/{self.resources.stage_name}{path}"
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(url, data=data, method=method,
-                                         headers={"Content-Type": "application/json", "Accept": "application/json"})
+                                         headers={"Content-Type": "application/json", "Accept": "application/json",
+                                                  CALLER_HEADER: caller or self.OPERATOR_ARN})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, json.loads(response.read() or b"{}")
@@ -286,6 +292,20 @@ class EmbeddedRuntime:
     def resubmit(self, handoff_id: str, event: dict | None = None) -> tuple[int, dict]:
         """POST /handoffs/{id}/resubmit with a corrected event, or none to re-validate the stored deal."""
         return self._api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/resubmit", event)
+
+    def retry(self, handoff_id: str, *, caller: str | None = None) -> tuple[int, dict]:
+        """POST /handoffs/{id}/retry as `caller` (an IAM ARN; the local operator by default)."""
+        return self._api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/retry", caller=caller)
+
+    def requeue_quarantine(self, *, dry_run: bool = False, key: str | None = None,
+                           event: dict | None = None) -> tuple[int, dict]:
+        """POST /quarantine/requeue: re-ingest quarantined events (one key, with a corrected event)."""
+        body: dict = {"dryRun": dry_run}
+        if key is not None:
+            body["key"] = key
+        if event is not None:
+            body["event"] = event
+        return self._api_call("POST", "/quarantine/requeue", body)
 
     # --- approvals as a person does them -----------------------------------------------------------
     def approval_links(self, *, since: int = 0) -> list[tuple[Email, str]]:
