@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from handoff.adapters import business_metrics
 from handoff.adapters.analysers import contract_analyser
 from handoff.adapters.mailer import as_html, render_notice
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
@@ -90,6 +91,7 @@ def validate(request: HandoffRef) -> dict:
         exceptions_queue().publish(request.handoffId, HandoffStatus.BLOCKED.value, blocking,
                                    priority=max((e.priority or 0) for e in blocking))
         metrics.add_metric(name="HandoffBlocked", unit=MetricUnit.Count, value=1)
+        business_metrics.handoff_counted("HandoffsBlocked", deal)
         logger.info("handoff blocked", extra={"handoff_id": request.handoffId, "codes": [e.code for e in blocking]})
         return {"ready": False, "approvals": []}
 
