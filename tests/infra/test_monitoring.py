@@ -6,7 +6,7 @@ import json
 import re
 
 from infra import monitoring
-from local.provision import NOT_EMULATED
+from local.provision import MONITORING_NOT_EMULATED, Provisioner
 from tests.infra.test_stack import resources
 
 
@@ -119,4 +119,7 @@ def test_metrics_namespace_and_service_are_the_functions_own(template: dict) -> 
 
 def test_the_embedded_runtime_skips_monitoring_on_purpose(template: dict) -> None:
     kinds = {r["Type"] for r in template["Resources"].values() if r["Type"].startswith(("AWS::CloudWatch", "AWS::SNS"))}
-    assert kinds and kinds <= NOT_EMULATED
+    assert kinds and kinds <= MONITORING_NOT_EMULATED
+    only = {"Resources": {k: v for k, v in template["Resources"].items() if v["Type"] in kinds}}
+    provisioned = Provisioner(only, api_base_url="http://127.0.0.1:1").provision()
+    assert set(provisioned.types.values()) == kinds and provisioned.physical == {}
