@@ -20,4 +20,5 @@ def handler(event: dict) -> dict:
     metrics.add_metric(name=f"Handoff{registration.action.title()}", unit=MetricUnit.Count, value=1)
     if registration.action == "start":
         business_metrics.handoff_counted("HandoffsStarted", parsed)
-    return {"handoffId": registration.handoff_id, "action": registration.action}
+    # resumeAt: where a retried handoff continues (a workflow state), null otherwise.
+    return {"handoffId": registration.handoff_id, "action": registration.action, "resumeAt": registration.resume_at}
