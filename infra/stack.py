@@ -208,6 +208,7 @@ class HandoffStack(Stack):
         grants = {
             "handoffs:write": lambda f: security.grant_table(self.handoffs, f, security.TABLE_WRITE),
             "handoffs:read": lambda f: security.grant_table(self.handoffs, f, security.TABLE_READ),
+            "handoffs:note": lambda f: security.grant_timeline_note(self.handoffs, f),
             "ledger:write": lambda f: security.grant_table(self.ledger, f, security.TABLE_WRITE),
             "idempotency:write": lambda f: security.grant_table(self.idempotency, f, security.IDEMPOTENCY_WRITE),
             "quarantine:write": lambda f: self._grant_documents(f, "quarantine/*", ["s3:PutObject"]),

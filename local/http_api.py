@@ -118,7 +118,8 @@ class LocalApi:
                 "stage": self.stage,
                 "requestId": str(uuid.uuid4()),
                 "requestTimeEpoch": int(datetime.now(UTC).timestamp() * 1000),
-                "identity": {"sourceIp": request.client_address[0], "userAgent": headers.get("User-Agent", "")},
+                "identity": {"sourceIp": request.client_address[0], "userAgent": headers.get("User-Agent", ""),
+                             **_iam_identity(headers)},
                 "domainName": request.headers.get("Host", ""),
                 "apiId": "localapi",
             },
@@ -133,6 +134,16 @@ class LocalApi:
         request.send_header("Content-Length", str(len(body)))
         request.end_headers()
         request.wfile.write(body)
+
+
+# IAM (SigV4) is not emulated: a local caller names its identity in this header, and the server puts
+# it where API Gateway puts the verified one (requestContext.identity.userArn / caller).
+CALLER_HEADER = "X-Local-Caller-Arn"
+
+
+def _iam_identity(headers: dict[str, str]) -> dict[str, str]:
+    arn = next((v for k, v in headers.items() if k.lower() == CALLER_HEADER.lower()), None)
+    return {"userArn": arn, "caller": arn.rsplit("/", 1)[-1]} if arn else {}
 
 
 def parse_json(body: bytes) -> Any:

@@ -214,14 +214,20 @@ def test_api_routes_approvals_by_signed_link_and_handoffs_by_iam(template: dict)
     assert "$context.identity.userArn" in stage["AccessLogSetting"]["Format"]
 
 
-def test_handoff_api_reads_handoffs_and_puts_events_but_writes_no_handoff_and_starts_nothing(template: dict) -> None:
+def test_handoff_api_reads_handoffs_puts_events_writes_only_a_timeline_note_and_starts_nothing(template: dict) -> None:
     functions = resources(template, "AWS::Lambda::Function")
     name, fn = next((n, f) for n, f in functions.items()
                     if f["Properties"]["Handler"] == "handoff.handlers.handoff_api.handler")
     actions = _policy_actions(template, fn["Properties"]["Role"]["Fn::GetAtt"][0])
     assert {"dynamodb:GetItem", "dynamodb:Query", "events:PutEvents", "s3:PutObject"} <= actions
     assert not {a for a in actions if a.startswith("dynamodb:") and
-                any(w in a for w in ("Put", "Update", "Delete", "Write"))}
+                any(w in a for w in ("Update", "Delete", "Write"))}
+    # Its one write: a timeline note of who resubmitted, PutItem restricted to a timeline entry's attributes.
+    [note] = [st for policy in resources(template, "AWS::IAM::Policy").values()
+              if {"Ref": fn["Properties"]["Role"]["Fn::GetAtt"][0]} in policy["Properties"]["Roles"]
+              for st in policy["Properties"]["PolicyDocument"]["Statement"] if st["Action"] == "dynamodb:PutItem"]
+    assert note["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"] == [
+        "pk", "sk", "step", "status", "at", "detail"]
     assert not {a for a in actions if a.startswith(("states:", "ses:", "secretsmanager:", "sqs:"))}
     bus_statements = [
         st for policy in resources(template, "AWS::IAM::Policy").values()
