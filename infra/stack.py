@@ -25,6 +25,7 @@ from constructs import Construct
 
 from infra import security
 from infra.bundling import PipBundling
+from infra.handoff_indexes import add_search_indexes
 from infra.retry_policies import expanded_text
 from infra.wiring import FUNCTIONS, FunctionSpec
 
@@ -128,6 +129,7 @@ class HandoffStack(Stack):
                 partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
                 sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
             )
+            add_search_indexes(table)
         return table
 
     def _documents_bucket(self) -> s3.Bucket:
@@ -277,13 +279,16 @@ class HandoffStack(Stack):
     def _wire_handoff_api(self) -> None:
         # CRM integrations and operators call with SigV4; IAM policies say who may read or resubmit.
         integration = apigw.LambdaIntegration(self.functions["HandoffApi"])
-        handoff = self.api.root.add_resource("handoffs").add_resource("{handoffId}")
+        handoffs = self.api.root.add_resource("handoffs")
+        handoff = handoffs.add_resource("{handoffId}")
         parameters = {"method.request.path.handoffId": True}
         self.operator_methods = [
             resource.add_method(method, integration, authorization_type=apigw.AuthorizationType.IAM,
                                 request_validator=self.validator, request_parameters=parameters)
             for resource, method in ((handoff, "GET"), (handoff.add_resource("resubmit"), "POST"))
         ]
+        # The search's parameters are checked by the handler (400 naming each), not by API Gateway.
+        self.operator_methods.append(handoffs.add_method("GET", integration, authorization_type=apigw.AuthorizationType.IAM))
 
     # --- workflow ---------------------------------------------------------------------------
     def _state_machine(self) -> sfn.StateMachine:

@@ -1,6 +1,7 @@
 """The operators' handoff API behind API Gateway, IAM-authorized (SigV4): for CRM integrations and
 operators, never for email links.
 
+GET  /handoffs                       search: filters, sort, cursor pages (handoff.logic.search_handoffs)
 GET  /handoffs/{handoffId}           the handoff record (docs/contract.md section 3)
 POST /handoffs/{handoffId}/resubmit  continue a BLOCKED handoff: with a corrected event as the body,
                                      or without a body to re-validate the stored deal (after a playbook
@@ -17,10 +18,16 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
+from handoff.adapters import aws
+from handoff.adapters.dynamodb_errors import transient
 from handoff.adapters.event_bus import MAX_ENTRY_BYTES
+from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
+from handoff.config import setting
 from handoff.contracts import ContractError, parse_event
+from handoff.contracts.operators_api import ResubmitAccepted
 from handoff.domain.errors import (
     EventAlreadyReceived,
     EventTooLarge,
@@ -32,6 +39,7 @@ from handoff.domain.errors import (
 )
 from handoff.domain.fix_loop import Correction, plan_resubmission, resubmission_step
 from handoff.handlers._runtime import event_bus, logger, metrics, now, quarantine, store, tracer
+from handoff.logic.search_handoffs import SearchRefused, parse_search_parameters, search_handoffs
 
 app = APIGatewayRestResolver()
 
@@ -81,7 +89,15 @@ def _body() -> Any:
         return text
 
 
-# --- routes ------------------------------------------------------------------------------------------
+# --- routes (each is one line of handoff.contracts.operators_api.OPERATIONS, the OpenAPI document) ---
+@app.get("/handoffs")
+def search() -> Response:
+    query = app.current_event.multi_value_query_string_parameters or app.current_event.query_string_parameters
+    page = search_handoffs(parse_search_parameters(query), DynamoHandoffIndex(aws.table(setting("HANDOFF_TABLE"))),
+                           now())
+    return _json(200, page.to_json_dict())
+
+
 @app.get("/handoffs/<handoff_id>")
 def show(handoff_id: str) -> Response:
     return _json(200, store().record(_known(handoff_id)).to_json_dict())
@@ -110,17 +126,22 @@ def resubmit(handoff_id: str) -> Response:
                                               "caller": caller})
     metrics.add_metric(name="HandoffResubmitted", unit=MetricUnit.Count, value=1)
     stage = app.current_event.request_context.stage
-    return _json(202, {
-        "handoffId": handoff_id, "opportunityId": state.opportunity_id, "eventId": plan.event_id,
-        "corrected": plan.corrected, "status": state.status, "rework": state.rework, "fixRound": plan.fix_round,
-        "message": "Accepted: the deal is re-validated on the same handoff; GET the handoff to follow it.",
-    }, headers={"Location": f"/{stage}/handoffs/{handoff_id}"})
+    return _json(202, ResubmitAccepted(
+        handoff_id=handoff_id, opportunity_id=state.opportunity_id, event_id=plan.event_id,
+        corrected=plan.corrected, status=state.status, rework=state.rework, fix_round=plan.fix_round,
+        message="Accepted: the deal is re-validated on the same handoff; GET the handoff to follow it.",
+    ).to_json_dict(), headers={"Location": f"/{stage}/handoffs/{handoff_id}"})
 
 
 # --- errors ------------------------------------------------------------------------------------------
 @app.exception_handler(HandoffNotFound)
 def _not_found(exc: HandoffNotFound) -> Response:
     return _json(404, {"message": str(exc)})
+
+
+@app.exception_handler(SearchRefused)
+def _bad_search(exc: SearchRefused) -> Response:
+    return _json(400, {"message": f"The search parameters are not valid: {exc}", "problems": exc.problems})
 
 
 @app.exception_handler(ResubmissionRefused)
@@ -148,6 +169,14 @@ def _unavailable(exc: IntegrationTransient) -> Response:
     logger.warning("resubmission not published", extra={"error": str(exc)})
     return _json(503, {"message": "The event bus did not take the resubmission; nothing changed, retry."},
                  headers={"Retry-After": "5"})
+
+
+@app.exception_handler(ClientError)
+def _aws_error(exc: ClientError) -> Response:
+    if transient(exc):  # DynamoDB throttled the read: nothing changed, the caller may retry
+        logger.warning("DynamoDB busy", extra={"error": exc.response.get("Error", {}).get("Code")})
+        return _json(503, {"message": "The handoff table is busy; nothing changed, retry."}, headers={"Retry-After": "2"})
+    return _unexpected(exc)
 
 
 @app.exception_handler(Exception)
