@@ -26,6 +26,7 @@ from constructs import Construct
 from infra import security
 from infra.bundling import PipBundling
 from infra.handoff_indexes import add_search_indexes
+from infra.intake import CrmIntake
 from infra.retry_policies import expanded_text
 from infra.wiring import FUNCTIONS, FunctionSpec
 
@@ -76,6 +77,8 @@ class HandoffStack(Stack):
             description="Credentials of the REST systems of record (API keys, OAuth2 clients), JSON by system",
         )
         self.sender = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(mail_from))
+        self.intake = CrmIntake(self)
+        systems_config = self.intake.systems_config(systems_config)
 
         self.api = self._approval_api_shell()
         self.web_acl = security.web_acl(self, self.api.deployment_stage)
@@ -98,6 +101,7 @@ class HandoffStack(Stack):
             "DELIVERY_LEADS_EMAIL": delivery_leads,
             "CONTRACT_ANALYSER": ctx("contractAnalyser") or "offline",
             "BEDROCK_MODEL_ID": ctx("bedrockModelId") or "",
+            **self.intake.environment(),
         }
         code = self._code()
         self.functions = {spec.logical_name: self._function(spec, code, environment) for spec in FUNCTIONS}
@@ -106,6 +110,7 @@ class HandoffStack(Stack):
         self.state_machine = self._state_machine()
         self._rule()
         self._pipeline_rule()
+        self.intake.wire(self.functions)
         self._sweeper_schedule()
 
     # --- storage ----------------------------------------------------------------------------
@@ -184,7 +189,7 @@ class HandoffStack(Stack):
         if not spec.behind_api:
             # The API's own functions build links from the request; referencing the API URL there would be a cycle.
             env["APPROVAL_BASE_URL"] = self.api.url.rstrip("/")
-        asynchronous = not spec.in_workflow and not spec.behind_api
+        asynchronous = not spec.in_workflow and not spec.behind_api and not spec.from_queue
         log_group = logs.LogGroup(self, f"{spec.logical_name}Logs", retention=LOG_RETENTION,
                                   removal_policy=RemovalPolicy.DESTROY)
         function = lambda_.Function(
@@ -223,6 +228,7 @@ class HandoffStack(Stack):
             "mail:send": lambda f: self.sender.grant_send_email(f),
             "states:callback": lambda f: security.grant_callbacks(self, f, self.state_machine_name),
             "bedrock:invoke": self._grant_bedrock,
+            **self.intake.grants(),
         }
         for use in spec.uses:
             grants[use](function)

@@ -20,6 +20,7 @@ class FunctionSpec:
     in_workflow: bool = True  # invoked by the state machine
     behind_api: bool = False  # invoked synchronously by API Gateway
     timeout_seconds: int = 30
+    from_queue: bool = False  # invoked by an SQS event source (the queue's redrive, not async retries)
     # (source, detail-type) of every event it puts on the bus: the bus:put grant allows only these.
     publishes: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
@@ -44,8 +45,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("AssembleLaunchPacket", "assemble_launch_packet", "Store the launch packet and notify delivery",
                  ("handoffs:write", "packets:write", "mail:send")),
     FunctionSpec("ActivateHandoff", "activate_handoff", "Mark the handoff activated and write the project back to CRM",
-                 ("handoffs:write", "bus:put", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS,
-                 publishes=(("closed-won-handoff", "Handoff Activated"),)),
+                 ("handoffs:write", "bus:put", *INTEGRATION, "salesforce-key:read", "hubspot-token:read"),
+                 timeout_seconds=INTEGRATION_TIMEOUT_SECONDS, publishes=(("closed-won-handoff", "Handoff Activated"),)),
     FunctionSpec("CloseHandoff", "close_handoff", "Record a rejection, timeout or failure and queue the exception",
                  ("handoffs:write", "exceptions:send")),
     FunctionSpec("ApprovalApi", "approval_api", "Approval pages and decisions behind API Gateway",
@@ -63,4 +64,17 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  "Soft staffing requests from pipeline stage changes; released when the deal is lost",
                  ("handoffs:write", "quarantine:write", *INTEGRATION), in_workflow=False,
                  timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
+    # CRM intake (infra/intake.py): Salesforce Event Relay events and HubSpot webhooks become canonical events.
+    FunctionSpec("SalesforceIntake", "salesforce_intake",
+                 "Salesforce Event Relay events: re-read the opportunity over REST and publish the canonical event",
+                 ("bus:put", "salesforce-key:read"), in_workflow=False, timeout_seconds=INTEGRATION_TIMEOUT_SECONDS,
+                 publishes=(("crm.salesforce", "Opportunity Closed Won"), ("crm.salesforce", "Opportunity Stage Changed"))),
+    FunctionSpec("HubSpotWebhook", "hubspot_webhook", "HubSpot webhook: verify the signature and queue the batch",
+                 ("hubspot-app-secret:read", "hubspot-queue:send"), in_workflow=False, behind_api=True,
+                 timeout_seconds=10),
+    FunctionSpec("HubSpotIntake", "hubspot_intake",
+                 "HubSpot webhook batches: re-read the deals over the CRM v3 API and publish the canonical events",
+                 ("bus:put", "hubspot-token:read"), in_workflow=False, from_queue=True,
+                 timeout_seconds=INTEGRATION_TIMEOUT_SECONDS,
+                 publishes=(("crm.hubspot", "Opportunity Closed Won"), ("crm.hubspot", "Opportunity Stage Changed"))),
 )

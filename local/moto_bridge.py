@@ -37,7 +37,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from moto.core.responses import EmptyResult
 from moto.dynamodb.responses import DynamoHandler
-from moto.events.models import Rule
+from moto.events.models import EventsBackend, Rule
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
@@ -290,6 +290,22 @@ class MotoBridge:
             dlq = self.function_dead_letters.get(function_name)
             if dlq:
                 self.dead_letter(dlq, event, f"{error}: {payload.get('errorMessage', '') if isinstance(payload, dict) else ''}")
+
+
+def partner_event_bus_names() -> Callable[[], None]:
+    """moto takes an event bus's name after the last '/' of what it is given (for ARNs), which
+    loses partner event buses, whose names contain slashes (aws.partner/salesforce.com/<org>/<channel>).
+    Names are taken whole, ARNs after "event-bus/". Installed before provisioning; returns the undo."""
+    original = EventsBackend._normalize_event_bus_arn
+
+    def normalize(backend: EventsBackend, event_bus_arn: str | None) -> str:
+        if event_bus_arn is None:
+            return "default"
+        return event_bus_arn.split(":event-bus/", 1)[1] if event_bus_arn.startswith("arn:") else event_bus_arn
+
+    normalize.__wrapped__ = getattr(original, "__wrapped__", original)  # type: ignore[attr-defined]
+    EventsBackend._normalize_event_bus_arn = normalize
+    return lambda: setattr(EventsBackend, "_normalize_event_bus_arn", original)
 
 
 def sent_raw_messages(account: str, region: str) -> list[tuple[str, str]]:

@@ -81,6 +81,9 @@ class EmbeddedRuntime:
 
         self.session = boto3.Session(region_name=REGION)
         template = load_template()
+        from local.moto_bridge import partner_event_bus_names
+
+        self._undo_bus_names = partner_event_bus_names()
         self.api = LocalApi([], "", self._invoke)
         self.resources: Provisioned = Provisioner(template, api_base_url=self.api.base_url,
                                                   session=self.session).provision()
@@ -100,10 +103,16 @@ class EmbeddedRuntime:
         # are built: no credentials cached from another runtime in this process).
         self._previous_backoff_sleep = use_backoff_sleep(self.bridge.sleep)
         self.api.start()
+        from local.queue_sources import QueuePoller
+
+        self.queue_poller = QueuePoller(self.resources.queue_sources, self.client("sqs"), self._invoke,
+                                        self.bridge.activity).start()
         self.outbox = Outbox(self.workdir / "outbox")
         return self
 
     def close(self) -> None:
+        if getattr(self, "queue_poller", None) is not None:
+            self.queue_poller.stop()
         if self._previous_backoff_sleep is not None:
             from handoff.handlers._provisioning import use_backoff_sleep
 
@@ -117,6 +126,9 @@ class EmbeddedRuntime:
             pass
         if self._mock:
             self._mock.stop()
+        if getattr(self, "_undo_bus_names", None) is not None:
+            self._undo_bus_names()
+            self._undo_bus_names = None
 
     def __enter__(self) -> "EmbeddedRuntime":
         return self.start()
@@ -178,7 +190,7 @@ class EmbeddedRuntime:
             if not self.bridge.activity.wait_quiet(self.quiet_seconds, deadline):
                 break
             running = [e for e in self.executions() if e["status"] == "RUNNING"]
-            if all(self._paused_on_approval(e) for e in running):
+            if all(self._paused_on_approval(e) for e in running) and self.queue_poller.drained():
                 return
             time.sleep(0.02)
         raise TimeoutError(f"handoffs still moving after {timeout} s")

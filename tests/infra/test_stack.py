@@ -17,8 +17,11 @@ def resources(template: dict, cfn_type: str) -> dict[str, dict]:
 
 
 def bus_rules(template: dict) -> dict[str, dict]:
-    """Rules with an event pattern, by detail-type."""
-    rules = [r["Properties"] for r in resources(template, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    """Rules on the handoff bus (not the Salesforce partner bus) with an event pattern, by detail-type."""
+    bus = {"Ref": next(k for k, b in resources(template, "AWS::Events::EventBus").items()
+                       if "EventSourceName" not in b["Properties"])}
+    rules = [r["Properties"] for r in resources(template, "AWS::Events::Rule").values()
+             if "EventPattern" in r["Properties"] and r["Properties"].get("EventBusName") == bus]
     return {detail_type: r for r in rules for detail_type in r["EventPattern"]["detail-type"]}
 
 
@@ -208,6 +211,8 @@ def test_api_routes_approvals_by_signed_link_and_handoffs_by_iam(template: dict)
         ("GET", "/handoffs"): {"authorization": "AWS_IAM", "handler": operators},
         ("GET", "/handoffs/{handoffId}"): {"authorization": "AWS_IAM", "handler": operators},
         ("POST", "/handoffs/{handoffId}/resubmit"): {"authorization": "AWS_IAM", "handler": operators},
+        # HubSpot calls it without AWS credentials; the function verifies X-HubSpot-Signature-v3.
+        ("POST", "/crm/hubspot/webhook"): {"authorization": "NONE", "handler": "handoff.handlers.hubspot_webhook.handler"},
     }
     stage = next(iter(resources(template, "AWS::ApiGateway::Stage").values()))["Properties"]
     assert "AccessLogSetting" in stage and stage["TracingEnabled"] is True
