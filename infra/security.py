@@ -47,20 +47,6 @@ def grant_table(table: dynamodb.Table, grantee: iam.IGrantable, actions: tuple[s
     table.grant(grantee, *actions)  # the table and its indexes
 
 
-# What a timeline note (HandoffStore.record_step_once) writes; a PutItem with any other attribute is denied.
-NOTE_ATTRIBUTES = ("pk", "sk", "step", "status", "at", "detail")
-
-
-def grant_timeline_note(table: dynamodb.Table, grantee: iam.IGrantable) -> None:
-    """PutItem restricted to the attributes of a timeline entry: the operators' API records who
-    resubmitted, and cannot write a handoff record, a deal, an approval or a task token."""
-    grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-        actions=["dynamodb:PutItem"], resources=[table.table_arn],
-        conditions={"ForAllValues:StringEquals": {"dynamodb:Attributes": list(NOTE_ATTRIBUTES)},
-                    "StringEqualsIfExists": {"dynamodb:ReturnValues": ["NONE"]}},
-    ))
-
-
 def grant_put_events(bus: events.EventBus, grantee: iam.IGrantable, publishes: tuple[tuple[str, str], ...]) -> None:
     """PutEvents on the stack's bus, only with the sources and detail-types the function publishes
     (a source may end in `*`: the operators' API republishes CRM events under the CRM's source)."""

@@ -108,6 +108,7 @@ class HandoffStack(Stack):
         self._wire_approval_api()
         self._wire_handoff_api()
         self.state_machine = self._state_machine()
+        self._let_start_executions()
         self._rule()
         self._pipeline_rule()
         self.intake.wire(self.functions)
@@ -215,7 +216,6 @@ class HandoffStack(Stack):
         grants = {
             "handoffs:write": lambda f: security.grant_table(self.handoffs, f, security.TABLE_WRITE),
             "handoffs:read": lambda f: security.grant_table(self.handoffs, f, security.TABLE_READ),
-            "handoffs:note": lambda f: security.grant_timeline_note(self.handoffs, f),
             "ledger:write": lambda f: security.grant_table(self.ledger, f, security.TABLE_WRITE),
             "idempotency:write": lambda f: security.grant_table(self.idempotency, f, security.IDEMPOTENCY_WRITE),
             "quarantine:write": lambda f: self._grant_documents(f, "quarantine/*", ["s3:PutObject"]),
@@ -227,6 +227,7 @@ class HandoffStack(Stack):
             "systems-secret:read": lambda f: self.systems_secret.grant_read(f),
             "mail:send": lambda f: self.sender.grant_send_email(f),
             "states:callback": lambda f: security.grant_callbacks(self, f, self.state_machine_name),
+            "states:start": lambda f: None,  # granted once the state machine exists: _let_start_executions
             "bedrock:invoke": self._grant_bedrock,
             **self.intake.grants(),
         }
@@ -291,7 +292,8 @@ class HandoffStack(Stack):
         self.operator_methods = [
             resource.add_method(method, integration, authorization_type=apigw.AuthorizationType.IAM,
                                 request_validator=self.validator, request_parameters=parameters)
-            for resource, method in ((handoff, "GET"), (handoff.add_resource("resubmit"), "POST"))
+            for resource, method in ((handoff, "GET"), (handoff.add_resource("resubmit"), "POST"),
+                                     (handoff.add_resource("retry"), "POST"))
         ]
         # The search's parameters are checked by the handler (400 naming each), not by API Gateway.
         self.operator_methods.append(handoffs.add_method("GET", integration, authorization_type=apigw.AuthorizationType.IAM))
@@ -315,6 +317,17 @@ class HandoffStack(Stack):
         for fn in workflow_functions.values():
             fn.grant_invoke(machine)
         return machine
+
+    def _let_start_executions(self) -> None:
+        """Functions outside the workflow that start it (a retry of a FAILED handoff): this machine only.
+        Its ARN is built from its fixed name, not referenced: the API's functions sit behind the API
+        whose URL the workflow's functions carry, so a reference would be a dependency cycle."""
+        arn = security.state_machine_arn(self, self.state_machine_name)
+        for spec in FUNCTIONS:
+            if "states:start" in spec.uses:
+                function = self.functions[spec.logical_name]
+                function.add_environment("STATE_MACHINE_ARN", arn)
+                function.add_to_role_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[arn]))
 
     def _bus_rule(self, construct_id: str, description: str, detail_type: str) -> events.Rule:
         return events.Rule(

@@ -52,11 +52,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("ApprovalApi", "approval_api", "Approval pages and decisions behind API Gateway",
                  ("handoffs:write", "approval-secret:read", "states:callback"), in_workflow=False, behind_api=True),
     # Reads the record and the search indexes (never Scans); a resubmission goes on the bus and
-    # AcceptEvent writes it. Writes the quarantine and, as an audit note on the timeline, who
-    # resubmitted (handoffs:note: PutItem of a timeline entry's attributes only).
+    # AcceptEvent writes it; a retry of a FAILED handoff is a conditional write here (status, who
+    # asked, on the timeline) and a new execution (states:start).
     FunctionSpec("HandoffApi", "handoff_api",
-                 "Operators' handoff API (IAM): search handoffs, read one, resubmit a blocked one",
-                 ("handoffs:read", "handoffs:note", "bus:put", "quarantine:write"), in_workflow=False, behind_api=True,
+                 "Operators' handoff API (IAM): search handoffs, read one, resubmit a blocked one, retry a failed one",
+                 ("handoffs:write", "bus:put", "quarantine:write", "states:start"), in_workflow=False, behind_api=True,
                  publishes=(("crm.*", "Opportunity Closed Won"),)),  # under the handoff's own CRM source
     FunctionSpec("ApprovalSweeper", "approval_sweeper", "Reminders, escalations and expiry of pending approvals",
                  ("handoffs:write", "mail:send", "approval-secret:read", "states:callback"), in_workflow=False),

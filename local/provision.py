@@ -323,7 +323,8 @@ class Provisioner:
         if unresolved:
             raise UnsupportedTemplate(f"{logical}: unresolved substitutions {unresolved}")
         machine = self.client("stepfunctions").create_state_machine(
-            name=self._name(logical), definition=definition, roleArn=self.resolve(props["RoleArn"]),
+            name=props.get("StateMachineName") or self._name(logical), definition=definition,
+            roleArn=self.resolve(props["RoleArn"]),
             type=props.get("StateMachineType", "STANDARD"),
         )
         self.out.physical[logical] = machine["stateMachineArn"]

@@ -12,14 +12,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from local.http_api import CALLER_HEADER
 from local.moto_bridge import FaultPlan, MotoBridge
 from local.outbox import Email, Outbox
 from local.provision import ACCOUNT, REGION, Provisioned, Provisioner
 from local.template import ROOT, load_template
-
-# The IAM identity local resubmissions are made as (IAM is not emulated; see local/http_api.py).
-LOCAL_OPERATOR = f"arn:aws:iam::{ACCOUNT}:user/local-operator"
 
 SETTLED = {"ACTIVATED", "BLOCKED", "REJECTED", "FAILED"}
 
@@ -261,14 +257,17 @@ class EmbeddedRuntime:
             messages += new
 
     # --- the operators' handoff API, over HTTP (IAM is not checked locally) ---------------------------
-    def _api_call(self, method: str, path: str, body: dict | None = None, caller: str | None = None,
-                  ) -> tuple[int, dict]:
+    OPERATOR_ARN = f"arn:aws:iam::{ACCOUNT}:user/local-operator"
+
+    def _api_call(self, method: str, path: str, body: dict | None = None, *,
+                  caller: str | None = None) -> tuple[int, dict]:
+        from local.http_api import CALLER_HEADER
+
         url = f"{self.api.base_url}/{self.resources.stage_name}{path}"
         data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if caller:
-            headers[CALLER_HEADER] = caller
-        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        request = urllib.request.Request(url, data=data, method=method,
+                                         headers={"Content-Type": "application/json", "Accept": "application/json",
+                                                  CALLER_HEADER: caller or self.OPERATOR_ARN})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, json.loads(response.read() or b"{}")
@@ -291,11 +290,15 @@ class EmbeddedRuntime:
         return self._api_call("GET", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}")
 
     def resubmit(self, handoff_id: str, event: dict | None = None, *,
-                 caller: str = LOCAL_OPERATOR) -> tuple[int, dict]:
+                 caller: str | None = None) -> tuple[int, dict]:
         """POST /handoffs/{id}/resubmit with a corrected event, or none to re-validate the stored deal,
         as the IAM identity `caller` (what SigV4 would establish on AWS)."""
         return self._api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/resubmit", event,
                               caller=caller)
+
+    def retry(self, handoff_id: str, *, caller: str | None = None) -> tuple[int, dict]:
+        """POST /handoffs/{id}/retry as `caller` (an IAM ARN; the local operator by default)."""
+        return self._api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/retry", caller=caller)
 
     # --- approvals as a person does them -----------------------------------------------------------
     def approval_links(self, *, since: int = 0) -> list[tuple[Email, str]]:
