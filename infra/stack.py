@@ -27,6 +27,7 @@ from infra import security
 from infra.bundling import PipBundling
 from infra.handoff_indexes import add_search_indexes
 from infra.intake import CrmIntake
+from infra.recovery import add_recovery
 from infra.retry_policies import expanded_text
 from infra.wiring import FUNCTIONS, FunctionSpec
 
@@ -113,6 +114,7 @@ class HandoffStack(Stack):
         self._pipeline_rule()
         self.intake.wire(self.functions)
         self._sweeper_schedule()
+        add_recovery(self)
 
     # --- storage ----------------------------------------------------------------------------
     def _table(self, name: str, *, with_index: bool = False, ttl: str | None = None, pk: str = "pk",

@@ -300,6 +300,16 @@ class EmbeddedRuntime:
         """POST /handoffs/{id}/retry as `caller` (an IAM ARN; the local operator by default)."""
         return self._api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/retry", caller=caller)
 
+    def requeue_quarantine(self, *, dry_run: bool = False, key: str | None = None,
+                           event: dict | None = None) -> tuple[int, dict]:
+        """POST /quarantine/requeue: re-ingest quarantined events (one key, with a corrected event)."""
+        body: dict = {"dryRun": dry_run}
+        if key is not None:
+            body["key"] = key
+        if event is not None:
+            body["event"] = event
+        return self._api_call("POST", "/quarantine/requeue", body)
+
     # --- approvals as a person does them -----------------------------------------------------------
     def approval_links(self, *, since: int = 0) -> list[tuple[Email, str]]:
         marker = f"/{self.resources.stage_name}/approvals/"
