@@ -54,6 +54,9 @@ def acknowledge_findings(stack: Stack) -> None:
         _ack(stack.analytics.delivery_role, f"IAM5[Resource::<{facts}.Arn>/{prefix}/*]",
              "Firehose writes one object per buffer under its prefix of the stack's own facts bucket; the keys are "
              "made by Firehose (date partitions), so they can only be granted by prefix.")
+    _ack(stack.monitoring.topic, "SNS2",
+         "CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key; alarm messages "
+         "carry alarm names and metric values, no personal or deal data. SSL is enforced on the topic.")
     from infra.recovery import acknowledge
 
     acknowledge(stack, _ack)

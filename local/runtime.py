@@ -289,9 +289,12 @@ class EmbeddedRuntime:
         """GET /handoffs/{id}: (HTTP status, the handoff record or the error)."""
         return self._api_call("GET", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}")
 
-    def resubmit(self, handoff_id: str, event: dict | None = None) -> tuple[int, dict]:
-        """POST /handoffs/{id}/resubmit with a corrected event, or none to re-validate the stored deal."""
-        return self._api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/resubmit", event)
+    def resubmit(self, handoff_id: str, event: dict | None = None, *,
+                 caller: str | None = None) -> tuple[int, dict]:
+        """POST /handoffs/{id}/resubmit with a corrected event, or none to re-validate the stored deal,
+        as the IAM identity `caller` (what SigV4 would establish on AWS)."""
+        return self._api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/resubmit", event,
+                              caller=caller)
 
     def retry(self, handoff_id: str, *, caller: str | None = None) -> tuple[int, dict]:
         """POST /handoffs/{id}/retry as `caller` (an IAM ARN; the local operator by default)."""
