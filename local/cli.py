@@ -60,15 +60,18 @@ def _quiet_stdout() -> TextIO:
     return real
 
 
-def run(events: list[dict], decide: str, as_json: bool, out: TextIO) -> int:
+def run(events: list[dict], decide: str, as_json: bool, out: TextIO, injection: Any = None) -> int:
+    """`injection`: a local.inject_faults.FaultInjection for --inject-faults."""
     from local.runtime import EmbeddedRuntime
 
     started = time.monotonic()
-    with EmbeddedRuntime() as runtime:
+    with injection.runtime() if injection else EmbeddedRuntime() as runtime:
         runtime.publish(events)
-        runtime.wait_settled()
+        runtime.wait_settled(*([injection.settle_seconds] if injection else []))
         if decide != "none":
-            runtime.decide_all(decide)
+            injection.decide_all(runtime, decide) if injection else runtime.decide_all(decide)
+        if injection:
+            injection.stop_faults()
         records = runtime.records()
         if as_json:
             json.dump([r.to_json_dict() for r in records], out, indent=2)
@@ -78,6 +81,8 @@ def run(events: list[dict], decide: str, as_json: bool, out: TextIO) -> int:
             print_pipeline(events, records, out, runtime)
             out.write(f"\n{len(events)} event(s), {len(records)} handoff(s) in {time.monotonic() - started:.1f} s; "
                       f"emails in {runtime.outbox.folder}\n")
+            if injection:
+                out.write(injection.summary())
     return 0
 
 
@@ -137,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE")
     run_cmd.add_argument("--decide", choices=["approve", "reject", "none"], default="approve")
     run_cmd.add_argument("--json", action="store_true", help="print the handoff records as one JSON array")
+    run_cmd.add_argument("--inject-faults", metavar="RATE", help="fail this share (0..1) of calls transiently")
+    run_cmd.add_argument("--seed", type=int, default=0, help="the seed of --inject-faults (default 0)")
     commands.add_parser("demo", help="every closed-won example, approved through the approval links")
     ingest_cmd = commands.add_parser("ingest", help="what Salesforce or HubSpot sends, through the CRM intake")
     ingest_cmd.add_argument("crm", choices=["salesforce", "hubspot"])
@@ -178,6 +185,15 @@ def main(argv: list[str] | None = None) -> int:
         decide, as_json = "approve", False
     else:
         files, decide, as_json = args.files, args.decide, args.json
+    injection = None
+    if args.command == "run" and args.inject_faults is not None:
+        from local.inject_faults import FaultInjection, RateRefused, parse_rate
+
+        try:
+            injection = FaultInjection(parse_rate(args.inject_faults), args.seed)
+        except RateRefused as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     try:
         events = [event for path in files for event in read_events(path)]
     except InputError as error:
@@ -186,6 +202,6 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_logs()
     out = _quiet_stdout()
     try:
-        return run(events, decide, as_json, out)
+        return run(events, decide, as_json, out, injection)
     finally:
         out.flush()
