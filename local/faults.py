@@ -13,7 +13,8 @@ and the state machine's Retry and Catch meet what they would meet on AWS.
 
 - `service`: the botocore service id as in its event names (`dynamodb`, `lambda`, `ses`, `sesv2`,
   `sfn` (alias `stepfunctions`), `events`, `sqs`, `s3`, `secrets-manager` (alias
-  `secretsmanager`)), or `*`. `operation`: the API operation (`PutItem`, `Invoke`, ...) or `*`.
+  `secretsmanager`)), or `*`. `operation`: the API operation (`PutItem`, `Invoke`, ...), `*`, or
+  `!Operation` for every operation but that one.
 - `times=N` fails the next N matching calls; `rate=R` fails each matching call with probability R
   (drawn from the plan's `random.Random(seed)`, so a run is reproducible); `times` and `rate`
   together: at most N calls, each with probability R.
@@ -80,7 +81,9 @@ class Fault:
     fired: int = 0
 
     def matches(self, service: str, operation: str, text: str) -> bool:
-        return (self.service in ("*", service) and self.operation in ("*", operation)
+        operation_matches = (self.operation in ("*", operation)
+                             or (self.operation.startswith("!") and self.operation[1:] != operation))
+        return (self.service in ("*", service) and operation_matches
                 and (self.matching is None or self.matching in text)
                 and (self.times is None or self.fired < self.times))
 

@@ -6,7 +6,7 @@ One mechanism per side of the wire, both seeded:
 - AWS calls: the runtime's FaultPlan (local/faults.py), with AWS's own error codes and shapes:
   Lambda `TooManyRequestsException`, `ServiceException` (API errors) and `Sandbox.Timedout` (the
   function ran, its answer is lost), DynamoDB `ThrottlingException` (any operation) and
-  `TransactionConflict` (transactions), SES `Throttling`.
+  `TransactionConflict` (transactions: half each), SES `Throttling`.
 - Systems of record: every port is pointed at the fake ERP/PSA/CRM over HTTP (local/fake_erp.py,
   as a deployment's `systemsConfig` points them at REST systems), which fails that share of
   requests with 429 and Retry-After, 500, 503, a timeout after the work, or a malformed body.
@@ -40,9 +40,11 @@ AWS_API_FAULTS: list[tuple[str, str, str]] = [
     ("lambda", "Invoke", "TooManyRequestsException"),
     ("lambda", "Invoke", "ServiceException"),
     ("dynamodb", "TransactWriteItems", "TransactionConflict"),
-    ("dynamodb", "*", "ThrottlingException"),
+    ("dynamodb", "TransactWriteItems", "ThrottlingException"),
     ("ses", "*", "Throttling"),
 ]
+# Every other DynamoDB operation is throttled at the whole rate.
+OTHER_DYNAMODB = ("dynamodb", "!TransactWriteItems", "ThrottlingException")
 FUNCTION_FAULTS: list[tuple[str, str, str]] = [("lambda", "Invoke", "Sandbox.Timedout")]
 
 
@@ -69,6 +71,7 @@ def plan_for(rate: float, seed: int) -> FaultPlan:
     by_service: dict[str, list[tuple[str, str, str]]] = {}
     for fault in AWS_API_FAULTS:
         by_service.setdefault(fault[0], []).append(fault)
+    plan.inject(*OTHER_DYNAMODB, rate=rate)
     lambda_kinds = len(by_service["lambda"]) + len(FUNCTION_FAULTS)
     for service, faults in by_service.items():
         kinds = lambda_kinds if service == "lambda" else len(faults)

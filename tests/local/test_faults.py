@@ -200,13 +200,13 @@ def test_transaction_conflicts_and_throttles_are_retried_never_a_lost_race(runti
                                                                            faults: FaultPlan) -> None:
     conflict = faults.inject("dynamodb", "TransactWriteItems", "TransactionConflict", times=1,
                              matching="fault-conflict-1")
-    # As many throttles in a row as the SDK makes attempts (1 + 3 retries): the step fails with
-    # Store.Transient and the state machine retries it.
-    throttle = faults.inject("dynamodb", "TransactWriteItems", "ThrottlingException", times=4,
+    # As many throttles in a row as the SDK makes attempts on DynamoDB (1 + 9 retries): the step
+    # fails with Store.Transient and the state machine retries it.
+    throttle = faults.inject("dynamodb", "TransactWriteItems", "ThrottlingException", times=10,
                              matching="fault-conflict-1")
     publish(runtime, "fault-conflict-1")
     record = record_of(runtime, "fault-conflict-1")
-    assert conflict.fired == 1 and throttle.fired == 4
+    assert conflict.fired == 1 and throttle.fired == 10
     assert record.status == "ACTIVATED", record.exceptions
     errors = [f["error"] for f in failed_tasks(runtime, "fault-conflict-1")]
     assert errors.count("Store.Transient") == 2, errors

@@ -8,23 +8,27 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3})
+# The SDK retries throttling and 5xx with backoff before the state machine's Retry sees anything:
+# 4 retries (5 attempts) for every service, 9 (10 attempts) for DynamoDB, as AWS SDKs do by default
+# for it (its throttles come in bursts on hot keys). Sized with `--inject-faults 0.3` (README).
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4})
+_DYNAMODB_CONFIG = Config(retries={"mode": "standard", "max_attempts": 9})
 _LOCK = threading.Lock()
 
 
 @cache
 def client(service: str) -> Any:
     with _LOCK:
-        return boto3.client(service, config=_CONFIG)
+        return boto3.client(service, config=_DYNAMODB_CONFIG if service == "dynamodb" else _CONFIG)
 
 
 @cache
 def table(name: str) -> Any:
     with _LOCK:
-        return boto3.resource("dynamodb", config=_CONFIG).Table(name)
+        return boto3.resource("dynamodb", config=_DYNAMODB_CONFIG).Table(name)
 
 
 @cache
 def resource(service: str) -> Any:
     with _LOCK:
-        return boto3.resource(service, config=_CONFIG)
+        return boto3.resource(service, config=_DYNAMODB_CONFIG if service == "dynamodb" else _CONFIG)

@@ -12,6 +12,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 from botocore.exceptions import ClientError
 
 from handoff.domain.errors import StoreTransient
@@ -58,4 +59,11 @@ def transient_as_named() -> Iterator[None]:
         if transient(exc):
             reasons = ", ".join(sorted(_reasons(exc))) or _code(exc)
             raise StoreTransient(f"DynamoDB {_code(exc)} ({reasons}); retrying may pass") from exc
+        raise
+    except IdempotencyPersistenceLayerError as exc:
+        # Powertools idempotency wraps the store's error: throttled while saving its record is
+        # as transient as anywhere else.
+        cause = exc.__cause__
+        if isinstance(cause, ClientError) and transient(cause):
+            raise StoreTransient(f"DynamoDB {_code(cause)} in the idempotency store; retrying may pass") from exc
         raise

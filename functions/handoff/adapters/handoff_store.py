@@ -59,7 +59,12 @@ class HandoffStore:
         self._table = table
 
     # --- registration -------------------------------------------------------------------
-    def register(self, event: ClosedWonEvent, raw_event: dict, now: datetime) -> Registration:
+    def register(self, event: ClosedWonEvent, raw_event: dict, now: datetime, *,
+                 execution_id: str | None = None) -> Registration:
+        """`execution_id`: the workflow execution taking the event. Each acceptance is kept with it
+        (`ACCEPTED#<eventId>`, in the same transaction), so a retry of the step in that execution
+        (the first attempt's answer lost to a timeout or a throttled write after the commit) gets
+        the same registration back; another execution with the same event is a duplicate."""
         detail = event.detail
         handoff_id = handoff_id_for(event.source, detail.opportunity.id)
         item = {
@@ -88,21 +93,51 @@ class HandoffStore:
             self._transact([
                 {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
                 {"Put": {"Item": self._deal_item(handoff_id, raw_event)}},
+                *self._accepted(handoff_id, detail.event_id, execution_id, "start", HandoffStatus.RECEIVED.value),
             ])
         except ClientError as exc:
             if not _condition_failed(exc):
                 raise
-            return self._on_existing(handoff_id, event, raw_event, now)
+            return self._on_existing(handoff_id, event, raw_event, now, execution_id)
         self.record_step(handoff_id, "AcceptEvent", "SUCCEEDED", now, detail=f"event {detail.event_id}")
         return Registration(handoff_id, "start", HandoffStatus.RECEIVED.value)
 
-    def _on_existing(self, handoff_id: str, event: ClosedWonEvent, raw_event: dict, now: datetime) -> Registration:
+    @staticmethod
+    def _accepted(handoff_id: str, event_id: str, execution_id: str | None, action: str, status: str,
+                  resume_at: str | None = None) -> list[dict]:
+        """The transaction item recording which execution took `event_id`, and what it was told."""
+        if execution_id is None:
+            return []
+        item = {"pk": _pk(handoff_id), "sk": f"ACCEPTED#{event_id}", "executionId": execution_id,
+                "action": action, "status": status}
+        if resume_at is not None:
+            item["resumeAt"] = resume_at
+        return [{"Put": {"Item": item}}]
+
+    def _taken_by(self, handoff_id: str, event_id: str, execution_id: str | None) -> Registration | None:
+        """The registration `execution_id` got for `event_id` on an earlier attempt, if it took it."""
+        if execution_id is None:
+            return None
+        item = self._table.get_item(Key={"pk": _pk(handoff_id), "sk": f"ACCEPTED#{event_id}"},
+                                    ConsistentRead=True).get("Item")
+        if item is None or item.get("executionId") != execution_id:
+            return None
+        return Registration(handoff_id, item["action"], item["status"], "the step retried",  # type: ignore[arg-type]
+                            item.get("resumeAt"))
+
+    def _on_existing(self, handoff_id: str, event: ClosedWonEvent, raw_event: dict, now: datetime,
+                     execution_id: str | None = None) -> Registration:
         current = self._get(handoff_id)
         event_id = event.detail.event_id
         if event_id in current.get("eventIds", []):
+            again = self._taken_by(handoff_id, event_id, execution_id)
+            if again is not None:
+                if again.action == "start":  # its timeline entry may not have been written
+                    self.record_step(handoff_id, "AcceptEvent", "SUCCEEDED", now, detail=f"event {event_id}")
+                return again
             return Registration(handoff_id, "duplicate", current["status"], "same event delivered again")
         if current["status"] == HandoffStatus.FAILED.value:
-            return self._retry_on_event(handoff_id, event_id, raw_event, now)
+            return self._retry_on_event(handoff_id, event_id, raw_event, now, execution_id)
         if current["status"] != HandoffStatus.BLOCKED.value:
             self.record_step(handoff_id, f"IgnoredEvent {event_id}", "IGNORED", now,
                              detail=f"handoff is {current['status']}; only a BLOCKED handoff takes a corrected event")
@@ -137,6 +172,7 @@ class HandoffStore:
                     },
                 }},
                 {"Put": {"Item": self._deal_item(handoff_id, raw_event)}},
+                *self._accepted(handoff_id, event_id, execution_id, "resume", HandoffStatus.VALIDATING.value),
             ])
         except ClientError as exc:
             if not _condition_failed(exc):
@@ -155,7 +191,8 @@ class HandoffStore:
         self.save(handoff_id, roundSummary=changes)
         return Registration(handoff_id, "resume", HandoffStatus.VALIDATING.value)
 
-    def _retry_on_event(self, handoff_id: str, event_id: str, raw_event: dict, now: datetime) -> Registration:
+    def _retry_on_event(self, handoff_id: str, event_id: str, raw_event: dict, now: datetime,
+                        execution_id: str | None = None) -> Registration:
         """A new CRM event for a FAILED handoff retries it (README "Retry a failed handoff"): with the
         event's deal while nothing was created from the stored one, else with the stored deal."""
         plan = self.plan_retry(handoff_id)
@@ -164,7 +201,9 @@ class HandoffStore:
             plan = RetryPlan(handoff_id, plan.retry, VALIDATE, HandoffStatus.VALIDATING)
         try:
             self.begin_retry(plan, f"CRM event {event_id}", now, event_id=event_id,
-                             raw_event=raw_event if new_deal else None)
+                             raw_event=raw_event if new_deal else None,
+                             also=self._accepted(handoff_id, event_id, execution_id, "retry", plan.status.value,
+                                                 plan.resume_at))
         except HandoffNotFailed as refused:  # another retry or event was first
             self.record_step(handoff_id, f"IgnoredEvent {event_id}", "IGNORED", now,
                              detail=f"another retry was taken first; the handoff is {refused.status}")
@@ -187,7 +226,7 @@ class HandoffStore:
                           succeeded)
 
     def begin_retry(self, plan: RetryPlan, by: str, now: datetime, *, event_id: str | None = None,
-                    raw_event: dict | None = None) -> None:
+                    raw_event: dict | None = None, also: list[dict] | None = None) -> None:
         """FAILED -> the retry's status, in one transaction with its timeline entry (who asked, where
         it resumes) and without the failure's exception. The condition is the judge of races: of two
         retries, one passes, the other raises HandoffNotFailed with the status it found. With
@@ -220,6 +259,7 @@ class HandoffStore:
             }},
             {"Put": {"Item": {"pk": _pk(plan.handoff_id), "sk": f"STEP#Retry {plan.retry}", "step": f"Retry {plan.retry}",
                               "status": "STARTED", "at": iso(now), "detail": detail[:500]}}},
+            *(also or []),
         ]
         try:
             self._transact(actions)

@@ -9,12 +9,18 @@ from handoff.handlers._runtime import logger, metrics, now, rejected, step_handl
 
 
 @step_handler(None)
-def handler(event: dict) -> dict:
+def handler(payload: dict) -> dict:
+    # The workflow passes {"event", "executionId"}: a retry of this step in the same execution then
+    # finds its own registration instead of taking the event for a duplicate. A bare event is
+    # accepted too (direct invocations).
+    event, execution_id = ((payload["event"], payload.get("executionId"))
+                           if set(payload) <= {"event", "executionId"} and isinstance(payload.get("event"), dict)
+                           else (payload, None))
     try:
         parsed = parse_event(event)
     except ContractError as error:
         raise rejected(event, error) from None
-    registration = store().register(parsed, event, now())
+    registration = store().register(parsed, event, now(), execution_id=execution_id)
     logger.info("handoff registered", extra={"handoff_id": registration.handoff_id, "action": registration.action,
                                              "reason": registration.reason})
     metrics.add_metric(name=f"Handoff{registration.action.title()}", unit=MetricUnit.Count, value=1)

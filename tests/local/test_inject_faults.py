@@ -1,0 +1,71 @@
+"""`python -m local run FILE... --inject-faults RATE --seed N`, through the CLI's own code path
+(`local.cli.run` with the FaultInjection `main` builds): the four closed-won examples with 30 % of
+the Lambda, DynamoDB, SES and system-of-record calls failing transiently all activate, and the
+systems of record and the outbox hold exactly one of everything."""
+
+import io
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from local import cli
+from local.inject_faults import FaultInjection
+from tests.conftest import fixture_files
+
+RATE, SEED = 0.3, 14
+# One approval request per approval a deal needs, one launch packet notice per handoff.
+APPROVAL_REQUESTS = 3
+
+
+def test_the_examples_activate_exactly_once_with_thirty_percent_of_calls_failing(tmp_path: Path) -> None:
+    events = [event for path in fixture_files("closed-won") for event in cli.read_events(path)]
+    injection = FaultInjection(RATE, SEED, workdir=tmp_path / "run")
+    out = io.StringIO()
+
+    assert cli.run(events, "approve", True, out, injection) == 0
+
+    records = {r["opportunityId"]: r for r in json.loads(out.getvalue())}
+    deals = {e["detail"]["opportunity"]["id"]: e["detail"] for e in events}
+    assert sorted(records) == sorted(deals)
+    assert {o: r["status"] for o, r in records.items()} == dict.fromkeys(deals, "ACTIVATED")
+
+    # Faults of every kind were injected, on every side.
+    kinds = injection.injected()
+    for kind in ("lambda TooManyRequestsException", "lambda ServiceException", "lambda Sandbox.Timedout",
+                 "dynamodb ThrottlingException", "dynamodb TransactionConflict", "ses Throttling"):
+        assert kinds[kind] >= 1, (kind, kinds)
+    assert sum(n for kind, n in kinds.items() if kind.startswith("erp ")) >= 3, kinds
+
+    # Exactly one customer, project, schedule per deal; one request per need; one requisition per
+    # subcontractor; one CRM write-back per deal.
+    state = injection.erp.state
+    codes = {o: r["project"]["code"] for o, r in records.items()}
+    assert sorted(c["legalName"] for c in state.customers.values()) == sorted(
+        d["account"]["legalName"] for d in deals.values())
+    assert sorted(state.projects) == sorted(codes.values())
+    assert Counter(s["projectCode"] for s in state.schedules.values()) == Counter(codes.values())
+    assert Counter(r["opportunityId"] for r in state.staffing.values()) == {
+        o: len(d["staffing"]) for o, d in deals.items()}
+    assert {r["status"] for r in state.staffing.values()} == {"FIRM"}
+    assert Counter(r["projectCode"] for r in state.requisitions.values()) == {
+        codes[o]: len(d["subcontractors"]) for o, d in deals.items() if d.get("subcontractors")}
+    assert state.crm == codes
+
+    # Every email once: the approval requests and one launch packet notice per handoff.
+    mails = Counter((m.to, m.subject) for m in injection.emails)
+    print(f"\nfault run: {sum(kinds.values())} faults {dict(kinds)}, {injection.wall_seconds:.1f} s, "
+          f"{injection.clicks_repeated} clicks repeated, {len(injection.emails)} emails")
+    assert max(mails.values()) == 1, mails
+    assert len(injection.emails) == APPROVAL_REQUESTS + len(deals), sorted(mails)
+
+
+@pytest.mark.parametrize("rate", ["1.5", "-0.1", "abc", "nan", "inf", ""])
+def test_a_rate_outside_zero_to_one_is_refused_naming_the_flag(rate: str, capsys: pytest.CaptureFixture[str]) -> None:
+    example = str(fixture_files("closed-won")[0])
+
+    assert cli.main(["run", example, "--inject-faults", rate]) == 2
+
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "--inject-faults" in error and repr(rate) in error, error
