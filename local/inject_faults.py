@@ -124,7 +124,7 @@ class FaultInjection:
             if not pending:
                 return decided
             for link in pending:
-                for click in range(CLICKS):
+                for _click in range(CLICKS):
                     try:
                         status, _body = runtime.decide(link, decision, f"{decision}d by the local runtime")
                     except OSError as error:  # HTTPError on the page's GET, or no answer at all
