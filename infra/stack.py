@@ -23,13 +23,13 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.bundling import PipBundling
+from infra.bundling import LOCK_FILE, PipBundling
+from infra.lambda_runtime import ARCHITECTURE, RUNTIME, pip_target_options
 from infra.wiring import FUNCTIONS, FunctionSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 DEFINITION = ROOT / "statemachines" / "handoff.asl.json"
-RUNTIME = lambda_.Runtime.PYTHON_3_14
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 
@@ -158,14 +158,16 @@ class HandoffStack(Stack):
 
     # --- functions --------------------------------------------------------------------------
     def _code(self) -> lambda_.Code:
-        python_version = RUNTIME.name.removeprefix("python")
+        # Docker is the fallback only when local bundling is unavailable; both install the lock.
+        docker_pip = " ".join(["pip install --require-hashes --no-deps -r", LOCK_FILE, "-t /asset-output",
+                               *pip_target_options()])
         return lambda_.Code.from_asset(
             str(FUNCTIONS_DIR),
             exclude=["**/__pycache__", "*.pyc"],
             bundling=BundlingOptions(
                 image=RUNTIME.bundling_image,
-                command=["bash", "-c", "pip install -r requirements.txt -t /asset-output && cp -r handoff /asset-output/"],
-                local=PipBundling(FUNCTIONS_DIR, python_version, "manylinux2014_aarch64"),
+                command=["bash", "-c", f"{docker_pip} && cp -r handoff /asset-output/"],
+                local=PipBundling(FUNCTIONS_DIR),
             ),
         )
 
@@ -179,7 +181,7 @@ class HandoffStack(Stack):
             self, f"{spec.logical_name}Function",
             description=spec.description,
             runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
+            architecture=ARCHITECTURE,
             handler=f"handoff.handlers.{spec.module}.handler",
             code=code,
             environment=env,
