@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """CDK entry point: `cdk synth` / `cdk deploy` run this. Tests and the local runtime call build_app()."""
 
+import sys
+from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
+# The stack validates deploy-time configuration with the functions' own models (handoff.*).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "functions"))
 
-from infra.nag import acknowledge_findings
-from infra.stack import HandoffStack
+import aws_cdk as cdk  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from infra.nag import acknowledge_findings  # noqa: E402
+from infra.stack import HandoffStack  # noqa: E402
 
 
 def build_app(context: dict[str, Any] | None = None, *, nag: bool = True) -> tuple[cdk.App, HandoffStack]:

@@ -13,6 +13,9 @@ from aws_cdk import ILocalBundling
 from infra.lambda_runtime import pip_target_options
 
 LOCK_FILE = "requirements.lock"
+# Deploy-time configuration (approvers, playbooks) is read from SSM Parameter Store; the repo's
+# YAML files are the parameters' defaults and stay out of the bundle.
+NOT_BUNDLED = ("__pycache__", "*.pyc", "playbooks", "config")
 
 
 def pip_install_command(source: Path, output_dir: str) -> list[str]:
@@ -33,5 +36,5 @@ class PipBundling:
     def try_bundle(self, output_dir: str, *, image, **_options) -> bool:  # noqa: ANN001 - jsii signature
         subprocess.run(pip_install_command(self._source, output_dir), check=True)
         shutil.copytree(self._source / "handoff", Path(output_dir) / "handoff",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"), dirs_exist_ok=True)
+                        ignore=shutil.ignore_patterns(*NOT_BUNDLED), dirs_exist_ok=True)
         return True

@@ -1,6 +1,7 @@
 """The handoff stack: bus and rule, state machine, one Lambda per step, table, queues, approval API."""
 
 import json
+import re
 from pathlib import Path
 
 from aws_cdk import (
@@ -23,9 +24,10 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.bundling import LOCK_FILE, PipBundling
+from infra.bundling import LOCK_FILE, NOT_BUNDLED, PipBundling
+from infra.configuration import ContextError, DeployConfiguration, context_flag, context_json
 from infra.lambda_runtime import ARCHITECTURE, RUNTIME, pip_target_options
-from infra.wiring import FUNCTIONS, FunctionSpec
+from infra.wiring import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, FUNCTIONS, FunctionSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
@@ -53,15 +55,16 @@ class HandoffStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         ctx = self.node.try_get_context
         mail_from = ctx("mailFrom") or "handoffs@example.com"
-        delivery_leads = ctx("deliveryLeadsEmail") or "delivery-leads@example.com"
-        systems_config = ctx("systemsConfig") or {}
+        self.configuration = DeployConfiguration(self, "Configuration")
 
         self.handoffs = self._table("Handoffs", with_index=True)
         self.ledger = self._table("Ledger")
         self.idempotency = self._table("Idempotency", ttl="expiration", pk="id", sk=None)
         self.documents = self._documents_bucket()
         self.exceptions = self._queue("Exceptions", retention=Duration.days(14))
+        # One bus per stage: -c eventBusName=closed-won-handoffs-staging.
         self.bus = events.EventBus(self, "HandoffBus", event_bus_name=ctx("eventBusName") or "closed-won-handoffs")
+        self._crm_publishers()
         self.approval_secret = secretsmanager.Secret(
             self, "ApprovalSigningKey",
             description="HMAC key that signs approval links",
@@ -86,9 +89,8 @@ class HandoffStack(Stack):
             "EVENT_BUS_NAME": self.bus.event_bus_name,
             "APPROVAL_SECRET_ARN": self.approval_secret.secret_arn,
             "SYSTEMS_SECRET_ARN": self.systems_secret.secret_arn,
-            "SYSTEMS_CONFIG": json.dumps(systems_config),
+            **self.configuration.environment,
             "MAIL_FROM": mail_from,
-            "DELIVERY_LEADS_EMAIL": delivery_leads,
             "CONTRACT_ANALYSER": ctx("contractAnalyser") or "offline",
             "BEDROCK_MODEL_ID": ctx("bedrockModelId") or "",
         }
@@ -163,10 +165,10 @@ class HandoffStack(Stack):
                                *pip_target_options()])
         return lambda_.Code.from_asset(
             str(FUNCTIONS_DIR),
-            exclude=["**/__pycache__", "*.pyc"],
+            exclude=[f"**/{name}" for name in NOT_BUNDLED],
             bundling=BundlingOptions(
                 image=RUNTIME.bundling_image,
-                command=["bash", "-c", f"{docker_pip} && cp -r handoff /asset-output/"],
+                command=["bash", "-c", f"{docker_pip} && cp -r handoff /asset-output/"],  # exclude applied
                 local=PipBundling(FUNCTIONS_DIR),
             ),
         )
@@ -177,6 +179,9 @@ class HandoffStack(Stack):
             # The API's own functions build links from the request; referencing the API URL there would be a cycle.
             env["APPROVAL_BASE_URL"] = self.api.url.rstrip("/")
         asynchronous = not spec.in_workflow and not spec.behind_api
+        if spec.behind_api and spec.timeout_seconds >= API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS:
+            raise ValueError(f"{spec.logical_name}: a {spec.timeout_seconds} s timeout outlives API Gateway's "
+                             f"{API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS} s integration timeout")
         function = lambda_.Function(
             self, f"{spec.logical_name}Function",
             description=spec.description,
@@ -211,6 +216,10 @@ class HandoffStack(Stack):
             "systems-secret:read": lambda f: self.systems_secret.grant_read(f),
             "mail:send": lambda f: self.sender.grant_send_email(f),
             "states:callback": self._grant_callbacks,
+            "config:approvers": lambda f: self.configuration.grant(f, "approvers"),
+            "config:delivery-leads": lambda f: self.configuration.grant(f, "delivery-leads-email"),
+            "config:playbooks": lambda f: self.configuration.grant(f, "playbooks"),
+            "config:systems": lambda f: self.configuration.grant(f, "systems-config"),
             "bedrock:invoke": self._grant_bedrock,
         }
         for use in uses:
@@ -238,13 +247,16 @@ class HandoffStack(Stack):
 
     # --- approval API -----------------------------------------------------------------------
     def _approval_api_shell(self) -> apigw.RestApi:
+        # The account's one API Gateway logging role: `-c apiGatewayCloudWatchRole=false` when the
+        # platform team already set it (AWS::ApiGateway::Account is account-wide, last writer wins).
+        cloud_watch_role = context_flag(self, "apiGatewayCloudWatchRole", True)
         access_logs = logs.LogGroup(self, "ApprovalApiAccessLogs", retention=LOG_RETENTION,
                                     removal_policy=RemovalPolicy.DESTROY)
         return apigw.RestApi(
             self, "ApprovalApi",
             description="Approval links (GET shows the page, POST decides) and the operators' handoff API (IAM)",
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            cloud_watch_role=cloud_watch_role,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY if cloud_watch_role else None,
             endpoint_types=[apigw.EndpointType.REGIONAL],
             deploy_options=apigw.StageOptions(
                 stage_name="v1",
@@ -292,7 +304,10 @@ class HandoffStack(Stack):
             definition_substitutions={f"{name}FunctionArn": fn.function_arn for name, fn in workflow_functions.items()},
             tracing_enabled=True,
             logs=sfn.LogOptions(
+                # Under /aws/vendedlogs/: Step Functions' log delivery adds its resource policy there
+                # without hitting CloudWatch Logs' 5120-character resource-policy limit.
                 destination=logs.LogGroup(self, "WorkflowLogs", retention=LOG_RETENTION,
+                                          log_group_name=f"/aws/vendedlogs/states/{self.stack_name}-HandoffWorkflow",
                                           removal_policy=RemovalPolicy.DESTROY),
                 level=sfn.LogLevel.ALL,
                 include_execution_data=False,
@@ -301,6 +316,25 @@ class HandoffStack(Stack):
         for fn in workflow_functions.values():
             fn.grant_invoke(machine)
         return machine
+
+    def _crm_publishers(self) -> None:
+        """A CRM in another account may put events on the bus: `crmPublisherAccounts` (account ids),
+        and only events whose source starts with `crm.` (what the rules listen to)."""
+        accounts = context_json(self, "crmPublisherAccounts", [])
+        if not isinstance(accounts, list) or not all(isinstance(a, str | int) for a in accounts):
+            raise ContextError("crmPublisherAccounts", "must be a list of 12-digit AWS account ids")
+        accounts = [str(a) for a in accounts]
+        bad = [a for a in accounts if not re.fullmatch(r"\d{12}", a)]
+        if bad:
+            raise ContextError("crmPublisherAccounts", f"{bad} are not 12-digit AWS account ids")
+        for account in accounts:
+            self.bus.add_to_resource_policy(iam.PolicyStatement(
+                sid=f"CrmPublisher{account}",
+                principals=[iam.AccountPrincipal(account)],
+                actions=["events:PutEvents"],
+                resources=[self.bus.event_bus_arn],
+                conditions={"StringLike": {"events:source": "crm.*"}},
+            ))
 
     def _bus_rule(self, construct_id: str, description: str, detail_type: str) -> events.Rule:
         return events.Rule(

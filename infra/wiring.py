@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 # its defaults is 3 attempts x (8 s connect + 8 s read) + 2 backoffs of up to 8 s = 64 s, plus an
 # OAuth token request (16 s). 30 s would cut a slow but healthy call short; 120 s leaves headroom.
 INTEGRATION_TIMEOUT_SECONDS = 120
-INTEGRATION = ("ledger:write", "idempotency:write", "systems-secret:read")
+INTEGRATION = ("ledger:write", "idempotency:write", "systems-secret:read", "config:systems", "config:playbooks")
+# API Gateway ends every integration at 29 s; a function behind it must answer (or fail) before.
+API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29
+API_TIMEOUT_SECONDS = 20
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("AcceptEvent", "accept_event", "Validate a closed-won event, quarantine it or register the handoff",
                  ("handoffs:write", "quarantine:write")),
     FunctionSpec("CheckReadiness", "check_readiness", "Readiness gates, contract analysis and approval routing",
-                 ("handoffs:write", "mail:send", "exceptions:send", "bedrock:invoke")),
+                 ("handoffs:write", "mail:send", "exceptions:send", "bedrock:invoke", "config:approvers",
+                  "config:playbooks")),
     FunctionSpec("RequestApproval", "request_approval", "Store an approval with its task token and email the approver",
                  ("handoffs:write", "mail:send", "approval-secret:read")),
     FunctionSpec("SyncCustomer", "sync_customer", "Match or create the customer in the customer master",
@@ -40,16 +44,18 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("RaiseRequisitions", "raise_requisitions", "Raise purchase requisitions for subcontractors",
                  ("handoffs:write", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
     FunctionSpec("AssembleLaunchPacket", "assemble_launch_packet", "Store the launch packet and notify delivery",
-                 ("handoffs:write", "packets:write", "mail:send")),
+                 ("handoffs:write", "packets:write", "mail:send", "config:delivery-leads")),
     FunctionSpec("ActivateHandoff", "activate_handoff", "Mark the handoff activated and write the project back to CRM",
                  ("handoffs:write", "bus:put", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
     FunctionSpec("CloseHandoff", "close_handoff", "Record a rejection, timeout or failure and queue the exception",
                  ("handoffs:write", "exceptions:send")),
     FunctionSpec("ApprovalApi", "approval_api", "Approval pages and decisions behind API Gateway",
-                 ("handoffs:write", "approval-secret:read", "states:callback"), in_workflow=False, behind_api=True),
+                 ("handoffs:write", "approval-secret:read", "states:callback"), in_workflow=False, behind_api=True,
+                 timeout_seconds=API_TIMEOUT_SECONDS),
     # Reads the record; a resubmission goes on the bus and AcceptEvent writes it. Writes only quarantine.
     FunctionSpec("HandoffApi", "handoff_api", "Operators' handoff API (IAM): read a handoff, resubmit a blocked one",
-                 ("handoffs:read", "bus:put", "quarantine:write"), in_workflow=False, behind_api=True),
+                 ("handoffs:read", "bus:put", "quarantine:write"), in_workflow=False, behind_api=True,
+                 timeout_seconds=API_TIMEOUT_SECONDS),
     FunctionSpec("ApprovalSweeper", "approval_sweeper", "Reminders, escalations and expiry of pending approvals",
                  ("handoffs:write", "mail:send", "approval-secret:read", "states:callback"), in_workflow=False),
     FunctionSpec("TrackPipeline", "track_pipeline",

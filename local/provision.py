@@ -23,7 +23,7 @@ SKIPPED = {
     "AWS::IAM::Policy", "AWS::Lambda::Permission", "AWS::Lambda::EventInvokeConfig", "AWS::SQS::QueuePolicy",
     "AWS::S3::BucketPolicy", "AWS::ApiGateway::Account", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage",
     "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Resource",
-    "AWS::ApiGateway::Method", "AWS::CDK::Metadata",
+    "AWS::ApiGateway::Method", "AWS::CDK::Metadata", "AWS::Events::EventBusPolicy",
 }
 
 
@@ -237,6 +237,13 @@ class Provisioner:
         identity = self.resolve(props["EmailIdentity"])
         self.client("ses").verify_email_identity(EmailAddress=identity)
         self.out.physical[logical] = identity
+
+    def _create_SSM_Parameter(self, logical: str, props: dict, _meta: dict) -> None:
+        name = self.resolve(props["Name"])
+        self.client("ssm").put_parameter(Name=name, Value=self.resolve(props["Value"]), Type=props["Type"],
+                                         Tier=props.get("Tier", "Standard"), Description=props.get("Description", ""))
+        self.out.physical[logical] = name
+        self.out.arns[logical] = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}"
 
     def _create_Events_EventBus(self, logical: str, props: dict, _meta: dict) -> None:
         bus = self.client("events").create_event_bus(Name=self.resolve(props["Name"]))

@@ -92,6 +92,9 @@ class EmbeddedRuntime:
         # The REST connector's retry waits are scaled like Step Functions' Retry (and fresh adapters
         # are built: no credentials cached from another runtime in this process).
         self._previous_backoff_sleep = use_backoff_sleep(self.bridge.sleep)
+        from handoff.adapters import configuration
+
+        configuration.forget()  # parameters cached from another runtime in this process
         self.api.start()
         self.outbox = Outbox(self.workdir / "outbox")
         return self
@@ -133,6 +136,14 @@ class EmbeddedRuntime:
         url = self.client("sqs").get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
         self.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(event), MessageAttributes={
             "ERROR_MESSAGE": {"DataType": "String", "StringValue": error[:256]}})
+
+    def set_parameter(self, name: str, value: str) -> None:
+        """Change deploy-time configuration as an operator would (aws ssm put-parameter); the
+        functions see it at once, as they would once their cache's max age has passed."""
+        from handoff.adapters import configuration
+
+        self.client("ssm").put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+        configuration.forget()
 
     def physical(self, logical_prefix: str, cfn_type: str) -> str:
         matches = [lid for lid in self.resources.by_type(cfn_type) if lid.startswith(logical_prefix)]

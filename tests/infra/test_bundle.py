@@ -34,3 +34,20 @@ def test_every_function_runs_the_one_stated_runtime_and_architecture(template: d
     assert {f["Properties"]["Runtime"] for f in functions} == {lambda_runtime.RUNTIME.name} == {"python3.14"}
     assert {tuple(f["Properties"]["Architectures"]) for f in functions} == {("arm64",)}
     assert lambda_runtime.PLATFORM_TAGS[0].endswith("aarch64")
+
+
+def test_the_bundle_holds_the_code_but_not_the_configuration_files(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import subprocess
+
+    from infra.bundling import PipBundling
+
+    commands: list[list[str]] = []
+    monkeypatch.setattr(subprocess, "run", lambda command, check: commands.append(command))
+    functions = Path(__file__).resolve().parents[2] / "functions"
+    assert PipBundling(functions).try_bundle(str(tmp_path), image=None)
+    assert commands == [pip_install_command(functions, str(tmp_path))]
+    assert (tmp_path / "handoff" / "handlers" / "check_readiness.py").is_file()
+    assert (tmp_path / "handoff" / "config.py").is_file()
+    # Approvers and playbooks come from SSM Parameter Store at run time.
+    assert not (tmp_path / "handoff" / "playbooks").exists()
+    assert not (tmp_path / "handoff" / "config").exists()

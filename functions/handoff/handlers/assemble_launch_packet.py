@@ -1,7 +1,7 @@
 """Assemble launch packet and notify delivery: JSON and Markdown in S3, an email with the link."""
 
+from handoff.adapters.configuration import delivery_leads_email
 from handoff.adapters.mailer import as_html, render_notice
-from handoff.config import setting
 from handoff.domain.launch_packet import build_packet, render_markdown
 from handoff.handlers._runtime import HandoffRef, documents, logger, notify_once, now, step_handler, store
 
@@ -21,7 +21,7 @@ def assemble(request: HandoffRef) -> dict:
     name = deal.detail.opportunity.name
     project_code = (packet["created"]["project"] or {}).get("code", "")
     message_text = f"The handoff for {name} is ready to launch.\n\nLaunch packet: {link}\n\n{markdown}"
-    message = render_notice(to=setting("DELIVERY_LEADS_EMAIL"), subject=f"Launch packet ready: {project_code} {name}",
+    message = render_notice(to=delivery_leads_email(), subject=f"Launch packet ready: {project_code} {name}",
                             text=message_text, html=as_html(message_text))
     notify_once(request.handoffId, "launch-packet", message)
     records.save(request.handoffId, launchPacket=location)

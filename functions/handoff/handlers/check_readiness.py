@@ -4,9 +4,10 @@ owner (status BLOCKED), otherwise the approvals the deal needs are computed for 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handoff.adapters.analysers import contract_analyser
+from handoff.adapters.configuration import approver_directory
 from handoff.adapters.mailer import as_html, render_notice
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
-from handoff.domain.approvals import ApproverDirectory, estimate_margin, required_approvals
+from handoff.domain.approvals import estimate_margin, required_approvals
 from handoff.domain.fix_loop import fix_round_step
 from handoff.domain.playbooks import Playbook, PlaybookError, UnknownServiceLine
 from handoff.domain.priority import prioritise
@@ -90,7 +91,7 @@ def validate(request: HandoffRef) -> dict:
         return {"ready": False, "approvals": []}
 
     margin = estimate_margin(deal, playbook.cost_rates, playbook.default_cost_rate, playbook.cost_rate_currency)
-    approvals = required_approvals(deal, playbook.approvals, ApproverDirectory.load(),
+    approvals = required_approvals(deal, playbook.approvals, approver_directory(),
                                    non_standard_clauses=non_standard, estimated_margin=margin)
     status = HandoffStatus.AWAITING_APPROVAL if approvals else HandoffStatus.PROVISIONING
     records.set_status(request.handoffId, status)
