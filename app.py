@@ -8,11 +8,11 @@ from typing import Any
 # The stack validates deploy-time configuration with the functions' own models (handoff.*).
 sys.path.insert(0, str(Path(__file__).resolve().parent / "functions"))
 
-import aws_cdk as cdk  # noqa: E402
-from cdk_nag import AwsSolutionsChecks  # noqa: E402
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
 
-from infra.nag import acknowledge_findings  # noqa: E402
-from infra.stack import HandoffStack  # noqa: E402
+from infra.nag import acknowledge_findings
+from infra.stack import HandoffStack
 
 
 def build_app(context: dict[str, Any] | None = None, *, nag: bool = True) -> tuple[cdk.App, HandoffStack]:

@@ -33,7 +33,7 @@ class PipBundling:
     def __init__(self, source: Path):
         self._source = source
 
-    def try_bundle(self, output_dir: str, *, image, **_options) -> bool:  # noqa: ANN001 - jsii signature
+    def try_bundle(self, output_dir: str, *, image, **_options) -> bool:
         subprocess.run(pip_install_command(self._source, output_dir), check=True)
         shutil.copytree(self._source / "handoff", Path(output_dir) / "handoff",
                         ignore=shutil.ignore_patterns(*NOT_BUNDLED), dirs_exist_ok=True)

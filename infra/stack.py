@@ -27,6 +27,7 @@ from constructs import Construct
 from infra.bundling import LOCK_FILE, NOT_BUNDLED, PipBundling
 from infra.configuration import ContextError, DeployConfiguration, context_flag, context_json
 from infra.lambda_runtime import ARCHITECTURE, RUNTIME, pip_target_options
+from infra.retry_policies import expanded_text
 from infra.wiring import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, FUNCTIONS, FunctionSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +52,7 @@ def bedrock_model_arns(partition: str, region: str, account: str, model_id: str)
 
 
 class HandoffStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         ctx = self.node.try_get_context
         mail_from = ctx("mailFrom") or "handoffs@example.com"
@@ -300,7 +301,7 @@ class HandoffStack(Stack):
         workflow_functions = {s.logical_name: self.functions[s.logical_name] for s in FUNCTIONS if s.in_workflow}
         machine = sfn.StateMachine(
             self, "HandoffWorkflow",
-            definition_body=sfn.DefinitionBody.from_string(DEFINITION.read_text()),
+            definition_body=sfn.DefinitionBody.from_string(expanded_text(DEFINITION.read_text())),
             definition_substitutions={f"{name}FunctionArn": fn.function_arn for name, fn in workflow_functions.items()},
             tracing_enabled=True,
             logs=sfn.LogOptions(

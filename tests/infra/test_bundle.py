@@ -36,7 +36,7 @@ def test_every_function_runs_the_one_stated_runtime_and_architecture(template: d
     assert lambda_runtime.PLATFORM_TAGS[0].endswith("aarch64")
 
 
-def test_the_bundle_holds_the_code_but_not_the_configuration_files(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_the_bundle_holds_the_code_but_not_the_configuration_files(tmp_path: Path, monkeypatch) -> None:
     import subprocess
 
     from infra.bundling import PipBundling

@@ -95,8 +95,7 @@ def test_an_invalid_stage_changed_event_is_quarantined_naming_the_field(runtime:
     event = stage_changed(closed_won("emea-milestone-erp-rollout", "pipe-bad-1"), stage="Negotiation",
                           probability=60, event_id="pipe-bad-evt-1")
     event["detail"]["opportunity"]["probability"] = "sixty"
-    runtime.wait_settled()
-    before = len(runtime.lambdas.invocations)  # earlier tests' invocations (a duplicate's in-progress retry)
+    before = len(runtime.lambdas.invocations)  # earlier tests' concurrent deliveries may have retried
     runtime.publish([event])
     runtime.wait_settled()
 

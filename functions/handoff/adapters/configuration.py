@@ -31,7 +31,7 @@ _lock = threading.Lock()
 
 
 def _ssm() -> SSMProvider:
-    global _provider  # noqa: PLW0603 - one provider (client and cache) per process
+    global _provider
     with _lock:
         if _provider is None:
             _provider = SSMProvider(boto3_client=aws.client("ssm"))
@@ -40,7 +40,7 @@ def _ssm() -> SSMProvider:
 
 def forget() -> None:
     """Drop the cached values (tests, and the embedded runtime when it starts afresh)."""
-    global _provider  # noqa: PLW0603
+    global _provider
     with _lock:
         _provider = None
 
@@ -56,7 +56,7 @@ def _value(variable: str) -> tuple[str, str] | None:
         return None
     try:
         return name, str(_ssm().get(name, max_age=_max_age()))
-    except Exception as exc:  # noqa: BLE001 - Powertools wraps every SDK error in GetParameterError
+    except Exception as exc:
         raise ConfigurationError(f"SSM parameter {name} ({variable}) cannot be read: {exc}") from exc
 
 
@@ -115,7 +115,7 @@ def playbook_sources() -> tuple[str, dict[str, str]] | None:
         return None
     try:
         found = _ssm().get_multiple(path, max_age=_max_age(), recursive=False)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ConfigurationError(f"SSM parameters under {path} ({PLAYBOOKS}) cannot be read: {exc}") from exc
     return path.rstrip("/") + "/", {str(k): str(v) for k, v in found.items()}
 
