@@ -26,7 +26,8 @@ def acknowledge_findings(stack: Stack) -> None:
     _ack(stack, f"IAM5[Resource::<{documents}.Arn>/quarantine/*]",
          "Put of rejected events under the quarantine prefix of the stack's own bucket; keys are per event.")
     _ack(stack, f"IAM5[Resource::<{documents}.Arn>/launch-packets/*]",
-         "Put and presigned get of launch packets under their prefix of the stack's own bucket; keys are per handoff.")
+         "Put (the packet step) and presigned get (the packet link's route) of launch packets under their prefix of "
+         "the stack's own bucket; keys are per handoff.")
     _ack(stack, "IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:*]",
          "SendTaskSuccess/Failure take a task token, not a resource; IAM cannot scope them further.")
     for function in stack.functions.values():
@@ -45,8 +46,9 @@ def acknowledge_findings(stack: Stack) -> None:
              "links, and REST credentials are rotated by the systems that issue them.")
     for method in stack.approval_methods:
         _ack(method, "APIG4",
-             "Approvers follow an emailed link: each request carries an HMAC signature over approval id, approver "
-             "and expiry, verified by the handler; there is no user pool to authorize against.")
+             "Approvers and delivery leads follow an emailed link: each request carries an HMAC signature over the "
+             "approval or handoff id, the approver or purpose, and expiry, verified by the handler; there is no user "
+             "pool to authorize against.")
         _ack(method, "COG4", "See APIG4: signed links, not Cognito users, authorize approvals.")
     for method in stack.operator_methods:
         _ack(method, "COG4",

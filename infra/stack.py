@@ -19,7 +19,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -27,6 +26,7 @@ from constructs import Construct
 from infra.bundling import LOCK_FILE, NOT_BUNDLED, PipBundling
 from infra.configuration import ContextError, DeployConfiguration, context_flag, context_json
 from infra.lambda_runtime import ARCHITECTURE, RUNTIME, pip_target_options
+from infra.mail import Mail
 from infra.retry_policies import expanded_text
 from infra.wiring import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, FUNCTIONS, FunctionSpec
 
@@ -55,7 +55,6 @@ class HandoffStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         ctx = self.node.try_get_context
-        mail_from = ctx("mailFrom") or "handoffs@example.com"
         self.configuration = DeployConfiguration(self, "Configuration")
 
         self.handoffs = self._table("Handoffs", with_index=True)
@@ -75,7 +74,7 @@ class HandoffStack(Stack):
             self, "SystemsCredentials",
             description="Credentials of the REST systems of record (API keys, OAuth2 clients), JSON by system",
         )
-        self.sender = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(mail_from))
+        self.mail = Mail(self, "Mail")
 
         self.api = self._approval_api_shell()
         environment = {
@@ -91,7 +90,7 @@ class HandoffStack(Stack):
             "APPROVAL_SECRET_ARN": self.approval_secret.secret_arn,
             "SYSTEMS_SECRET_ARN": self.systems_secret.secret_arn,
             **self.configuration.environment,
-            "MAIL_FROM": mail_from,
+            **self.mail.environment,
             "CONTRACT_ANALYSER": ctx("contractAnalyser") or "offline",
             "BEDROCK_MODEL_ID": ctx("bedrockModelId") or "",
         }
@@ -99,6 +98,8 @@ class HandoffStack(Stack):
         self.functions = {spec.logical_name: self._function(spec, code, environment) for spec in FUNCTIONS}
         self._wire_approval_api()
         self._wire_handoff_api()
+        self._wire_launch_packet_api()
+        self.mail.subscribe(self.functions["MailFeedback"])
         self.state_machine = self._state_machine()
         self._rule()
         self._pipeline_rule()
@@ -209,13 +210,14 @@ class HandoffStack(Stack):
             "ledger:write": lambda f: self.ledger.grant_read_write_data(f),
             "idempotency:write": lambda f: self.idempotency.grant_read_write_data(f),
             "quarantine:write": lambda f: self._grant_documents(f, "quarantine/*", ["s3:PutObject"]),
-            # Put launch packets and presign links to them.
-            "packets:write": lambda f: self._grant_documents(f, "launch-packets/*", ["s3:PutObject", "s3:GetObject"]),
+            "packets:write": lambda f: self._grant_documents(f, "launch-packets/*", ["s3:PutObject"]),
+            # Presign links to launch packets: a presigned URL carries the signer's permissions.
+            "packets:read": lambda f: self._grant_documents(f, "launch-packets/*", ["s3:GetObject"]),
             "exceptions:send": lambda f: self.exceptions.grant_send_messages(f),
             "bus:put": lambda f: self.bus.grant_put_events_to(f),
             "approval-secret:read": lambda f: self.approval_secret.grant_read(f),
             "systems-secret:read": lambda f: self.systems_secret.grant_read(f),
-            "mail:send": lambda f: self.sender.grant_send_email(f),
+            "mail:send": self.mail.grant_send,
             "states:callback": self._grant_callbacks,
             "config:approvers": lambda f: self.configuration.grant(f, "approvers"),
             "config:delivery-leads": lambda f: self.configuration.grant(f, "delivery-leads-email"),
@@ -295,6 +297,13 @@ class HandoffStack(Stack):
                                 request_validator=self.validator, request_parameters=parameters)
             for resource, method in ((handoff, "GET"), (handoff.add_resource("resubmit"), "POST"))
         ]
+
+    def _wire_launch_packet_api(self) -> None:
+        # The link in the launch-packet email: signed like approval links, checked by the handler.
+        packet = self.api.root.add_resource("launch-packets").add_resource("{handoffId}")
+        self.approval_methods.append(packet.add_method(
+            "GET", apigw.LambdaIntegration(self.functions["LaunchPacketApi"]), request_validator=self.validator,
+            request_parameters={"method.request.path.handoffId": True}))
 
     # --- workflow ---------------------------------------------------------------------------
     def _state_machine(self) -> sfn.StateMachine:

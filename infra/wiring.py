@@ -43,8 +43,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  ("handoffs:write", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
     FunctionSpec("RaiseRequisitions", "raise_requisitions", "Raise purchase requisitions for subcontractors",
                  ("handoffs:write", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
+    # Signs the packet link (approval-secret:read) and never reads documents back: the link's route presigns.
     FunctionSpec("AssembleLaunchPacket", "assemble_launch_packet", "Store the launch packet and notify delivery",
-                 ("handoffs:write", "packets:write", "mail:send", "config:delivery-leads")),
+                 ("handoffs:write", "packets:write", "mail:send", "config:delivery-leads", "approval-secret:read")),
     FunctionSpec("ActivateHandoff", "activate_handoff", "Mark the handoff activated and write the project back to CRM",
                  ("handoffs:write", "bus:put", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
     FunctionSpec("CloseHandoff", "close_handoff", "Record a rejection, timeout or failure and queue the exception",
@@ -62,4 +63,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  "Soft staffing requests from pipeline stage changes; released when the deal is lost",
                  ("handoffs:write", "quarantine:write", *INTEGRATION), in_workflow=False,
                  timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
+    FunctionSpec("MailFeedback", "mail_feedback",
+                 "SES bounces and complaints: a bounced approval or fix request goes on the handoff and to operations",
+                 ("handoffs:write", "exceptions:send"), in_workflow=False),
+    FunctionSpec("LaunchPacketApi", "launch_packet_api",
+                 "Signed launch-packet links: answers with a freshly presigned, short-lived S3 link",
+                 ("handoffs:read", "packets:read", "approval-secret:read"), in_workflow=False, behind_api=True,
+                 timeout_seconds=API_TIMEOUT_SECONDS),
 )

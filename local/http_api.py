@@ -89,6 +89,9 @@ class LocalApi:
                 return self._reply(request, 502, {"content-type": "application/json"},
                                    b'{"message": "Internal server error"}')
             headers = {k.lower(): v for k, v in (payload.get("headers") or {}).items()}
+            # A REST proxy response may set headers under multiValueHeaders (Powertools does); API
+            # Gateway merges both.
+            headers |= {k.lower(): ", ".join(map(str, v)) for k, v in (payload.get("multiValueHeaders") or {}).items()}
             raw = payload.get("body") or ""
             data = base64.b64decode(raw) if payload.get("isBase64Encoded") else raw.encode()
             return self._reply(request, int(payload.get("statusCode", 200)), headers, data)

@@ -23,7 +23,7 @@ SKIPPED = {
     "AWS::IAM::Policy", "AWS::Lambda::Permission", "AWS::Lambda::EventInvokeConfig", "AWS::SQS::QueuePolicy",
     "AWS::S3::BucketPolicy", "AWS::ApiGateway::Account", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage",
     "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Resource",
-    "AWS::ApiGateway::Method", "AWS::CDK::Metadata", "AWS::Events::EventBusPolicy",
+    "AWS::ApiGateway::Method", "AWS::CDK::Metadata", "AWS::Events::EventBusPolicy", "AWS::SNS::TopicPolicy",
 }
 
 
@@ -173,6 +173,7 @@ class Provisioner:
                 raise UnsupportedTemplate(f"{logical}: resource type {cfn_type} is not supported by the local runtime")
             create(logical, resource.get("Properties", {}), resource.get("Metadata", {}))
         self._routes()
+        self.account_prerequisites()
         return self.out
 
     def _name(self, logical: str) -> str:
@@ -235,8 +236,57 @@ class Provisioner:
 
     def _create_SES_EmailIdentity(self, logical: str, props: dict, _meta: dict) -> None:
         identity = self.resolve(props["EmailIdentity"])
-        self.client("ses").verify_email_identity(EmailAddress=identity)
+        self._verify(identity)
         self.out.physical[logical] = identity
+
+    def _verify(self, identity: str) -> None:
+        ses = self.client("ses")
+        if "@" in identity:
+            ses.verify_email_identity(EmailAddress=identity)
+        else:
+            ses.verify_domain_identity(Domain=identity)
+
+    def account_prerequisites(self) -> None:
+        """What the README asks a platform team to have done before deploying, done here: the
+        sender identity the functions are configured with (SES_IDENTITY) is verified in SES."""
+        identities = {f.environment["SES_IDENTITY"] for f in self.out.functions.values() if "SES_IDENTITY" in f.environment}
+        for identity in identities:
+            self._verify(identity)
+
+    def _create_SES_ConfigurationSet(self, logical: str, props: dict, _meta: dict) -> None:
+        name = props.get("Name") or self._name(logical)
+        self.client("ses").create_configuration_set(ConfigurationSet={"Name": name})
+        self.out.physical[logical] = name
+
+    def _create_SES_ConfigurationSetEventDestination(self, logical: str, props: dict, _meta: dict) -> None:
+        destination = self.resolve(props["EventDestination"])
+        if set(destination) - {"Name", "Enabled", "MatchingEventTypes", "SnsDestination"}:
+            raise UnsupportedTemplate(f"{logical}: only SNS event destinations are supported locally")
+        self.client("ses").create_configuration_set_event_destination(
+            ConfigurationSetName=self.resolve(props["ConfigurationSetName"]),
+            EventDestination={"Name": destination.get("Name") or self._name(logical),
+                              "Enabled": destination.get("Enabled", False),
+                              "MatchingEventTypes": destination["MatchingEventTypes"],
+                              "SNSDestination": {"TopicARN": destination["SnsDestination"]["TopicARN"]}})
+        self.out.physical[logical] = destination.get("Name") or self._name(logical)
+
+    def _create_KMS_Key(self, logical: str, props: dict, _meta: dict) -> None:
+        key = self.client("kms").create_key(Description=props.get("Description", ""),
+                                            Policy=json.dumps(self.resolve(props["KeyPolicy"])))["KeyMetadata"]
+        self.out.physical[logical] = key["KeyId"]
+        self.out.arns[logical] = key["Arn"]
+
+    def _create_SNS_Topic(self, logical: str, props: dict, _meta: dict) -> None:
+        attributes = {"KmsMasterKeyId": str(self.resolve(props["KmsMasterKeyId"]))} if "KmsMasterKeyId" in props else {}
+        arn = self.client("sns").create_topic(Name=props.get("TopicName") or self._name(logical),
+                                              Attributes=attributes)["TopicArn"]
+        self.out.physical[logical] = arn
+        self.out.arns[logical] = arn
+
+    def _create_SNS_Subscription(self, logical: str, props: dict, _meta: dict) -> None:
+        arn = self.client("sns").subscribe(TopicArn=self.resolve(props["TopicArn"]), Protocol=props["Protocol"],
+                                           Endpoint=self.resolve(props["Endpoint"]))["SubscriptionArn"]
+        self.out.physical[logical] = arn
 
     def _create_SSM_Parameter(self, logical: str, props: dict, _meta: dict) -> None:
         name = self.resolve(props["Name"])

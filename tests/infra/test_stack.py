@@ -174,8 +174,9 @@ def test_document_grants_are_per_prefix(template: dict) -> None:
 
     for module in ("accept_event", "track_pipeline", "handoff_api"):
         assert s3_grants(module) == {("s3:PutObject", "quarantine/*")}, module
-    assert s3_grants("assemble_launch_packet") == {("s3:PutObject", "launch-packets/*"),
-                                                   ("s3:GetObject", "launch-packets/*")}
+    # The packet step only puts; the packet link's route presigns (a presigned URL carries its signer's rights).
+    assert s3_grants("assemble_launch_packet") == {("s3:PutObject", "launch-packets/*")}
+    assert s3_grants("launch_packet_api") == {("s3:GetObject", "launch-packets/*")}
 
 
 def routes(template: dict) -> dict[tuple[str, str], dict]:
@@ -207,6 +208,8 @@ def test_api_routes_approvals_by_signed_link_and_handoffs_by_iam(template: dict)
         ("POST", "/approvals/{approvalId}"): {"authorization": "NONE", "handler": approval},
         ("GET", "/handoffs/{handoffId}"): {"authorization": "AWS_IAM", "handler": operators},
         ("POST", "/handoffs/{handoffId}/resubmit"): {"authorization": "AWS_IAM", "handler": operators},
+        ("GET", "/launch-packets/{handoffId}"): {"authorization": "NONE",
+                                                 "handler": "handoff.handlers.launch_packet_api.handler"},
     }
     stage = next(iter(resources(template, "AWS::ApiGateway::Stage").values()))["Properties"]
     assert "AccessLogSetting" in stage and stage["TracingEnabled"] is True

@@ -22,6 +22,7 @@ from handoff.adapters.event_bus import EventBus
 from handoff.adapters.exceptions_queue import ExceptionsQueue
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer
+from handoff.adapters.ses_feedback import MESSAGE_TAGS_HEADER, message_tags
 from handoff.config import setting
 from handoff.contracts import ContractError
 from handoff.domain.errors import EventInvalid
@@ -91,6 +92,8 @@ def notify_once(handoff_id: str, key: str, message: EmailMessage) -> str | None:
     the SES message id, None when it was already sent. At least once: a crash between sending and
     recording sends it again on the retry, which beats never sending it."""
     records = store()
+    if MESSAGE_TAGS_HEADER not in message:
+        message[MESSAGE_TAGS_HEADER] = message_tags(handoff_id, key)  # bounces name the handoff and notice
     if records.notice_sent(handoff_id, key):
         logger.info("notice already sent", extra={"handoff_id": handoff_id, "notice": key})
         return None
