@@ -138,7 +138,19 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd.add_argument("--decide", choices=["approve", "reject", "none"], default="approve")
     run_cmd.add_argument("--json", action="store_true", help="print the handoff records as one JSON array")
     commands.add_parser("demo", help="every closed-won example, approved through the approval links")
+    report_cmd = commands.add_parser("report", help="process metrics of the events in FILE(s), or of facts in --facts DIR")
+    report_cmd.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    report_cmd.add_argument("--facts", type=Path, metavar="DIR", help="report on facts written earlier")
+    report_cmd.add_argument("--decide", choices=["approve", "reject", "none"], default="approve")
+    report_cmd.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    report_cmd.add_argument("--html", type=Path, metavar="DIR", help="write DIR/index.html")
     args = parser.parse_args(argv)
+    if args.command == "report":
+        from local import report
+
+        _quiet_logs()
+        return report.main(args.files, args.facts, args.decide, args.json, args.html, read_events=read_events,
+                           input_error=InputError, prepare_stdout=_quiet_stdout)
 
     if args.command == "demo":
         files = sorted((FIXTURES / "closed-won").glob("*.json"))

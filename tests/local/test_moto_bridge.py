@@ -58,3 +58,18 @@ def test_a_retried_lambda_error_is_seen_by_retry_and_catch_and_backoff_is_scaled
     runtime.bridge.sleep(30)  # a 30 s back-off sleeps 30 ms at the runtime's scale
     assert runtime.bridge.slept[-1] == pytest.approx(30 * runtime.time_scale)
     assert json.dumps(record.to_json_dict())
+
+
+def test_stream_records_reads_the_handoff_table_stream_in_order(runtime: EmbeddedRuntime) -> None:
+    """moto's DynamoDB Streams behind botocore's account-id endpoints (local/moto_bridge.stream_records)."""
+    from local.moto_bridge import stream_records
+
+    table_id = next(lid for lid in runtime.resources.streams if lid.startswith("Handoffs"))
+    table = runtime.session.resource("dynamodb").Table(runtime.resources.physical[table_id])
+    table.put_item(Item={"pk": "HANDOFF#stream-check", "sk": "X", "v": 1})
+    table.update_item(Key={"pk": "HANDOFF#stream-check", "sk": "X"}, UpdateExpression="SET v = :v",
+                      ExpressionAttributeValues={":v": 2})
+    mine = [r for r in stream_records(runtime.session, runtime.resources.streams[table_id])
+            if r["dynamodb"]["Keys"]["pk"]["S"] == "HANDOFF#stream-check"]
+    assert [r["eventName"] for r in mine] == ["INSERT", "MODIFY"]
+    assert mine[1]["dynamodb"]["OldImage"]["v"] == {"N": "1"} and mine[1]["dynamodb"]["NewImage"]["v"] == {"N": "2"}
