@@ -1,8 +1,9 @@
 """Every patch this runtime makes to moto, in one place. moto (pinned exactly in requirements.txt)
 runs real ASL, but without Docker it runs no Lambda code, it never starts executions from
 EventBridge rules, Retry and Wait really sleep, and its DynamoDB is not safe under concurrent
-transactions, its SendTaskFailure drops the cause, its SES publishes no configuration-set events
-and its SNS cannot invoke in-process Lambdas. Each gap is bridged here;
+transactions, its SendTaskFailure drops the cause, a retried .waitForTaskToken task keeps its
+first token (Step Functions issues a new one per attempt), its SES publishes no configuration-set
+events and its SNS cannot invoke in-process Lambdas. Each gap is bridged here;
 tests/local/test_moto_bridge.py fails loudly when a moto upgrade moves what is patched.
 
 Fault injection: `MotoBridge.faults` (`EmbeddedRuntime.faults`) is a `FaultPlan` (local/faults.py)
@@ -43,6 +44,10 @@ from moto.events.models import Rule
 from moto.ses.responses import EmailResponse
 from moto.sns.models import Subscription
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    StateTaskServiceCallback,
+)
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -201,6 +206,19 @@ class MotoBridge:
                 cause=response._get_param("cause"))
             return EmptyResult()
 
+        task_execution = StateTaskServiceCallback._eval_execution
+
+        def fresh_token_per_attempt(state: StateTaskServiceCallback, env: Any) -> None:
+            # Step Functions hands every attempt of a .waitForTaskToken task a new token; moto makes
+            # one when the state is entered and reuses it on Retry. A retried request step must meet
+            # a new token, as on AWS, so that tests prove it does not ask or mail twice.
+            context = env.states.context_object
+            if (context.context_object_data.get("State", {}).get("RetryCount", 0) > 0
+                    and state._is_integration_pattern()
+                    and ResourceCondition.WaitForTaskToken in state._supported_integration_patterns):
+                env.callback_pool_manager.add(context.update_task_token())
+            task_execution(state, env)
+
         def ses_send_raw_email(response: EmailResponse) -> Any:
             # SES publishes a configuration set's events (a bounce from the mailbox simulator) to its
             # destinations some seconds after accepting the message; moto publishes none.
@@ -222,6 +240,7 @@ class MotoBridge:
         EmailResponse.send_raw_email = ses_send_raw_email
         Subscription.publish = sns_deliver
         LambdaSimpleBackend.invoke = invoke
+        StateTaskServiceCallback._eval_execution = fresh_token_per_attempt
         BotocoreStubber.__call__ = faulty_stubber_call
         botocore.endpoint.time = _ScaledTime()  # the SDK's retry back-off, scaled like Retry's
         StepFunctionResponse.send_task_failure = send_task_failure
@@ -240,6 +259,8 @@ class MotoBridge:
         DynamoHandler.call_action = self._originals["dynamodb_call"]
         StepFunctionResponse.send_task_failure = self._originals["send_task_failure"]
         BotocoreStubber.__call__ = self._originals["stubber_call"]
+        if "_eval_execution" in StateTaskServiceCallback.__dict__:
+            del StateTaskServiceCallback._eval_execution  # back to the inherited one
         botocore.endpoint.time = self._originals["botocore_endpoint_time"]
         EmailResponse.send_raw_email = self._originals["ses_send_raw_email"]
         Subscription.publish = self._originals["sns_deliver"]

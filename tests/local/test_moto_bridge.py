@@ -5,9 +5,14 @@ import inspect
 import moto
 import pytest
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.botocore_stubber import BotocoreStubber
 from moto.dynamodb.responses import DynamoHandler
 from moto.events.models import Rule
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    StateTaskServiceCallback,
+)
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -28,6 +33,10 @@ def test_patched_internals_still_have_the_shapes_we_replace() -> None:
     assert "time.sleep(interval_seconds)" in inspect.getsource(retrier_decl.RetrierDecl._eval_body)
     assert list(inspect.signature(WaitFunction._wait_interval).parameters) == ["self", "env", "wait_seconds"]
     assert callable(DynamoHandler.call_action)
+    # A Retry re-runs _eval_execution, not _eval_body (where moto makes the task token).
+    assert "update_task_token()" in inspect.getsource(StateTaskServiceCallback._eval_body)
+    assert "self._eval_execution(frame)" in inspect.getsource(ExecutionState._evaluate_with_timeout)
+    assert list(inspect.signature(BotocoreStubber.__call__).parameters) == ["self", "event_name", "request", "kwargs"]
     # Still dropping the cause? Once moto passes it on, the send_task_failure patch can go.
     assert "send_task_failure(task_token, error=error)" in inspect.getsource(StepFunctionResponse.send_task_failure)
 

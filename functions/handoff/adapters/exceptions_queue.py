@@ -11,12 +11,14 @@ class ExceptionsQueue:
         self._sqs = sqs
         self._url = queue_url
 
-    def publish(self, handoff_id: str, status: str, exceptions: list[ExceptionEntry], *, priority: int = 0) -> None:
+    def publish(self, handoff_id: str, status: str, exceptions: list[ExceptionEntry], *, priority: int = 0) -> str:
+        """Send one message; returns its SQS message id."""
         body = {
             "handoffId": handoff_id,
             "status": status,
             "priority": priority,
             "exceptions": [e.to_json_dict() for e in exceptions],
         }
-        self._sqs.send_message(QueueUrl=self._url, MessageBody=json.dumps(body),
-                               MessageAttributes={"status": {"DataType": "String", "StringValue": status}})
+        return self._sqs.send_message(QueueUrl=self._url, MessageBody=json.dumps(body),
+                                      MessageAttributes={"status": {"DataType": "String", "StringValue": status}}
+                                      )["MessageId"]

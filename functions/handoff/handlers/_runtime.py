@@ -24,7 +24,7 @@ from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer
 from handoff.adapters.ses_feedback import MESSAGE_TAGS_HEADER, message_tags
 from handoff.config import setting
-from handoff.contracts import ContractError
+from handoff.contracts import ContractError, ExceptionEntry
 from handoff.domain.errors import EventInvalid
 from handoff.handlers._invocation import invocation
 
@@ -99,6 +99,21 @@ def notify_once(handoff_id: str, key: str, message: EmailMessage) -> str | None:
         return None
     message_id = Mailer(aws.client("ses"), setting("MAIL_FROM")).send(message)
     records.mark_notice_sent(handoff_id, key, message_id, now())
+    return message_id
+
+
+def queue_exceptions_once(handoff_id: str, key: str, status: str, exceptions: list[ExceptionEntry], *,
+                          priority: int = 0) -> str | None:
+    """Put a handoff's exceptions on the exceptions queue once per handoff and key (a retried step
+    finds them queued); returns the SQS message id, None when already queued. At least once, as
+    notify_once."""
+    records = store()
+    notice = f"exceptions#{key}"
+    if records.notice_sent(handoff_id, notice):
+        logger.info("exceptions already queued", extra={"handoff_id": handoff_id, "key": key})
+        return None
+    message_id = exceptions_queue().publish(handoff_id, status, exceptions, priority=priority)
+    records.mark_notice_sent(handoff_id, notice, message_id, now())
     return message_id
 
 

@@ -17,11 +17,11 @@ from handoff.domain.readiness import check_readiness
 from handoff.handlers._provisioning import playbook_for
 from handoff.handlers._runtime import (
     HandoffRef,
-    exceptions_queue,
     logger,
     metrics,
     notify_once,
     now,
+    queue_exceptions_once,
     step_handler,
     store,
 )
@@ -88,8 +88,8 @@ def validate(request: HandoffRef) -> dict:
         records.record_step(request.handoffId, step, "BLOCKED", now(),
                             detail=", ".join(sorted({e.code for e in blocking})))
         _fix_request(request.handoffId, deal, blocking, rework)
-        exceptions_queue().publish(request.handoffId, HandoffStatus.BLOCKED.value, blocking,
-                                   priority=max((e.priority or 0) for e in blocking))
+        queue_exceptions_once(request.handoffId, f"blocked#{rework}", HandoffStatus.BLOCKED.value, blocking,
+                              priority=max((e.priority or 0) for e in blocking))
         metrics.add_metric(name="HandoffBlocked", unit=MetricUnit.Count, value=1)
         logger.info("handoff blocked", extra={"handoff_id": request.handoffId, "codes": [e.code for e in blocking]})
         return {"ready": False, "approvals": []}

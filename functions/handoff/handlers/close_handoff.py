@@ -7,7 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from handoff.contracts import ExceptionEntry, HandoffStatus
-from handoff.handlers._runtime import HandoffRef, exceptions_queue, logger, metrics, now, step_handler, store
+from handoff.handlers._runtime import HandoffRef, logger, metrics, now, queue_exceptions_once, step_handler, store
 
 
 class StepError(BaseModel):
@@ -46,8 +46,9 @@ def close(request: CloseRequest) -> dict:
     store_.set_exceptions(request.handoffId, "CloseHandoff", exceptions)
     store_.set_status(request.handoffId, status)
     store_.record_step(request.handoffId, "CloseHandoff", status.value, now(), detail=f"{request.error.Error}: {message}"[:500])
-    if exceptions:
-        exceptions_queue().publish(request.handoffId, status.value, exceptions)
+    if exceptions:  # once per outcome and fix round: a retried step finds them queued
+        rework = store_.state(request.handoffId).rework
+        queue_exceptions_once(request.handoffId, f"{request.outcome.lower()}#{rework}", status.value, exceptions)
     logger.warning("handoff closed", extra={"handoff_id": request.handoffId, "status": status.value,
                                             "error": request.error.Error})
     metrics.add_metric(name=f"Handoff{status.value.title()}", unit=MetricUnit.Count, value=1)

@@ -18,8 +18,10 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from handoff.adapters import aws
+from handoff.adapters.dynamodb_errors import transient
 from handoff.adapters.event_bus import MAX_ENTRY_BYTES
 from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
@@ -162,6 +164,14 @@ def _unavailable(exc: IntegrationTransient) -> Response:
     logger.warning("resubmission not published", extra={"error": str(exc)})
     return _json(503, {"message": "The event bus did not take the resubmission; nothing changed, retry."},
                  headers={"Retry-After": "5"})
+
+
+@app.exception_handler(ClientError)
+def _aws_error(exc: ClientError) -> Response:
+    if transient(exc):  # DynamoDB throttled the read: nothing changed, the caller may retry
+        logger.warning("DynamoDB busy", extra={"error": exc.response.get("Error", {}).get("Code")})
+        return _json(503, {"message": "The handoff table is busy; nothing changed, retry."}, headers={"Retry-After": "2"})
+    return _unexpected(exc)
 
 
 @app.exception_handler(Exception)
