@@ -87,7 +87,8 @@ def validate_systems_config(config: Any) -> str:
 class DeployConfiguration(Construct):
     """The parameters, the functions' environment that names them, and grants to read them."""
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, systems_config: Any) -> None:
+        """`systems_config`: the context's, completed by the stack (the CRM intake's write-back)."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         ctx = self.node.try_get_context
@@ -121,7 +122,7 @@ class DeployConfiguration(Construct):
         for stem, text in texts.items():
             self._parameter(f"playbooks/{stem}", f"Playbook {stem} (YAML)", text, "playbooksDirectory")
 
-        systems = validate_systems_config(ctx("systemsConfig") or {})
+        systems = validate_systems_config(systems_config)
         self._parameter("systems-config", "Which adapter serves each system of record (JSON, no secrets)",
                         systems, "systemsConfig")
 

@@ -27,6 +27,7 @@ from infra import security
 from infra.bundling import LOCK_FILE, NOT_BUNDLED, PipBundling
 from infra.configuration import ContextError, DeployConfiguration, context_flag, context_json
 from infra.handoff_indexes import add_search_indexes
+from infra.intake import CrmIntake
 from infra.lambda_runtime import ARCHITECTURE, RUNTIME, pip_target_options
 from infra.mail import Mail
 from infra.retry_policies import expanded_text
@@ -57,7 +58,6 @@ class HandoffStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         ctx = self.node.try_get_context
-        self.configuration = DeployConfiguration(self, "Configuration")
 
         # Every change of a handoff, old and new image, feeds the facts (infra/analytics.py).
         self.handoffs = self._table("Handoffs", with_index=True, stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES)
@@ -78,6 +78,9 @@ class HandoffStack(Stack):
             description="Credentials of the REST systems of record (API keys, OAuth2 clients), JSON by system",
         )
         self.mail = Mail(self, "Mail")
+        self.intake = CrmIntake(self)
+        self.configuration = DeployConfiguration(
+            self, "Configuration", systems_config=self.intake.systems_config(self._systems_config()))
 
         self.api = self._approval_api_shell()
         self.web_acl = security.web_acl(self, self.api.deployment_stage)
@@ -99,6 +102,7 @@ class HandoffStack(Stack):
             **self.mail.environment,
             "CONTRACT_ANALYSER": ctx("contractAnalyser") or "offline",
             "BEDROCK_MODEL_ID": ctx("bedrockModelId") or "",
+            **self.intake.environment(),
         }
         code = self._code()
         self.functions = {spec.logical_name: self._function(spec, code, environment) for spec in FUNCTIONS}
@@ -107,8 +111,10 @@ class HandoffStack(Stack):
         self._wire_launch_packet_api()
         self.mail.subscribe(self.functions["MailFeedback"])
         self.state_machine = self._state_machine()
+        self._let_start_executions()
         self._rule()
         self._pipeline_rule()
+        self.intake.wire(self.functions)
         self._sweeper_schedule()
 
     # --- storage ----------------------------------------------------------------------------
@@ -189,7 +195,7 @@ class HandoffStack(Stack):
         if not spec.behind_api:
             # The API's own functions build links from the request; referencing the API URL there would be a cycle.
             env["APPROVAL_BASE_URL"] = self.api.url.rstrip("/")
-        asynchronous = not spec.in_workflow and not spec.behind_api
+        asynchronous = not spec.in_workflow and not spec.behind_api and not spec.from_queue
         if spec.behind_api and spec.timeout_seconds >= API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS:
             raise ValueError(f"{spec.logical_name}: a {spec.timeout_seconds} s timeout outlives API Gateway's "
                              f"{API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS} s integration timeout")
@@ -234,7 +240,9 @@ class HandoffStack(Stack):
             "config:delivery-leads": lambda f: self.configuration.grant(f, "delivery-leads-email"),
             "config:playbooks": lambda f: self.configuration.grant(f, "playbooks"),
             "config:systems": lambda f: self.configuration.grant(f, "systems-config"),
+            "states:start": lambda f: None,  # granted once the state machine exists: _let_start_executions
             "bedrock:invoke": self._grant_bedrock,
+            **self.intake.grants(),
         }
         for use in spec.uses:
             grants[use](function)
@@ -300,7 +308,8 @@ class HandoffStack(Stack):
         self.operator_methods = [
             resource.add_method(method, integration, authorization_type=apigw.AuthorizationType.IAM,
                                 request_validator=self.validator, request_parameters=parameters)
-            for resource, method in ((handoff, "GET"), (handoff.add_resource("resubmit"), "POST"))
+            for resource, method in ((handoff, "GET"), (handoff.add_resource("resubmit"), "POST"),
+                                     (handoff.add_resource("retry"), "POST"))
         ]
         # The search's parameters are checked by the handler (400 naming each), not by API Gateway.
         self.operator_methods.append(handoffs.add_method("GET", integration, authorization_type=apigw.AuthorizationType.IAM))
@@ -335,6 +344,12 @@ class HandoffStack(Stack):
             fn.grant_invoke(machine)
         return machine
 
+    def _systems_config(self) -> dict:
+        config = context_json(self, "systemsConfig", {})
+        if not isinstance(config, dict):
+            raise ContextError("systemsConfig", "must be a JSON object keyed by port")
+        return config
+
     def _crm_publishers(self) -> None:
         """A CRM in another account may put events on the bus: `crmPublisherAccounts` (account ids),
         and only events whose source starts with `crm.` (what the rules listen to)."""
@@ -353,6 +368,17 @@ class HandoffStack(Stack):
                 resources=[self.bus.event_bus_arn],
                 conditions={"StringLike": {"events:source": "crm.*"}},
             ))
+
+    def _let_start_executions(self) -> None:
+        """Functions outside the workflow that start it (a retry of a FAILED handoff): this machine only.
+        Its ARN is built from its fixed name, not referenced: the API's functions sit behind the API
+        whose URL the workflow's functions carry, so a reference would be a dependency cycle."""
+        arn = security.state_machine_arn(self, self.state_machine_name)
+        for spec in FUNCTIONS:
+            if "states:start" in spec.uses:
+                function = self.functions[spec.logical_name]
+                function.add_environment("STATE_MACHINE_ARN", arn)
+                function.add_to_role_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[arn]))
 
     def _bus_rule(self, construct_id: str, description: str, detail_type: str) -> events.Rule:
         return events.Rule(

@@ -40,7 +40,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from moto.core.responses import EmptyResult
 from moto.dynamodb.responses import DynamoHandler
-from moto.events.models import Rule
+from moto.events.models import EventsBackend, Rule
 from moto.ses.responses import EmailResponse
 from moto.sns.models import Subscription
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -403,6 +403,22 @@ def sns_lambda_event(subscription: Any, message: str, message_id: str, subject: 
             "MessageAttributes": {},
         },
     }]}
+
+
+def partner_event_bus_names() -> Callable[[], None]:
+    """moto takes an event bus's name after the last '/' of what it is given (for ARNs), which
+    loses partner event buses, whose names contain slashes (aws.partner/salesforce.com/<org>/<channel>).
+    Names are taken whole, ARNs after "event-bus/". Installed before provisioning; returns the undo."""
+    original = EventsBackend._normalize_event_bus_arn
+
+    def normalize(backend: EventsBackend, event_bus_arn: str | None) -> str:
+        if event_bus_arn is None:
+            return "default"
+        return event_bus_arn.split(":event-bus/", 1)[1] if event_bus_arn.startswith("arn:") else event_bus_arn
+
+    normalize.__wrapped__ = getattr(original, "__wrapped__", original)  # type: ignore[attr-defined]
+    EventsBackend._normalize_event_bus_arn = normalize
+    return lambda: setattr(EventsBackend, "_normalize_event_bus_arn", original)
 
 
 def sent_raw_messages(account: str, region: str) -> list[tuple[str, str]]:

@@ -46,7 +46,8 @@ def test_configuration_is_in_parameter_store_with_the_repos_files_as_defaults(te
     # Over 4 KB: the advanced tier (8 KB); the others stay standard.
     assert common["Tier"] == "Advanced" and found["/ClosedWonHandoff/approvers"]["Tier"] == "Standard"
     assert found["/ClosedWonHandoff/delivery-leads-email"]["Value"] == "delivery-leads@example.com"
-    assert json.loads(found["/ClosedWonHandoff/systems-config"]["Value"]) == {}
+    # The write-back goes to the CRM a deal came from (infra/intake.py) unless systemsConfig names a crm.
+    assert json.loads(found["/ClosedWonHandoff/systems-config"]["Value"]) == {"crm": {"adapter": "crm_intake"}}
     # The functions are told where the parameters are, never the values (no 4 KB environment).
     env = environment(template, "check_readiness")
     assert env["APPROVERS_PARAMETER"] == "/ClosedWonHandoff/approvers"

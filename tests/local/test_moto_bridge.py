@@ -69,6 +69,26 @@ def test_a_retried_lambda_error_is_seen_by_retry_and_catch_and_backoff_is_scaled
     assert json.dumps(record.to_json_dict())
 
 
+def test_partner_event_bus_names_are_kept_whole_while_patched() -> None:
+    """moto cuts bus names at their last '/', losing aws.partner/salesforce.com/<org>/<channel>; once
+    it stops doing so, partner_event_bus_names can go."""
+    from moto.events.models import EventsBackend
+
+    from local.moto_bridge import partner_event_bus_names
+
+    backend = EventsBackend.__new__(EventsBackend)
+    partner = "aws.partner/salesforce.com/00D5e000000AbCdEAK/0YL5e000000AbCdGAA"
+    undo = partner_event_bus_names()  # another module's runtime may have it installed already
+    try:
+        patched = EventsBackend._normalize_event_bus_arn
+        assert patched.__wrapped__(backend, partner) == "0YL5e000000AbCdGAA"  # moto's own
+        assert patched(backend, partner) == partner
+        assert patched(backend, f"arn:aws:events:us-east-1:1:event-bus/{partner}") == partner
+        assert patched(backend, None) == "default"
+    finally:
+        undo()
+
+
 def test_stream_records_reads_the_handoff_table_stream_in_order(runtime: EmbeddedRuntime) -> None:
     """moto's DynamoDB Streams behind botocore's account-id endpoints (local/moto_bridge.stream_records)."""
     from local.moto_bridge import stream_records

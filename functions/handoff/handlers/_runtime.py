@@ -23,6 +23,7 @@ from handoff.adapters.exceptions_queue import ExceptionsQueue
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer
 from handoff.adapters.ses_feedback import MESSAGE_TAGS_HEADER, message_tags
+from handoff.adapters.workflow import Workflow
 from handoff.config import setting
 from handoff.contracts import ContractError, ExceptionEntry
 from handoff.domain.errors import EventInvalid
@@ -103,7 +104,8 @@ def notify_once(handoff_id: str, key: str, message: EmailMessage) -> str | None:
 
 
 def queue_exceptions_once(handoff_id: str, key: str, status: str, exceptions: list[ExceptionEntry], *,
-                          priority: int = 0) -> str | None:
+                          priority: int = 0, owner: str | None = None,
+                          resolution: dict[str, str] | None = None) -> str | None:
     """Put a handoff's exceptions on the exceptions queue once per handoff and key (a retried step
     finds them queued); returns the SQS message id, None when already queued. At least once, as
     notify_once."""
@@ -112,13 +114,18 @@ def queue_exceptions_once(handoff_id: str, key: str, status: str, exceptions: li
     if records.notice_sent(handoff_id, notice):
         logger.info("exceptions already queued", extra={"handoff_id": handoff_id, "key": key})
         return None
-    message_id = exceptions_queue().publish(handoff_id, status, exceptions, priority=priority)
+    message_id = exceptions_queue().publish(handoff_id, status, exceptions, priority=priority, owner=owner,
+                                            resolution=resolution)
     records.mark_notice_sent(handoff_id, notice, message_id, now())
     return message_id
 
 
 def event_bus() -> EventBus:
     return EventBus(aws.client("events"), setting("EVENT_BUS_NAME"))
+
+
+def workflow() -> Workflow:
+    return Workflow(aws.client("stepfunctions"), setting("STATE_MACHINE_ARN"))
 
 
 def exceptions_queue() -> ExceptionsQueue:

@@ -10,6 +10,7 @@ from handoff.adapters.configuration import approver_directory
 from handoff.adapters.mailer import as_html, render_notice
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
 from handoff.domain.approvals import estimate_margin, required_approvals
+from handoff.domain.crm_fields import in_crm_terms, intake_of
 from handoff.domain.fix_loop import fix_round_step
 from handoff.domain.playbooks import Playbook, PlaybookError, UnknownServiceLine
 from handoff.domain.priority import prioritise
@@ -62,6 +63,7 @@ def _exceptions(deal: ClosedWonEvent, playbook: Playbook) -> tuple[list[Exceptio
     found = check_readiness(deal, playbook, today=now().date())
     analysis = contract_analyser().analyse(deal, max_payment_terms_days=playbook.billing.max_payment_terms_days)
     found += analysis.exceptions
+    found = in_crm_terms(found, intake_of(deal.detail.model_extra))  # name the CRM field to fill in
     non_standard = list(dict.fromkeys(f.clause_id for f in analysis.findings if not f.standard))
     categories = sorted({str(f.category) for f in analysis.findings if not f.standard})
     return (prioritise(found, revenue_at_risk=deal.detail.contract.value, now=now(), playbook=playbook), non_standard,
@@ -79,7 +81,9 @@ def validate(request: HandoffRef) -> dict:
         exceptions, non_standard, categories = _exceptions(deal, playbook)
     except PlaybookError as error:
         logger.error("playbook cannot be used", extra={"handoff_id": request.handoffId, "error": str(error)})
-        playbook, exceptions = None, _blocked_by_playbook(error, deal.detail.opportunity.service_line)
+        playbook = None
+        exceptions = in_crm_terms(_blocked_by_playbook(error, deal.detail.opportunity.service_line),
+                                  intake_of(deal.detail.model_extra))
         non_standard, categories = [], []
     records.set_exceptions(request.handoffId, STEP, exceptions)
     blocking = [e for e in exceptions if e.severity == "BLOCKING"]
