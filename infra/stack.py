@@ -30,6 +30,7 @@ from infra.handoff_indexes import add_search_indexes
 from infra.intake import CrmIntake
 from infra.lambda_runtime import ARCHITECTURE, RUNTIME, pip_target_options
 from infra.mail import Mail
+from infra.recovery import add_recovery
 from infra.retry_policies import expanded_text
 from infra.wiring import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, FUNCTIONS, FunctionSpec
 
@@ -116,6 +117,7 @@ class HandoffStack(Stack):
         self._pipeline_rule()
         self.intake.wire(self.functions)
         self._sweeper_schedule()
+        add_recovery(self)
 
     # --- storage ----------------------------------------------------------------------------
     def _table(self, name: str, *, with_index: bool = False, ttl: str | None = None, pk: str = "pk",
