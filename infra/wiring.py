@@ -93,6 +93,6 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  publishes=(("crm.hubspot", "Opportunity Closed Won"), ("crm.hubspot", "Opportunity Stage Changed"))),
     # Requeues quarantined events on the bus; its S3 grants and route are in infra/recovery.py.
     FunctionSpec("RecoveryApi", "recovery_api", "Operators' recovery API (IAM): requeue quarantined events",
-                 ("bus:put",), in_workflow=False, behind_api=True,
+                 ("bus:put",), in_workflow=False, behind_api=True, timeout_seconds=API_TIMEOUT_SECONDS,
                  publishes=(("crm.*", "Opportunity Closed Won"), ("crm.*", "Opportunity Stage Changed"))),
 )
