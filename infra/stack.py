@@ -24,12 +24,14 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import security
+from infra.analytics import Analytics
 from infra.bundling import LOCK_FILE, NOT_BUNDLED, PipBundling
 from infra.configuration import ContextError, DeployConfiguration, context_flag, context_json
 from infra.handoff_indexes import add_search_indexes
 from infra.intake import CrmIntake
 from infra.lambda_runtime import ARCHITECTURE, RUNTIME, pip_target_options
 from infra.mail import Mail
+from infra.monitoring import Monitoring, dead_letter_queues
 from infra.recovery import add_recovery
 from infra.retry_policies import expanded_text
 from infra.wiring import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, FUNCTIONS, FunctionSpec
@@ -87,6 +89,7 @@ class HandoffStack(Stack):
         self.web_acl = security.web_acl(self, self.api.deployment_stage)
         # Named, so the callback grant can be scoped to it without referencing it (a cycle).
         self.state_machine_name = f"{self.stack_name}-handoff"
+        self.analytics = Analytics(self, "Analytics", access_logs=self.access_logs)
         environment = {
             "POWERTOOLS_SERVICE_NAME": "closed-won-handoff",
             "POWERTOOLS_METRICS_NAMESPACE": "ClosedWonHandoff",
@@ -103,6 +106,7 @@ class HandoffStack(Stack):
             **self.mail.environment,
             "CONTRACT_ANALYSER": ctx("contractAnalyser") or "offline",
             "BEDROCK_MODEL_ID": ctx("bedrockModelId") or "",
+            "FACTS_DELIVERY_STREAM": self.analytics.delivery.ref,
             **self.intake.environment(),
         }
         code = self._code()
@@ -117,7 +121,12 @@ class HandoffStack(Stack):
         self._pipeline_rule()
         self.intake.wire(self.functions)
         self._sweeper_schedule()
+        self.analytics.consume(self.handoffs, self.functions["RecordFacts"])
         add_recovery(self)
+        self.monitoring = Monitoring(  # dashboards and alarms (infra/monitoring.py)
+            self, "Monitoring", functions=self.functions, state_machine=self.state_machine, api=self.api,
+            dead_letters=dead_letter_queues(self, self.functions, [self.undelivered_events]),
+            alarm_email=ctx("alarmEmail"))
 
     # --- storage ----------------------------------------------------------------------------
     def _table(self, name: str, *, with_index: bool = False, ttl: str | None = None, pk: str = "pk",
@@ -144,7 +153,7 @@ class HandoffStack(Stack):
         return table
 
     def _documents_bucket(self) -> s3.Bucket:
-        access_logs = s3.Bucket(
+        access_logs = self.access_logs = s3.Bucket(
             self, "AccessLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -244,6 +253,7 @@ class HandoffStack(Stack):
             "config:systems": lambda f: self.configuration.grant(f, "systems-config"),
             "states:start": lambda f: None,  # granted once the state machine exists: _let_start_executions
             "bedrock:invoke": self._grant_bedrock,
+            "facts:put": lambda f: self.analytics.grant_put(f),
             **self.intake.grants(),
         }
         for use in spec.uses:
