@@ -17,14 +17,15 @@ def test_bounces_and_complaints_go_from_the_configuration_set_to_the_feedback_fu
     assert props["ConfigurationSetName"] == {"Ref": config_set}
     assert sorted(props["EventDestination"]["MatchingEventTypes"]) == ["bounce", "complaint"]
     assert props["EventDestination"]["Enabled"] is True
-    [(topic_id, topic)] = resources(template, "AWS::SNS::Topic").items()
-    assert props["EventDestination"]["SnsDestination"]["TopicARN"] == {"Ref": topic_id}
+    topic_id = props["EventDestination"]["SnsDestination"]["TopicARN"]["Ref"]
+    topic = template["Resources"][topic_id]
     # Encrypted with a rotating customer managed key that SES may use (an AWS managed key would refuse SES).
     key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
     key = template["Resources"][key_id]["Properties"]
     assert key["EnableKeyRotation"] is True
     assert any(st.get("Principal") == {"Service": "ses.amazonaws.com"} for st in key["KeyPolicy"]["Statement"])
-    [subscription] = resources(template, "AWS::SNS::Subscription").values()
+    [subscription] = [s for s in resources(template, "AWS::SNS::Subscription").values()
+                      if s["Properties"]["TopicArn"] == {"Ref": topic_id}]
     assert subscription["Properties"]["Protocol"] == "lambda"
     assert subscription["Properties"]["TopicArn"] == {"Ref": topic_id}
     assert subscription["Properties"]["Endpoint"] == {"Fn::GetAtt": [function_logical_id(template, "mail_feedback"), "Arn"]}
