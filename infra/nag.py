@@ -22,6 +22,8 @@ def acknowledge_findings(stack: Stack) -> None:  # noqa: PLR0912
          "resource-level permissions.")
     _ack(stack, f"IAM5[Resource::<{stack.get_logical_id(stack.handoffs.node.default_child)}.Arn>/index/*]",
          "Table-level data grant includes the table's own indexes (the approval sweeper queries gsi1).")
+    _ack(stack, f"IAM5[Resource::<{stack.get_logical_id(stack.work_items.node.default_child)}.Arn>/index/*]",
+         "Table-level data grant includes the work items table's indexes (the queue and a handoff's items).")
     documents = stack.get_logical_id(stack.documents.node.default_child)
     _ack(stack, f"IAM5[Resource::<{documents}.Arn>/quarantine/*]",
          "Put of rejected events under the quarantine prefix of the stack's own bucket; keys are per event.")

@@ -25,6 +25,7 @@ from constructs import Construct
 
 from infra.bundling import PipBundling
 from infra.wiring import FUNCTIONS, FunctionSpec
+from infra.work_queue import wire_work_queue, work_items_table, work_queue_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
@@ -59,6 +60,7 @@ class HandoffStack(Stack):
         self.handoffs = self._table("Handoffs", with_index=True)
         self.ledger = self._table("Ledger")
         self.idempotency = self._table("Idempotency", ttl="expiration", pk="id", sk=None)
+        self.work_items = work_items_table(self)
         self.documents = self._documents_bucket()
         self.exceptions = self._queue("Exceptions", retention=Duration.days(14))
         self.bus = events.EventBus(self, "HandoffBus", event_bus_name=ctx("eventBusName") or "closed-won-handoffs")
@@ -91,6 +93,8 @@ class HandoffStack(Stack):
             "DELIVERY_LEADS_EMAIL": delivery_leads,
             "CONTRACT_ANALYSER": ctx("contractAnalyser") or "offline",
             "BEDROCK_MODEL_ID": ctx("bedrockModelId") or "",
+            "WORK_ITEMS_TABLE": self.work_items.table_name,
+            **work_queue_environment(self),
         }
         code = self._code()
         self.functions = {spec.logical_name: self._function(spec, code, environment) for spec in FUNCTIONS}
@@ -100,6 +104,7 @@ class HandoffStack(Stack):
         self._rule()
         self._pipeline_rule()
         self._sweeper_schedule()
+        wire_work_queue(self)
 
     # --- storage ----------------------------------------------------------------------------
     def _table(self, name: str, *, with_index: bool = False, ttl: str | None = None, pk: str = "pk",
@@ -174,7 +179,7 @@ class HandoffStack(Stack):
         if not spec.behind_api:
             # The API's own functions build links from the request; referencing the API URL there would be a cycle.
             env["APPROVAL_BASE_URL"] = self.api.url.rstrip("/")
-        asynchronous = not spec.in_workflow and not spec.behind_api
+        asynchronous = not spec.in_workflow and not spec.behind_api and not spec.polls_queue
         function = lambda_.Function(
             self, f"{spec.logical_name}Function",
             description=spec.description,
@@ -210,6 +215,8 @@ class HandoffStack(Stack):
             "mail:send": lambda f: self.sender.grant_send_email(f),
             "states:callback": self._grant_callbacks,
             "bedrock:invoke": self._grant_bedrock,
+            "work-items:write": lambda f: self.work_items.grant_read_write_data(f),
+            "dead-letters:read": lambda f: None,  # infra/work_queue.py, once every queue exists
         }
         for use in uses:
             grants[use](function)

@@ -19,6 +19,7 @@ class FunctionSpec:
     uses: tuple[str, ...] = field(default_factory=tuple)  # grants, see HandoffStack._grant
     in_workflow: bool = True  # invoked by the state machine
     behind_api: bool = False  # invoked synchronously by API Gateway
+    polls_queue: bool = False  # invoked by an SQS event source mapping (infra/work_queue.py)
     timeout_seconds: int = 30
 
 
@@ -56,4 +57,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  "Soft staffing requests from pipeline stage changes; released when the deal is lost",
                  ("handoffs:write", "quarantine:write", *INTEGRATION), in_workflow=False,
                  timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
+    # The exceptions queue's consumer (SQS event source, partial batch failures) and the daily digest.
+    FunctionSpec("WorkQueueIntake", "work_queue_intake", "Exceptions queue to work items (owner group, priority, SLA)",
+                 ("handoffs:read", "work-items:write"), in_workflow=False, polls_queue=True),
+    FunctionSpec("WorkQueueDigest", "work_queue_digest", "Daily digest of open work items per owner group by email",
+                 ("work-items:write", "mail:send", "dead-letters:read"), in_workflow=False),
 )

@@ -51,6 +51,9 @@ class Provisioned:
     functions: dict[str, Function] = field(default_factory=dict)  # by function name
     routes: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path pattern, function name)
     schedules: dict[str, list[dict]] = field(default_factory=dict)  # rule logical id -> targets
+    # SQS event source mappings: (queue ARN, function name, batch size, ReportBatchItemFailures).
+    # Not created in moto, whose mappings invoke through Docker: local/moto_bridge.py delivers them.
+    queue_sources: list[tuple[str, str, int, bool]] = field(default_factory=list)
     stage_name: str = ""
 
     def by_type(self, cfn_type: str) -> list[str]:
@@ -216,8 +219,9 @@ class Provisioner:
         attributes = {}
         if "RedrivePolicy" in props:
             attributes["RedrivePolicy"] = json.dumps(self.resolve(props["RedrivePolicy"]))
-        if "MessageRetentionPeriod" in props:
-            attributes["MessageRetentionPeriod"] = str(props["MessageRetentionPeriod"])
+        for name in ("MessageRetentionPeriod", "VisibilityTimeout"):
+            if name in props:
+                attributes[name] = str(props[name])
         url = self.client("sqs").create_queue(QueueName=props.get("QueueName") or self._name(logical),
                                               Attributes=attributes)["QueueUrl"]
         self.out.physical[logical] = url
@@ -282,6 +286,15 @@ class Provisioner:
             self.out.schedules[logical] = targets
         self.out.physical[logical] = name
         self.out.arns[logical] = arn
+
+    def _create_Lambda_EventSourceMapping(self, logical: str, props: dict, _meta: dict) -> None:
+        source = self.resolve(props["EventSourceArn"])
+        if ":sqs:" not in source:
+            raise UnsupportedTemplate(f"{logical}: only SQS event sources are supported by the local runtime")
+        function = self.resolve(props["FunctionName"])
+        partial = "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])
+        self.out.queue_sources.append((source, function, int(props.get("BatchSize", 10)), partial))
+        self.out.physical[logical] = f"esm-{self._name(logical)}"
 
     def _create_StepFunctions_StateMachine(self, logical: str, props: dict, _meta: dict) -> None:
         definition = self.resolve(props["DefinitionString"])

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from local.moto_bridge import MotoBridge
+from local.moto_bridge import MotoBridge, QueueSource
 from local.outbox import Email, Outbox
 from local.provision import ACCOUNT, REGION, Provisioned, Provisioner
 from local.template import ROOT, load_template
@@ -85,7 +85,8 @@ class EmbeddedRuntime:
         self.bridge = MotoBridge(self.lambdas, time_scale=self.time_scale, start_execution=self._start_execution,
                                  dead_letter=self._dead_letter,
                                  function_dead_letters={f.name: f.dead_letter_arn for f in self.resources.functions.values()
-                                                        if f.dead_letter_arn})
+                                                        if f.dead_letter_arn},
+                                 queue_sources=self._queue_sources(template), sqs=lambda: self.client("sqs"))
         self.bridge.install()
         from handoff.handlers._provisioning import use_backoff_sleep
 
@@ -125,6 +126,16 @@ class EmbeddedRuntime:
         assert self.bridge is not None
         with self.bridge.activity:
             return self.lambdas(function_name, event)
+
+    def _queue_sources(self, template: dict) -> list[QueueSource]:
+        by_arn = {arn: logical for logical, arn in self.resources.arns.items()}
+        sources = []
+        for arn, function, batch_size, partial in self.resources.queue_sources:
+            logical = by_arn[arn]
+            visibility = template["Resources"][logical].get("Properties", {}).get("VisibilityTimeout", 30)
+            sources.append(QueueSource(arn, self.resources.physical[logical], function, batch_size, partial,
+                                       float(visibility)))
+        return sources
 
     def _start_execution(self, state_machine_arn: str, name: str, payload: str) -> None:
         self.client("stepfunctions").start_execution(stateMachineArn=state_machine_arn, name=name, input=payload)
@@ -298,11 +309,32 @@ class EmbeddedRuntime:
 
     def sweep_approvals(self, at: datetime) -> None:
         """Fire the approval sweep schedule as EventBridge would at time `at`."""
-        for targets in self.resources.schedules.values():
+        self.fire_schedule("ApprovalSweepSchedule", at)
+
+    def send_digests(self, at: datetime) -> Any:
+        """Fire the work queue's daily digest schedule as EventBridge would at time `at`; returns
+        the digest's result ({"sent": {group: items}, ...}) or raises its error."""
+        (result, error), = self.fire_schedule("WorkQueueDigestSchedule", at)
+        if error:
+            raise RuntimeError(f"the digest failed: {result}")
+        return result
+
+    def work_items(self) -> Any:
+        """The work queue's store (handoff.adapters.work_items_store.WorkItemStore)."""
+        from handoff.adapters.work_items_store import WorkItemStore
+
+        return WorkItemStore(self.session.resource("dynamodb", region_name=REGION).Table(self.env("WORK_ITEMS_TABLE")))
+
+    def fire_schedule(self, logical_prefix: str, at: datetime) -> list[tuple[Any, str | None]]:
+        """Invoke the targets of the schedule rules named `logical_prefix*` with EventBridge's
+        Scheduled Event for time `at`; returns each target's (result, error type)."""
+        results = []
+        for targets in [t for rule, t in self.resources.schedules.items() if rule.startswith(logical_prefix)]:
             for target in targets:
                 function = target["Arn"].split(":")[6]
-                self._invoke(function, {
-                    "version": "0", "id": f"sweep-{at.timestamp()}", "detail-type": "Scheduled Event",
+                results.append(self._invoke(function, {
+                    "version": "0", "id": f"schedule-{at.timestamp()}", "detail-type": "Scheduled Event",
                     "source": "aws.events", "account": ACCOUNT, "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "region": REGION, "resources": [], "detail": {},
-                })
+                }))
+        return results

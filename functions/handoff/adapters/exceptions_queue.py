@@ -11,12 +11,15 @@ class ExceptionsQueue:
         self._sqs = sqs
         self._url = queue_url
 
-    def publish(self, handoff_id: str, status: str, exceptions: list[ExceptionEntry], *, priority: int = 0) -> None:
+    def publish(self, handoff_id: str, status: str, exceptions: list[ExceptionEntry], *, priority: int = 0,
+                fix_round: int | None = None) -> None:
         body = {
             "handoffId": handoff_id,
             "status": status,
             "priority": priority,
             "exceptions": [e.to_json_dict() for e in exceptions],
         }
+        if fix_round is not None:
+            body["fixRound"] = fix_round  # the work queue tells a redelivery from a new round by it
         self._sqs.send_message(QueueUrl=self._url, MessageBody=json.dumps(body),
                                MessageAttributes={"status": {"DataType": "String", "StringValue": status}})

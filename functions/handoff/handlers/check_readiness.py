@@ -84,7 +84,7 @@ def validate(request: HandoffRef) -> dict:
                             detail=", ".join(sorted({e.code for e in blocking})))
         _fix_request(request.handoffId, deal, blocking, rework)
         exceptions_queue().publish(request.handoffId, HandoffStatus.BLOCKED.value, blocking,
-                                   priority=max((e.priority or 0) for e in blocking))
+                                   priority=max((e.priority or 0) for e in blocking), fix_round=rework)
         metrics.add_metric(name="HandoffBlocked", unit=MetricUnit.Count, value=1)
         logger.info("handoff blocked", extra={"handoff_id": request.handoffId, "codes": [e.code for e in blocking]})
         return {"ready": False, "approvals": []}

@@ -47,7 +47,8 @@ def close(request: CloseRequest) -> dict:
     store_.set_status(request.handoffId, status)
     store_.record_step(request.handoffId, "CloseHandoff", status.value, now(), detail=f"{request.error.Error}: {message}"[:500])
     if exceptions:
-        exceptions_queue().publish(request.handoffId, status.value, exceptions)
+        exceptions_queue().publish(request.handoffId, status.value, exceptions,
+                                   fix_round=store_.state(request.handoffId).rework)
     logger.warning("handoff closed", extra={"handoff_id": request.handoffId, "status": status.value,
                                             "error": request.error.Error})
     metrics.add_metric(name=f"Handoff{status.value.title()}", unit=MetricUnit.Count, value=1)

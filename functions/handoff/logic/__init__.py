@@ -1,0 +1,1 @@
+"""Use cases: what a handler asks for, over the ports and the domain."""
