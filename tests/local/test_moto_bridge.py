@@ -30,6 +30,12 @@ def test_patched_internals_still_have_the_shapes_we_replace() -> None:
     assert callable(DynamoHandler.call_action)
     # Still dropping the cause? Once moto passes it on, the send_task_failure patch can go.
     assert "send_task_failure(task_token, error=error)" in inspect.getsource(StepFunctionResponse.send_task_failure)
+    # SQS event source mappings: every message passes Queue.add_message, and moto's own mappings
+    # (which the provisioner never creates) would invoke through Docker from there.
+    from moto.sqs.models import Queue
+
+    assert list(inspect.signature(Queue.add_message).parameters) == ["self", "message"]
+    assert "lambda_event_source_mappings" in inspect.getsource(Queue.add_message)
 
 
 def test_install_refuses_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,3 +64,32 @@ def test_a_retried_lambda_error_is_seen_by_retry_and_catch_and_backoff_is_scaled
     runtime.bridge.sleep(30)  # a 30 s back-off sleeps 30 ms at the runtime's scale
     assert runtime.bridge.slept[-1] == pytest.approx(30 * runtime.time_scale)
     assert json.dumps(record.to_json_dict())
+
+
+def test_sqs_event_source_mappings_are_delivered_in_batches_with_partial_failures(runtime: EmbeddedRuntime) -> None:
+    """Lambda's SQS poller: what the function reports failed comes back (and dead-letters after
+    maxReceiveCount), the rest is deleted; the template's mapping is the only source of truth."""
+    (source,) = runtime.bridge.queue_sources.values()
+    assert source.partial_failures and source.batch_size == 10 and source.visibility_timeout == 180
+    calls: list[list[str]] = []
+    original = runtime.bridge.invoker
+
+    def invoker(function: str, event: dict) -> tuple[dict, str | None]:
+        if function != source.function:
+            return original(function, event)
+        calls.append([r["body"] for r in event["Records"]])
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]
+                                      if r["body"] == "bad"]}, None
+
+    runtime.bridge.invoker = invoker
+    try:
+        runtime.client("sqs").send_message_batch(QueueUrl=source.queue_url, Entries=[
+            {"Id": "1", "MessageBody": "good"}, {"Id": "2", "MessageBody": "bad"}])
+        runtime.wait_settled()
+    finally:
+        runtime.bridge.invoker = original
+    assert "good" in calls[0]
+    assert sum(body == "good" for batch in calls for body in batch) == 1
+    assert sum(body == "bad" for batch in calls for body in batch) == 5  # the queue's maxReceiveCount
+    assert runtime.queue_messages("ExceptionsQueue") == []
+    assert "bad" in [m["Body"] for m in runtime.queue_messages("ExceptionsDeadLetters")]
