@@ -57,3 +57,21 @@ def acknowledge_findings(stack: Stack) -> None:  # noqa: PLR0912
     _ack(stack.api.deployment_stage, "APIG3",
          "Throttling is set on the stage; attach an organisation WAF web ACL at deployment if one exists.")
     _ack(stack.undelivered_events, "SQS3", "This queue is the EventBridge target's dead-letter queue.")
+    _acknowledge_console(stack)
+
+
+def _acknowledge_console(stack: Stack) -> None:
+    for method in stack.console_methods:
+        _ack(method, "APIG4",
+             "People sign in through the Cognito hosted UI; the Console function verifies the ID token from the "
+             "HttpOnly session cookie (signature against the pool's JWKS, issuer, audience, expiry) on every "
+             "request and checks group membership per action. API Gateway authorizers read headers, not cookies.")
+        _ack(method, "COG4", "See APIG4: the function itself verifies the Cognito ID token carried in the cookie.")
+    _ack(stack.console_api.deployment_stage, "APIG3",
+         "Throttling is set on the stage; attach an organisation WAF web ACL at deployment if one exists.")
+    _ack(stack.console_secret, "SMG4",
+         "Only signs the console's CSRF tokens: rotating it by hand at any time only invalidates forms open at that "
+         "moment; there is no external system to rotate with.")
+    _ack(stack.user_pool, "COG8",
+         "Sign-in is meant to federate with the firm's SSO, whose identity provider applies its own risk checks; "
+         "local users must use TOTP MFA and a strong password. The Plus tier is a per-user cost left to the deployer.")

@@ -24,6 +24,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.bundling import PipBundling
+from infra.console import wire_console
 from infra.wiring import FUNCTIONS, FunctionSpec
 from infra.work_queue import wire_work_queue, work_items_table, work_queue_environment
 
@@ -105,6 +106,7 @@ class HandoffStack(Stack):
         self._pipeline_rule()
         self._sweeper_schedule()
         wire_work_queue(self)
+        wire_console(self)
 
     # --- storage ----------------------------------------------------------------------------
     def _table(self, name: str, *, with_index: bool = False, ttl: str | None = None, pk: str = "pk",
@@ -217,6 +219,7 @@ class HandoffStack(Stack):
             "bedrock:invoke": self._grant_bedrock,
             "work-items:write": lambda f: self.work_items.grant_read_write_data(f),
             "dead-letters:read": lambda f: None,  # infra/work_queue.py, once every queue exists
+            # Dead-letter queues, the Cognito pool and the console's key are granted in infra/console.py.
         }
         for use in uses:
             grants[use](function)

@@ -62,4 +62,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  ("handoffs:read", "work-items:write"), in_workflow=False, polls_queue=True),
     FunctionSpec("WorkQueueDigest", "work_queue_digest", "Daily digest of open work items per owner group by email",
                  ("work-items:write", "mail:send", "dead-letters:read"), in_workflow=False),
+    # The console's pages for people (Cognito sign-in, infra/console.py): reads handoffs, writes approvals
+    # decisions and work items, resubmits through the bus, reads (never consumes) dead-letter queues.
+    FunctionSpec("Console", "console", "Operations console: handoffs, the work queue and my approvals (Cognito)",
+                 ("handoffs:write", "work-items:write", "bus:put", "states:callback", "dead-letters:read"),
+                 in_workflow=False, behind_api=True),
 )

@@ -55,6 +55,9 @@ class Provisioned:
     # Not created in moto, whose mappings invoke through Docker: local/moto_bridge.py delivers them.
     queue_sources: list[tuple[str, str, int, bool]] = field(default_factory=list)
     stage_name: str = ""
+    # Every REST API of the stack by logical id: (stage, routes). `routes` and `stage_name` above are
+    # the first one's (the approval links and the operators' API).
+    apis: dict[str, tuple[str, list[tuple[str, str, str]]]] = field(default_factory=dict)
 
     def by_type(self, cfn_type: str) -> list[str]:
         return [logical for logical, t in self.types.items() if t == cfn_type]
@@ -296,6 +299,30 @@ class Provisioner:
         self.out.queue_sources.append((source, function, int(props.get("BatchSize", 10)), partial))
         self.out.physical[logical] = f"esm-{self._name(logical)}"
 
+    # --- Cognito: the console's user pool (sign-in itself is not emulated: a fixed local operator) ---
+    def _create_Cognito_UserPool(self, logical: str, props: dict, _meta: dict) -> None:
+        pool = self.client("cognito-idp").create_user_pool(PoolName=props.get("UserPoolName") or self._name(logical))
+        self.out.physical[logical] = pool["UserPool"]["Id"]
+        self.out.arns[logical] = pool["UserPool"]["Arn"]
+
+    def _create_Cognito_UserPoolClient(self, logical: str, props: dict, _meta: dict) -> None:
+        client = self.client("cognito-idp").create_user_pool_client(
+            UserPoolId=self.resolve(props["UserPoolId"]), ClientName=self._name(logical),
+            AllowedOAuthFlows=props.get("AllowedOAuthFlows", []),
+            CallbackURLs=[self._local_url(str(u)) for u in self.resolve(props.get("CallbackURLs", []))])
+        self.out.physical[logical] = client["UserPoolClient"]["ClientId"]
+
+    def _create_Cognito_UserPoolDomain(self, logical: str, props: dict, _meta: dict) -> None:
+        domain = self.resolve(props["Domain"])
+        self.client("cognito-idp").create_user_pool_domain(Domain=domain, UserPoolId=self.resolve(props["UserPoolId"]))
+        self.out.physical[logical] = domain
+
+    def _create_Cognito_UserPoolGroup(self, logical: str, props: dict, _meta: dict) -> None:
+        name = props["GroupName"]
+        self.client("cognito-idp").create_group(GroupName=name, UserPoolId=self.resolve(props["UserPoolId"]),
+                                                Description=props.get("Description", ""))
+        self.out.physical[logical] = name
+
     def _create_StepFunctions_StateMachine(self, logical: str, props: dict, _meta: dict) -> None:
         definition = self.resolve(props["DefinitionString"])
         # CloudFormation applies DefinitionSubstitutions server-side; moto does not, so we do.
@@ -320,12 +347,17 @@ class Provisioner:
             return path_of(resource["ParentId"]) + "/" + resource["PathPart"]
 
         function_by_arn = {self.out.arns[f.logical_id]: f.name for f in self.out.functions.values()}
+        stages = {r["Properties"]["RestApiId"]["Ref"]: r["Properties"]["StageName"]
+                  for r in self.resources.values() if r["Type"] == "AWS::ApiGateway::Stage"}
+        for api in [n for n, r in self.resources.items() if r["Type"] == "AWS::ApiGateway::RestApi"]:
+            self.out.apis[api] = (stages.get(api, ""), [])
         for logical in [n for n, r in self.resources.items() if r["Type"] == "AWS::ApiGateway::Method"]:
             props = self.resources[logical]["Properties"]
             uri = self.resolve(props["Integration"]["Uri"])
             function = next((name for arn, name in function_by_arn.items() if arn in uri), None)
             if function is None:
                 raise UnsupportedTemplate(f"{logical}: integration {uri} is not a function of this stack")
-            self.out.routes.append((props["HttpMethod"], path_of(props["ResourceId"]), function))
-        stages = [r for r in self.resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]
-        self.out.stage_name = stages[0]["Properties"]["StageName"] if stages else ""
+            route = (props["HttpMethod"], path_of(props["ResourceId"]) or "/", function)
+            self.out.apis[props["RestApiId"]["Ref"]][1].append(route)
+        if self.out.apis:
+            self.out.stage_name, self.out.routes = next(iter(self.out.apis.values()))
