@@ -17,7 +17,7 @@ class PipBundling:
         self._python_version = python_version
         self._platform = platform
 
-    def try_bundle(self, output_dir: str, *, image, **_options) -> bool:  # noqa: ANN001 - jsii signature
+    def try_bundle(self, output_dir: str, *, image, **_options) -> bool:
         subprocess.run(
             [
                 sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",

@@ -5,11 +5,11 @@ from aws_cdk import Acknowledgment, Stack, Validations
 RULE = "AwsSolutions::AwsSolutions-"
 
 
-def _ack(scope, finding: str, reason: str) -> None:  # noqa: ANN001
+def _ack(scope, finding: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=f"{RULE}{finding}", reason=reason))
 
 
-def acknowledge_findings(stack: Stack) -> None:  # noqa: PLR0912
+def acknowledge_findings(stack: Stack) -> None:
     from infra.stack import INFERENCE_PROFILE_PREFIXES, HandoffStack
 
     assert isinstance(stack, HandoffStack)

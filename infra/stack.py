@@ -25,6 +25,7 @@ from constructs import Construct
 
 from infra.bundling import PipBundling
 from infra.console import wire_console
+from infra.retry_policies import expanded_text
 from infra.wiring import FUNCTIONS, FunctionSpec
 from infra.work_queue import wire_work_queue, work_items_table, work_queue_environment
 
@@ -51,7 +52,7 @@ def bedrock_model_arns(partition: str, region: str, account: str, model_id: str)
 
 
 class HandoffStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         ctx = self.node.try_get_context
         mail_from = ctx("mailFrom") or "handoffs@example.com"
@@ -296,7 +297,7 @@ class HandoffStack(Stack):
         workflow_functions = {s.logical_name: self.functions[s.logical_name] for s in FUNCTIONS if s.in_workflow}
         machine = sfn.StateMachine(
             self, "HandoffWorkflow",
-            definition_body=sfn.DefinitionBody.from_string(DEFINITION.read_text()),
+            definition_body=sfn.DefinitionBody.from_string(expanded_text(DEFINITION.read_text())),
             definition_substitutions={f"{name}FunctionArn": fn.function_arn for name, fn in workflow_functions.items()},
             tracing_enabled=True,
             logs=sfn.LogOptions(

@@ -54,7 +54,7 @@ def _quiet_stdout() -> TextIO:
     log_dir = ROOT / ".local"
     log_dir.mkdir(exist_ok=True)
     real = os.fdopen(os.dup(1), "w")
-    log = open(log_dir / "lambda.log", "a")  # noqa: SIM115 - lives as long as the process
+    log = open(log_dir / "lambda.log", "a")
     os.dup2(log.fileno(), 1)
     sys.stdout = log
     return real

@@ -41,10 +41,10 @@ class LocalApi:
         api = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 api._serve(self, "GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 api._serve(self, "POST")
 
             def log_message(self, *_args: Any) -> None:

@@ -1,11 +1,19 @@
 """Run a Lambda handler in-process: resolve its handler string against its asset path and call it
 with that function's own environment. Environment variables are process-global, so each
-invocation sees its function's variables through a context-local overlay on os.environ."""
+invocation sees its function's variables through a context-local overlay on os.environ.
+
+The function's deployed timeout is enforced in wall-clock time, as Lambda does: the handler runs in
+a worker thread; when it is still running at the deadline, the invocation ends with Lambda's
+timeout answer (errorType `Sandbox.Timedout`, "Task timed out after N.00 seconds") and the worker
+is stopped at its next Python instruction (an exception it cannot catch as `Exception`). Unlike
+Lambda, a worker blocked inside a C call stops only when that call returns."""
 
 import contextvars
+import ctypes
 import importlib
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator, MutableMapping
@@ -13,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from local.faults import timed_out_payload
 from local.moto_bridge import error_payload
 from local.provision import ACCOUNT, REGION, Function
 
@@ -89,6 +98,15 @@ class LambdaContext:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
+class SandboxKilled(BaseException):
+    """Raised inside an invocation that ran past its function's timeout."""
+
+
+def _stop(thread: threading.Thread) -> None:
+    if thread.ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(SandboxKilled))
+
+
 class InProcessLambdas:
     def __init__(self, functions: dict[str, Function], *, extra_environment: dict[str, str] | None = None):
         self.functions = functions
@@ -104,16 +122,32 @@ class InProcessLambdas:
         module_name, handler_name = fn.handler.rsplit(".", 1)
         environment = {**fn.environment, **self.extra, "AWS_LAMBDA_FUNCTION_NAME": fn.name,
                        "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
-        # The deployed timeout, so handlers see the remaining time they would on AWS (it is not
-        # enforced: an in-process call cannot be killed).
+        # The deployed timeout: handlers see the remaining time they would on AWS, and it is enforced.
         context = LambdaContext(function_name=fn.name, memory_limit_in_mb=fn.memory_mb,
                                 deadline=time.monotonic() + fn.timeout_seconds)
-        with function_environment(environment):
-            try:
-                handler = getattr(importlib.import_module(module_name), handler_name)
-                result = handler(event, context)
-                self.invocations.append((function_name, None))
-                return result, None
-            except Exception as exc:  # noqa: BLE001 - reported to Step Functions as the function error
-                self.invocations.append((function_name, type(exc).__name__))
-                return error_payload(exc), type(exc).__name__
+        outcome: list[tuple[Any, str | None]] = []
+
+        def run() -> None:
+            with function_environment(environment):
+                try:
+                    handler = getattr(importlib.import_module(module_name), handler_name)
+                    outcome.append((handler(event, context), None))
+                except SandboxKilled:
+                    pass
+                except Exception as exc:
+                    outcome.append((error_payload(exc), type(exc).__name__))
+
+        worker = threading.Thread(target=contextvars.copy_context().run, args=(run,), daemon=True,
+                                  name=f"lambda:{fn.name}")
+        worker.start()
+        worker.join(fn.timeout_seconds)
+        if worker.is_alive() or not outcome:
+            _stop(worker)
+            self.invocations.append((function_name, "Sandbox.Timedout"))
+            return timed_out_payload(fn.timeout_seconds, context.aws_request_id), "Sandbox.Timedout"
+        result, error_type = outcome[0]
+        self.invocations.append((function_name, error_type))
+        return result, error_type
+
+    def timeout_of(self, function_name: str) -> float:
+        return self.functions[function_name].timeout_seconds

@@ -4,7 +4,24 @@ EventBridge rules, Retry and Wait really sleep, and its DynamoDB is not safe und
 transactions, and its SendTaskFailure drops the cause. Its SQS event source mappings invoke
 through Docker, synchronously inside SendMessage, without partial batch failures: SQS -> Lambda
 is delivered here instead (QueueSource). Each gap is bridged here;
-tests/local/test_moto_bridge.py fails loudly when a moto upgrade moves what is patched."""
+tests/local/test_moto_bridge.py fails loudly when a moto upgrade moves what is patched.
+
+Fault injection: `MotoBridge.faults` (`EmbeddedRuntime.faults`) is a `FaultPlan` (local/faults.py)
+consulted on every AWS call the process makes while the bridge is installed (moto's botocore
+stubber is wrapped, so handlers, Step Functions' own Lambda calls and the runtime's calls all meet
+it) and on every Lambda invocation:
+
+    runtime.faults.inject("dynamodb", "TransactWriteItems", "TransactionConflict", times=2)
+    runtime.faults.inject("dynamodb", "*", "ThrottlingException", rate=0.1, matching="Handoff")
+    runtime.faults.inject("lambda", "Invoke", "TooManyRequestsException", times=6)
+    runtime.faults.inject("lambda", "Invoke", "Sandbox.Timedout", matching="SyncCustomer")
+    runtime.faults.inject("ses", "SendRawEmail", "Throttling", rate=0.2)
+
+API errors come back with AWS's code, status and wire shape (the SDK retries what it retries on
+AWS, its waits scaled like Retry's); `Sandbox.Timedout` lets the function run and then reports the
+invocation timed out, as Lambda does. `FaultPlan(seed=...)` makes `rate` reproducible;
+`faults.fired` lists what was injected. Function timeouts are enforced for real (local/lambdas.py).
+"""
 
 import json
 import threading
@@ -15,8 +32,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import botocore.endpoint
 import moto
+from botocore.awsrequest import AWSResponse
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from moto.core.responses import EmptyResult
 from moto.dynamodb.responses import DynamoHandler
 from moto.events.models import Rule
@@ -25,10 +45,16 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from local.faults import FaultPlan, api_error, timed_out_payload
+
+__all__ = ["MOTO_VERSION", "Activity", "FaultPlan", "Invoker", "MotoBridge", "error_payload", "sent_raw_messages"]
+
 MOTO_VERSION = "5.2.5"
 
 # Runs one Lambda invocation in-process: (function_name, event) -> (payload, error_type or None).
 Invoker = Callable[[str, Any], tuple[Any, str | None]]
+# A function's deployed timeout in seconds, by function name (for the timed-out payload).
+TimeoutOf = Callable[[str], float]
 
 
 class Activity:
@@ -81,6 +107,7 @@ ASYNC_RETRY_DELAYS = (60, 120)
 class MotoBridge:
     def __init__(self, invoker: Invoker, *, time_scale: float, start_execution: Callable[[str, str, str], None],
                  dead_letter: Callable[[str, dict, str], None], function_dead_letters: dict[str, str] | None = None,
+                 faults: FaultPlan | None = None, timeout_of: TimeoutOf | None = None,
                  queue_sources: list[QueueSource] | None = None, sqs: Callable[[], Any] | None = None):
         """`function_dead_letters`: function name -> the queue ARN its failed asynchronous events go to.
         `queue_sources`: the SQS event source mappings to deliver, with `sqs` making an SQS client."""
@@ -88,6 +115,8 @@ class MotoBridge:
         self._sqs = sqs
         self._poll_locks = {arn: threading.Lock() for arn in self.queue_sources}
         self.invoker = invoker
+        self.faults = faults if faults is not None else FaultPlan()
+        self.timeout_of = timeout_of or (lambda _name: 3.0)
         self.function_dead_letters = dict(function_dead_letters or {})
         self.time_scale = time_scale
         self.start_execution = start_execution
@@ -110,7 +139,23 @@ class MotoBridge:
             "dynamodb_call": DynamoHandler.call_action,
             "send_task_failure": StepFunctionResponse.send_task_failure,
             "queue_add_message": Queue.add_message,
+            "stubber_call": BotocoreStubber.__call__,
+            "botocore_endpoint_time": botocore.endpoint.time,
         }
+        stubber_call = self._originals["stubber_call"]
+
+        def faulty_stubber_call(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+            # event_name is "before-send.<service id>.<Operation>"; an injected API error is answered
+            # here, before moto acts, exactly as AWS would answer it.
+            if stubber.enabled and bridge.faults.faults:
+                _, service, operation = [*event_name.split("."), "", ""][:3]
+                body = request.body if isinstance(request.body, (bytes, str)) else b""
+                text = f"{request.url} {body.decode('utf-8', 'replace') if isinstance(body, bytes) else body}"
+                fault = bridge.faults.draw(service, operation, text, function_error=False)
+                if fault is not None:
+                    status, headers, payload = api_error(fault, service, body)
+                    return AWSResponse(request.url, status, headers, MockRawResponse(payload))
+            return stubber_call(stubber, event_name, request, **kwargs)
         dynamodb_lock = threading.RLock()
         dynamodb_call = self._originals["dynamodb_call"]
 
@@ -125,7 +170,7 @@ class MotoBridge:
             fn = backend.get_function(function_name, qualifier)
             event = json.loads(body) if body else {}
             with bridge.activity:
-                payload, error_type = bridge.invoker(fn.function_name, event)
+                payload, error_type = bridge.run_function(fn.function_name, event)
             if error_type:
                 # Without this header Step Functions sees a success and Retry/Catch never match.
                 response_headers["x-amz-function-error"] = "Unhandled"
@@ -179,6 +224,8 @@ class MotoBridge:
 
         Queue.add_message = queue_add_message
         LambdaSimpleBackend.invoke = invoke
+        BotocoreStubber.__call__ = faulty_stubber_call
+        botocore.endpoint.time = _ScaledTime()  # the SDK's retry back-off, scaled like Retry's
         StepFunctionResponse.send_task_failure = send_task_failure
         Rule.send_to_targets = send_to_targets
         retrier_decl.time = _ScaledTime()
@@ -195,9 +242,21 @@ class MotoBridge:
         DynamoHandler.call_action = self._originals["dynamodb_call"]
         StepFunctionResponse.send_task_failure = self._originals["send_task_failure"]
         Queue.add_message = self._originals["queue_add_message"]
+        BotocoreStubber.__call__ = self._originals["stubber_call"]
+        botocore.endpoint.time = self._originals["botocore_endpoint_time"]
         self._originals = {}
 
     # --- behaviour -------------------------------------------------------------------------------
+    def run_function(self, function_name: str, event: Any) -> tuple[Any, str | None]:
+        """One invocation through the Lambda service: the handler runs; an injected function error
+        (Sandbox.Timedout) then replaces its answer, as a timeout after the work would."""
+        payload, error_type = self.invoker(function_name, event)
+        fault = self.faults.draw("lambda", "Invoke", f"{function_name} {json.dumps(event, default=str)}",
+                                 function_error=True)
+        if fault is not None:
+            return timed_out_payload(self.timeout_of(function_name), str(uuid.uuid4())), fault.error
+        return payload, error_type
+
     def sleep(self, seconds: float) -> None:
         """Sleep `seconds` at the runtime's scale (1 s = 1 ms by default), counted as activity."""
         scaled = seconds * self.time_scale
@@ -219,7 +278,7 @@ class MotoBridge:
                     else:
                         threading.Thread(target=self._invoke_async, args=(target, event), daemon=True).start()
                     return
-                except Exception as exc:  # noqa: BLE001 - anything that fails delivery goes to the DLQ
+                except Exception as exc:
                     last_error = f"{type(exc).__name__}: {exc}"
                     if attempt + 1 < attempts:
                         self.sleep(min(2 ** attempt, 60))
@@ -232,7 +291,7 @@ class MotoBridge:
         function_name = target["Arn"].split(":")[6]
         with self.activity:
             for delay in (*ASYNC_RETRY_DELAYS, None):
-                payload, error = self.invoker(function_name, event)
+                payload, error = self.run_function(function_name, event)
                 if not error:
                     return
                 if delay is not None:
@@ -264,7 +323,7 @@ class MotoBridge:
                                             MessageAttributeNames=["All"], AttributeNames=["All"]).get("Messages", [])
                 if not batch:
                     return
-                payload, error = self.invoker(source.function, {"Records": [_sqs_record(m, source) for m in batch]})
+                payload, error = self.run_function(source.function, {"Records": [_sqs_record(m, source) for m in batch]})
                 if error:
                     failed = {m["MessageId"] for m in batch}
                 elif source.partial_failures and isinstance(payload, dict):

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from local.moto_bridge import MotoBridge, QueueSource
+from local.moto_bridge import FaultPlan, MotoBridge, QueueSource
 from local.outbox import Email, Outbox
 from local.provision import ACCOUNT, REGION, Provisioned, Provisioner
 from local.template import ROOT, load_template
@@ -45,14 +45,16 @@ class _FormReader(HTMLParser):
 
 class EmbeddedRuntime:
     def __init__(self, workdir: Path | None = None, *, time_scale: float = 0.001, quiet_seconds: float = 0.1,
-                 environment: dict[str, str] | None = None):
+                 environment: dict[str, str] | None = None, faults: FaultPlan | None = None):
         """`environment` overrides variables of every function, as a deployment's context would
         (e.g. SYSTEMS_CONFIG pointing the ports at a REST system); it is one value per name for
-        the whole stack, like the template's."""
+        the whole stack, like the template's. `faults`: AWS errors to inject (local/faults.py);
+        `runtime.faults` is the plan in use, empty by default."""
         self.workdir = workdir or ROOT / ".local" / "run"
         self.time_scale = time_scale
         self.quiet_seconds = quiet_seconds
         self.environment = dict(environment or {})
+        self.faults = faults if faults is not None else FaultPlan()
         self._mock: Any = None
         self.bridge: MotoBridge | None = None
         self._decided: set[str] = set()  # approval links decide_all has posted
@@ -86,6 +88,7 @@ class EmbeddedRuntime:
                                  dead_letter=self._dead_letter,
                                  function_dead_letters={f.name: f.dead_letter_arn for f in self.resources.functions.values()
                                                         if f.dead_letter_arn},
+                                 faults=self.faults, timeout_of=self.lambdas.timeout_of,
                                  queue_sources=self._queue_sources(template), sqs=lambda: self.client("sqs"))
         self.bridge.install()
         from handoff.handlers._provisioning import use_backoff_sleep
@@ -107,7 +110,7 @@ class EmbeddedRuntime:
             self.bridge.uninstall()
         try:
             self.api.stop()
-        except Exception:  # noqa: BLE001 - closing a half-started runtime
+        except Exception:
             pass
         if self._mock:
             self._mock.stop()

@@ -161,3 +161,19 @@ def test_the_cli_runs_stage_changed_events_and_shows_the_soft_requests() -> None
     assert done.returncode == 0, done.stderr[-2000:]
     assert "(pipeline, no handoff yet): 3 staffing request(s)" in done.stdout
     assert done.stdout.count("[SOFT]") == 3
+
+
+def test_line_breaks_in_deal_and_owner_names_do_not_fail_the_handoff(runtime: EmbeddedRuntime) -> None:
+    # A CRM deal name with a line break used to end the handoff FAILED: the email header refused it.
+    event = load_raw("closed-won", "emea-milestone-erp-rollout")
+    event["detail"]["opportunity"].update(id="crlf-opportunity-1", name="ERP rollout\r\nBcc: someone@evil.example")
+    event["detail"]["opportunity"]["owner"]["name"] = "Lena\nHoffmann"
+    event["detail"]["eventId"] = "crlf-opportunity-1-won"
+    runtime.publish([event])
+    runtime.wait_settled()
+    runtime.decide_all("approve")
+    record = next(r for r in runtime.records() if r.opportunity_id == "crlf-opportunity-1")
+    assert record.status == "ACTIVATED"
+    mails = [m for m in runtime.emails() if "ERP rollout Bcc: someone@evil.example" in m.subject]
+    assert mails and all("\n" not in m.subject for m in mails)
+    assert all(m.message["Bcc"] is None for m in mails)

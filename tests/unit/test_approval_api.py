@@ -67,7 +67,7 @@ class Context:
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def env(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setattr(metrics.provider, "namespace", metrics.provider.namespace or "ClosedWonHandoffTest")

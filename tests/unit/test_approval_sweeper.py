@@ -72,7 +72,7 @@ def links(msg: email.message.EmailMessage) -> list[str]:
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def env(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setattr(metrics.provider, "namespace", metrics.provider.namespace or "ClosedWonHandoffTest")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from handoff.contracts import BillingSchedule, ClosedWonEvent, Contract, StaffingNeed, parse_event
-from handoff.domain.billing import build_billing_schedule, working_days
+from handoff.domain.billing import build_billing_schedule, retainer_mismatch, working_days
 from handoff.domain.policy import BillingRules, TaxRule
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
@@ -185,34 +185,63 @@ def test_retainer_start_of_period_and_leap_february() -> None:
     assert dues(start)[:3] == [date(2028, 1, 1), date(2028, 2, 1), date(2028, 3, 1)]
 
 
-def test_retainer_gap_to_contract_value_goes_on_last_line_with_a_note() -> None:
+def test_retainer_gap_to_contract_value_is_refused_naming_both_figures() -> None:
+    # No line papers over a difference: readiness blocks the deal (AMOUNT_MISMATCH) instead.
     c = contract("us-retainer-managed-services", value=money("143500.00", "USD"))
-    s = schedule(c)
-    assert amounts(s) == [Decimal("12000.00")] * 11 + [Decimal("11500.00")]
-    assert s.total == sum(amounts(s)) == Decimal("143500.00")
-    assert "adjusted by -500.00 USD" in s.lines[-1].description
+    with pytest.raises(ValueError, match=r"12 x 12000.00 USD = 144000.00 USD is not the contract value 143500.00 USD"):
+        schedule(c)
 
 
-def test_retainer_kwd_three_decimals_with_gap() -> None:
-    c = contract("us-retainer-managed-services", value=money("15000.250", "KWD"),
+def test_retainer_kwd_three_decimals() -> None:
+    c = contract("us-retainer-managed-services", value=money("15006.000", "KWD"),
                  monthlyFee=money("1250.500", "KWD"))
     s = schedule(c, customer="KW")
-    assert amounts(s) == [Decimal("1250.500")] * 11 + [Decimal("1244.750")]
-    assert s.total == Decimal("15000.250")
+    assert amounts(s) == [Decimal("1250.500")] * 12
+    assert s.total == Decimal("15006.000")
 
 
-def test_partial_months_still_one_line_per_calendar_month() -> None:
-    c = contract("us-retainer-managed-services", startDate="2027-01-15", endDate="2027-03-10",
+def test_retainer_periods_are_anchored_on_the_start_date() -> None:
+    # Starting on the 15th bills the 15th to the 14th.
+    c = contract("us-retainer-managed-services", startDate="2027-01-15", endDate="2027-04-14",
                  value=money("36000.00", "USD"))
     s = schedule(c)
     assert amounts(s) == [Decimal("12000.00")] * 3
-    assert dues(s) == [date(2027, 1, 31), date(2027, 2, 28), date(2027, 3, 10)]  # last period ends with the term
+    assert dues(s) == [date(2027, 2, 14), date(2027, 3, 14), date(2027, 4, 14)]
+    assert [line.description for line in s.lines] == [
+        "Retainer 2027-01-15 to 2027-02-14", "Retainer 2027-02-15 to 2027-03-14", "Retainer 2027-03-15 to 2027-04-14"]
+    start = schedule(c, rules=BillingRules(invoice_timing="start_of_period"))
+    assert dues(start) == [date(2027, 1, 15), date(2027, 2, 15), date(2027, 3, 15)]
 
 
-def test_retainer_that_would_need_a_negative_line_is_refused() -> None:
+def test_retainer_month_end_start_follows_month_ends() -> None:
+    # End-of-month convention: Jan 31 -> Feb 29 (leap) -> Mar 31 -> Apr 30.
+    c = contract("us-retainer-managed-services", startDate="2028-01-31", endDate="2028-04-29",
+                 value=money("36000.00", "USD"))
+    s = schedule(c, rules=BillingRules(invoice_timing="start_of_period"))
+    assert dues(s) == [date(2028, 1, 31), date(2028, 2, 29), date(2028, 3, 31)]
+    assert dues(schedule(c)) == [date(2028, 2, 28), date(2028, 3, 30), date(2028, 4, 29)]
+
+
+def test_retainer_day_30_start_is_clipped_in_february_only() -> None:
+    c = contract("us-retainer-managed-services", startDate="2027-01-30", endDate="2027-04-29",
+                 value=money("36000.00", "USD"))
+    assert dues(schedule(c, rules=BillingRules(invoice_timing="start_of_period"))) == [
+        date(2027, 1, 30), date(2027, 2, 28), date(2027, 3, 30)]
+
+
+def test_partial_last_period_counts_as_a_period() -> None:
+    # Jan 15 - Feb 14, then Feb 15 - Mar 10 (the term ends inside the second period).
+    c = contract("us-retainer-managed-services", startDate="2027-01-15", endDate="2027-03-10",
+                 value=money("24000.00", "USD"))
+    s = schedule(c)
+    assert amounts(s) == [Decimal("12000.00")] * 2
+    assert dues(s) == [date(2027, 2, 14), date(2027, 3, 10)]
+
+
+def test_retainer_mismatch_helper() -> None:
     c = contract("us-retainer-managed-services", value=money("100000.00", "USD"))
-    with pytest.raises(ValueError, match="negative"):
-        schedule(c)
+    assert retainer_mismatch(c) == (12, Decimal("144000.00"))
+    assert retainer_mismatch(load("us-retainer-managed-services").detail.contract) is None
 
 
 # --- time and materials ----------------------------------------------------------------------
@@ -224,26 +253,29 @@ def test_apac_time_and_materials_monthly_estimates_under_cap() -> None:
     # Architect 480 h x 1950/8 = 117000.00; engineer 960 h x 185 = 177600.00.
     assert s.total == sum(amounts(s)) == Decimal("294600.00")
     assert s.total <= Decimal("312000.00")
-    assert len(s.lines) == 6  # Jan..Jun 2027
-    assert dues(s) == [date(2027, 1, 31), date(2027, 2, 28), date(2027, 3, 31), date(2027, 4, 30),
-                       date(2027, 5, 31), date(2027, 6, 30)]
+    # Service periods anchored on the start date (Jan 11): Jan 11 - Feb 10, ..., Jun 11 - Jun 30.
+    assert len(s.lines) == 6
+    assert dues(s) == [date(2027, 2, 10), date(2027, 3, 10), date(2027, 4, 10), date(2027, 5, 10),
+                       date(2027, 6, 10), date(2027, 6, 30)]
     assert all(line.estimate and line.trigger == "timesheet-approval" for line in s.lines)
-    # January: architect 15 of 123 working days, engineer 10 of 118.
-    assert s.lines[0].amount == Decimal("14268.29") + Decimal("15050.85") == Decimal("29319.14")
-    # March: architect 23/123 x 117000 = 21878.05; engineer 23/118 x 177600 = 34616.95.
-    assert s.lines[2].amount == Decimal("56495.00")
-    assert s.lines[0].tax == Decimal("2931.91")
-    assert s.lines[0].description == "Time and materials 2027-01 (estimate)"
+    # First period: architect 23 of 123 working days (117000 -> 21878.05), engineer 18 of 118
+    # (177600 -> 27091.53).
+    assert s.lines[0].amount == Decimal("21878.05") + Decimal("27091.53") == Decimal("48969.58")
+    # Feb 11 - Mar 10: 20 working days for both: 19024.39 + 30101.69.
+    assert s.lines[1].amount == Decimal("49126.08")
+    assert s.lines[0].tax == Decimal("4896.96")
+    assert s.lines[0].description == "Time and materials 2027-01-11 to 2027-02-10 (estimate)"
 
 
 def test_time_and_materials_cap_stops_billing_at_not_to_exceed() -> None:
     event = load("apac-time-and-materials")
     c = contract("apac-time-and-materials", notToExceed=money("100000.00", "AUD"))
     s = schedule(c, event.detail.staffing, customer="AU")
-    assert amounts(s) == [Decimal("29319.14"), Decimal("49126.08"), Decimal("21554.78"), Decimal("0.00"),
-                          Decimal("0.00"), Decimal("0.00")]
+    # Periods after the cap is consumed bill nothing, so they have no line.
+    assert amounts(s) == [Decimal("48969.58"), Decimal("49126.08"), Decimal("1904.34")]
     assert s.total == Decimal("100000.00")
     assert "capped by not-to-exceed 100000.00 AUD" in s.lines[2].description
+    assert all(line.amount > 0 for line in s.lines)
     assert all(line.estimate for line in s.lines)
 
 
@@ -267,8 +299,9 @@ def test_time_and_materials_role_only_active_from_its_start() -> None:
     c = contract("apac-time-and-materials", startDate="2027-01-01", endDate="2027-03-31", notToExceed=None,
                  rateCard=[{"role": "Data Architect", "rate": money("800.00", "AUD"), "unit": "day"}])
     s = schedule(c, [need("Data Architect", 80, "2027-02-15")], customer="AU")
-    # 80 h x 100/h = 8000; Feb 15-28 has 10 working days, March 23: nothing in January.
-    assert amounts(s) == [Decimal("0.00"), Decimal("2424.24"), Decimal("5575.76")]
+    # 80 h x 100/h = 8000; Feb 15-28 has 10 working days, March 23: January bills nothing, so it
+    # has no line.
+    assert amounts(s) == [Decimal("2424.24"), Decimal("5575.76")]
     assert s.total == Decimal("8000.00")
 
 

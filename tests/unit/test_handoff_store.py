@@ -33,7 +33,7 @@ def deal(event_id: str = "sf-evt-20261121-0050") -> dict:
     return raw
 
 
-def register(store: HandoffStore, raw: dict, minutes: int = 0):  # noqa: ANN201
+def register(store: HandoffStore, raw: dict, minutes: int = 0):
     return store.register(parse_event(raw), raw, T0 + timedelta(minutes=minutes))
 
 

@@ -124,7 +124,7 @@ def test_generic_notice() -> None:
 
 
 @pytest.fixture
-def ses(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def ses(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     with mock_aws():
         client = boto3.client("ses", region_name="eu-west-1")
@@ -132,7 +132,7 @@ def ses(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
         yield client
 
 
-def test_mailer_sends_raw_mime_through_ses(ses) -> None:  # noqa: ANN001
+def test_mailer_sends_raw_mime_through_ses(ses) -> None:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
@@ -148,7 +148,7 @@ def test_mailer_sends_raw_mime_through_ses(ses) -> None:  # noqa: ANN001
     assert TOKEN not in sent.raw_data
 
 
-def test_unverified_sender_is_refused(ses) -> None:  # noqa: ANN001
+def test_unverified_sender_is_refused(ses) -> None:
     approval = _approval()
     msg = render_approval_request(approval, approval_link(BASE, approval, KEY), now=T0)
     with pytest.raises(ses.exceptions.MessageRejected):

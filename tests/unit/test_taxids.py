@@ -1,6 +1,6 @@
 import pytest
 
-from handoff.domain.taxids import scheme_for, validate_tax_id
+from handoff.domain.taxids import EU_COUNTRIES, scheme_for, validate_tax_id
 
 
 @pytest.mark.parametrize(
@@ -49,17 +49,17 @@ def test_valid_ids_are_normalised(country: str, tax_id: str, normalised: str) ->
     ("country", "tax_id", "reason"),
     [
         ("DE", "DE811907981", "check digits"),
-        ("DE", "DE011907980", "9 digits"),  # leading zero never issued
-        ("DE", "DE81190798", "9 digits"),
+        ("DE", "DE011907980", "format"),  # leading zero never issued
+        ("DE", "DE81190798", "number of characters"),
         ("FR", "FR41303265045", "check digits"),
         ("FR", "FR40303265046", "check digits"),  # SIREN Luhn fails
         ("IT", "IT00743110158", "check digits"),
-        ("IT", "IT00743112157", "check digits"),  # province code 211 does not exist
+        ("IT", "IT00743112157", "not one that is issued"),  # province code 211 does not exist
         ("NL", "NL004495446B01", "check digits"),
         ("NL", "NL281590139B63", "check digits"),  # mod 97 covers the suffix too
-        ("NL", "NL004495445X01", "B and 2 digits"),
+        ("NL", "NL004495445X01", "format"),
         ("BE", "BE0403019262", "check digits"),
-        ("BE", "BE2403019261", "starting with 0 or 1"),
+        ("BE", "BE2403019261", "not one that is issued"),
         ("AT", "ATU13585628", "check digits"),
         ("PL", "PL8567346216", "check digits"),
         ("DE", "FR40303265045", "prefix FR does not match"),
@@ -70,7 +70,7 @@ def test_valid_ids_are_normalised(country: str, tax_id: str, normalised: str) ->
         ("AU", "51 824 753 557", "check digits"),
         ("AU", "10 000 000 000", "check digits"),  # check digits are 11..99
         ("AU", "5182475355", "11 digits"),
-        ("US", "07-1234567", "prefix 07"),
+        ("US", "07-1234567", "prefix has never been issued"),
         ("US", "84-123456", "NN-NNNNNNN"),
         ("US", "8-41234567", "NN-NNNNNNN"),
         ("US", "84 1234567", "NN-NNNNNNN"),
@@ -111,3 +111,30 @@ def test_countries_without_a_scheme_accept_any_non_empty_id() -> None:
 def test_country_code_is_case_insensitive() -> None:
     assert validate_tax_id("de", "DE811907980").valid
     assert scheme_for("gb") == "GB_VAT" and scheme_for("GR") == "EU_VAT" and scheme_for("JP") == "NONE"
+
+
+# One valid VAT number per EU member state (published examples of each scheme); a changed last
+# character must fail its check digits or format. The old tables checked digits for 9 states.
+EU_VALID = {
+    "AT": "ATU13585627", "BE": "BE0403019261", "BG": "BG175074752", "CY": "CY10259033P", "CZ": "CZ25123891",
+    "DE": "DE136695976", "DK": "DK13585628", "EE": "EE100931558", "ES": "ESB58378431", "FI": "FI20774740",
+    "FR": "FR40303265045", "GR": "EL094259216", "HR": "HR33392005961", "HU": "HU12892312", "IE": "IE6433435F",
+    "IT": "IT00743110157", "LT": "LT119511515", "LU": "LU15027442", "LV": "LV40003521600", "MT": "MT11679112",
+    "NL": "NL004495445B01", "PL": "PL8567346215", "PT": "PT501964843", "RO": "RO18547290", "SE": "SE123456789701",
+    "SI": "SI50223054", "SK": "SK2022749619",
+}
+
+
+def test_every_eu_member_state_has_a_scheme() -> None:
+    assert set(EU_VALID) == set(EU_COUNTRIES) and len(EU_COUNTRIES) == 27
+
+
+@pytest.mark.parametrize(("country", "number"), sorted(EU_VALID.items()))
+def test_every_member_state_check_digits(country: str, number: str) -> None:
+    check = validate_tax_id(country, number)
+    assert check.valid and check.scheme == "EU_VAT" and check.normalised == number
+    at = -4 if country == "NL" else -1  # a Dutch number's check digit comes before its B01 branch suffix
+    old = number[at]
+    new = str((int(old) + 1) % 10) if old.isdigit() else ("A" if old != "A" else "B")
+    wrong = number[:at] + new + (number[at + 1:] if at != -1 else "")
+    assert not validate_tax_id(country, wrong).valid

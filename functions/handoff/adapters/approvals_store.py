@@ -18,6 +18,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from handoff.adapters.dynamodb_errors import condition_failed
 from handoff.contracts import ClosedWonEvent
 from handoff.domain.approvals import (
     PENDING_GSI_PK,
@@ -53,10 +54,6 @@ def new_approval_id(handoff_id: str) -> str:
 
 def _clip(value: str | None, limit: int = _TEXT_LIMIT) -> str | None:
     return value[:limit] if value else value
-
-
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 
 def _item(approval: Approval) -> dict[str, Any]:
@@ -185,7 +182,7 @@ class ApprovalStore:
                 **({"ExpressionAttributeValues": expr_values} if expr_values else {}),
             )["Attributes"]
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if condition_failed(exc):
                 return None
             raise
 
@@ -288,7 +285,7 @@ class ApprovalStore:
                          "ConditionExpression": "attribute_not_exists(pk)"}},
             ])
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if condition_failed(exc):
                 return None
             raise
         return new

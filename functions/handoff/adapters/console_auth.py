@@ -67,7 +67,7 @@ class CognitoConfig:
 
 def _http_json(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> dict:
     request = urllib.request.Request(url, data=data, headers=headers or {}, method="POST" if data else "GET")
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - https URLs of the pool
+    with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
 

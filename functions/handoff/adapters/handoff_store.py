@@ -12,6 +12,7 @@ from typing import Any, Literal
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from handoff.adapters.dynamodb_errors import condition_failed as _condition_failed  # one check, every store
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffRecord, HandoffStatus
 from handoff.contracts.record import ApprovalEntry, TimelineEntry
 from handoff.contracts.timestamps import iso
@@ -39,16 +40,6 @@ def is_handoff_id(text: str) -> bool:
 
 def _pk(handoff_id: str) -> str:
     return f"HANDOFF#{handoff_id}"
-
-
-def _condition_failed(exc: ClientError) -> bool:
-    """A failed condition, on its own or inside a cancelled transaction."""
-    error = exc.response.get("Error", {})
-    if error.get("Code") == "ConditionalCheckFailedException":
-        return True
-    reasons = exc.response.get("CancellationReasons") or []
-    return error.get("Code") == "TransactionCanceledException" and any(
-        r.get("Code") == "ConditionalCheckFailed" for r in reasons)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 send_raw_email. An approval email carries exactly one link: the signed approval page, which
 decides nothing by itself. Nothing here ever sees the task token."""
 
+import unicodedata
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, getaddresses, make_msgid, parseaddr
@@ -25,16 +26,24 @@ def _domain(address: str | None) -> str:
     return email.rpartition("@")[2] or "closed-won-handoff.invalid"
 
 
+def one_line(text: str) -> str:
+    """Header-safe text: line breaks and other controls (a CRM deal name may hold them) become single
+    spaces, so a header is never refused nor split into two (header injection)."""
+    return " ".join("".join(" " if unicodedata.category(c) in ("Cc", "Cf") and c not in "\u200d" else c
+                            for c in text).split())
+
+
 def render_notice(to: str | Contact, subject: str, text: str, html: str, *, sender: str | None = None,
                   reply_to: str | Contact | None = None, now: datetime | None = None) -> EmailMessage:
     """Any notification: proper headers, a text part and an HTML part."""
     msg = EmailMessage()
     if sender:
         msg["From"] = sender
-    msg["To"] = formataddr((to.name, to.email)) if isinstance(to, Contact) else to
+    msg["To"] = formataddr((one_line(to.name), to.email)) if isinstance(to, Contact) else to
     if reply_to:
-        msg["Reply-To"] = formataddr((reply_to.name, reply_to.email)) if isinstance(reply_to, Contact) else reply_to
-    msg["Subject"] = subject
+        msg["Reply-To"] = (formataddr((one_line(reply_to.name), reply_to.email)) if isinstance(reply_to, Contact)
+                           else reply_to)
+    msg["Subject"] = one_line(subject)
     msg["Date"] = format_datetime(now or datetime.now(UTC))
     msg["Message-ID"] = make_msgid(domain=_domain(sender))
     # RFC 3834: machine-sent; out-of-office replies should not answer it.

@@ -123,7 +123,7 @@ def load_config(config: dict[str, Any] | str | None = None) -> dict[str, dict[st
             raise ValueError(f"{ENV_VAR} is not valid JSON: {exc}") from None
     # Configuration mistakes are ValueError throughout, whatever their kind.
     if not isinstance(config, dict):
-        raise ValueError(  # noqa: TRY004
+        raise ValueError(
             f"{ENV_VAR} must be a JSON object keyed by port: {', '.join(PORT_NAMES)}"
         )
     unknown = sorted(set(config) - set(PORT_NAMES))
@@ -131,7 +131,7 @@ def load_config(config: dict[str, Any] | str | None = None) -> dict[str, dict[st
         raise ValueError(f"{ENV_VAR} names unknown systems {unknown}; known: {', '.join(PORT_NAMES)}")
     for port, settings in config.items():
         if not isinstance(settings, dict):
-            raise ValueError(  # noqa: TRY004
+            raise ValueError(
                 f"{ENV_VAR}.{port} must be an object such as {{\"adapter\": \"ledger\"}}"
             )
     return config

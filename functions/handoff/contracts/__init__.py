@@ -1,4 +1,4 @@
-"""Canonical contracts, version 1 (see CONTRACT.md): the closed-won event and the handoff record."""
+"""Canonical contracts, version 1 (see docs/contract.md): the closed-won event and the handoff record."""
 
 from handoff.contracts.errors import ContractError, describe_validation_error
 from handoff.contracts.event import (

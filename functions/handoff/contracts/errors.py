@@ -9,7 +9,7 @@ class ContractError(ValueError):
         super().__init__("; ".join(f"{p['field']}: {p['message']}" for p in problems))
 
 
-def field_path(loc: tuple) -> str:
+def field_path(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
         if isinstance(part, int):

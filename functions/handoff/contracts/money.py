@@ -1,6 +1,7 @@
 """Money: a Decimal and an ISO 4217 currency, never a float."""
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
 import pycountry
@@ -26,6 +27,10 @@ def is_currency(code: str) -> bool:
     return code not in _NON_MONEY and pycountry.currencies.get(alpha_3=code) is not None
 
 
+MAX_INTEGER_DIGITS = 15  # a quadrillion in any currency is beyond any deal; Decimal's context holds 28
+_PLAIN_DECIMAL = re.compile(rf"[+-]?[0-9]{{1,{MAX_INTEGER_DIGITS}}}(\.[0-9]{{1,12}})?")
+
+
 def _decimal_string(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         return value
@@ -33,13 +38,19 @@ def _decimal_string(value: Any) -> Decimal:
         raise ValueError(
             f"must be a decimal string such as \"480000.00\", not a JSON {type(value).__name__}"
         )
-    try:
-        parsed = Decimal(value.strip())
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a decimal number") from None
-    if not parsed.is_finite():
-        raise ValueError(f"{value!r} is not a finite decimal number")
-    return parsed
+    text = value.strip()
+    if text.lower().lstrip("+-") in ("nan", "snan", "inf", "infinity"):
+        raise ValueError(f"{_shown(value)} is not a finite decimal number")
+    # Plain ASCII digits only: Python's Decimal would also take exponents ("1e999999", which no
+    # quantize survives), underscores and other scripts' digits, none of which a CRM means as money.
+    if not _PLAIN_DECIMAL.fullmatch(text):
+        raise ValueError(f"{_shown(value)} is not a decimal number such as \"480000.00\" "
+                         f"(digits, an optional sign and decimal point, at most {MAX_INTEGER_DIGITS} digits before it)")
+    return Decimal(text)
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:40] + "…")
 
 
 DecimalString = Annotated[

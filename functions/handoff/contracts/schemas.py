@@ -4,11 +4,14 @@ published API and a test fails when code and schema drift apart."""
 import json
 from pathlib import Path
 
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
+
 from handoff.contracts.event import ClosedWonEvent
 from handoff.contracts.record import HandoffRecord
 from handoff.contracts.stage_changed import StageChangedEvent
 
-SCHEMAS = {
+SCHEMAS: dict[str, tuple[type[BaseModel], JsonSchemaMode]] = {
     "closed-won-event-1.0.schema.json": (ClosedWonEvent, "validation"),
     "handoff-record-1.schema.json": (HandoffRecord, "serialization"),
     "stage-changed-event-1.0.schema.json": (StageChangedEvent, "validation"),

@@ -223,13 +223,13 @@ def _finance(event: ClosedWonEvent, rules: ApprovalRules,
                  "billing terms are acceptable."),
             ]
     floor = rules.finance_margin_below
-    low = isinstance(margin, Decimal) and floor is not None and margin < floor
-    unknown = isinstance(margin, MarginUnknown) and floor is not None
-    if low or unknown:
-        if isinstance(margin, MarginUnknown):  # a floor nobody can check is not a pass
-            reasons.append(f"The margin cannot be estimated against the {_pct(floor)} floor: {margin.reason}.")
-        else:
-            reasons.append(f"Estimated margin {_pct(margin)} is below the {_pct(floor)} floor.")
+    reason = None
+    if floor is not None and isinstance(margin, MarginUnknown):  # a floor nobody can check is not a pass
+        reason = f"The margin cannot be estimated against the {_pct(floor)} floor: {margin.reason}."
+    elif floor is not None and isinstance(margin, Decimal) and margin < floor:
+        reason = f"Estimated margin {_pct(margin)} is below the {_pct(floor)} floor."
+    if reason:
+        reasons.append(reason)
         staffed = sum(s.hours for s in d.staffing)
         checks += [
             (f"Review the cost estimate behind the margin: {staffed} staffed hours across "
@@ -540,9 +540,12 @@ def check_link(
     approval_id: str, approver: str, exp: str | None, sig: str | None, key: bytes, now: datetime,
 ) -> LinkCheck:
     """Signature first (a forged link is TAMPERED even when its exp is past), then expiry."""
-    if not exp or not sig or not exp.isdigit() or len(exp) > 12 or not sig.isascii():
+    if not exp or not sig or not (exp.isascii() and exp.isdigit()) or len(exp) > 12 or not sig.isascii():
         return LinkCheck.TAMPERED
-    expires_at = datetime.fromtimestamp(int(exp), UTC)
+    try:
+        expires_at = datetime.fromtimestamp(int(exp), UTC)
+    except (OverflowError, OSError, ValueError):  # beyond year 9999: no link we signed says that
+        return LinkCheck.TAMPERED
     if not verify(approval_id, approver, expires_at, sig, key):
         return LinkCheck.TAMPERED
     return LinkCheck.EXPIRED if now >= expires_at else LinkCheck.OK

@@ -14,14 +14,10 @@ from decimal import Decimal
 from handoff.contracts import BillingLine, BillingSchedule, Contract, Money, StaffingNeed
 from handoff.contracts.money import currency_exponent, quantize
 from handoff.domain.policy import BillingRules, TaxRule
+from handoff.domain.taxids import EU_COUNTRIES
 
 HOURS_PER_DAY = Decimal(8)  # day rates on the rate card convert to hourly at 8 hours a day
 TIMESHEET_TRIGGER = "timesheet-approval"
-# EU member states; "EL" is the code EU VAT numbers use for Greece (GR in ISO 3166).
-EU_COUNTRIES = frozenset({
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
-    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-})
 
 
 @dataclass(frozen=True)
@@ -64,15 +60,44 @@ def month_end(day: date) -> date:
     return day.replace(day=monthrange(day.year, day.month)[1])
 
 
-def calendar_months(start: date, end: date) -> list[_Month]:
-    """Every calendar month the term [start, end] touches, in order."""
-    months: list[_Month] = []
-    first = start.replace(day=1)
-    while first <= end:
-        last = month_end(first)
-        months.append(_Month(max(first, start), min(last, end), last))
-        first = last + timedelta(days=1)
-    return months
+def _anniversary(start: date, months: int) -> date:
+    """start moved on by whole months, end-of-month convention: a start on the last day of its month
+    keeps to month ends (Jan 31 -> Feb 28/29 -> Mar 31); another day is clipped to a short month
+    (Jan 30 -> Feb 28 -> Mar 30)."""
+    index = start.month - 1 + months
+    year, month = start.year + index // 12, index % 12 + 1
+    last = monthrange(year, month)[1]
+    return date(year, month, last if start == month_end(start) else min(start.day, last))
+
+
+def service_periods(start: date, end: date) -> list[_Month]:
+    """The contract's monthly service periods, anchored on its start date: a term starting on the
+    15th runs the 15th to the 14th; the last period ends with the term. `month_end` is the period's
+    full (unclipped) end, the due date of an invoice in arrears."""
+    periods: list[_Month] = []
+    k = 0
+    while (first := _anniversary(start, k)) <= end:
+        full_end = _anniversary(start, k + 1) - timedelta(days=1)
+        periods.append(_Month(first, min(full_end, end), min(full_end, end)))
+        k += 1
+    return periods
+
+
+def _period_label(period: _Month) -> str:
+    """"2027-01" for a calendar month, else the dates ("2027-01-15 to 2027-02-14")."""
+    if period.start.day == 1 and period.end == month_end(period.start):
+        return f"{period.start:%Y-%m}"
+    return f"{period.start:%Y-%m-%d} to {period.end:%Y-%m-%d}"
+
+
+def retainer_mismatch(contract: Contract) -> tuple[int, Decimal] | None:
+    """(periods, fee x periods) when a retainer's monthly fee over its service periods is not the
+    contract value; None when they agree (or the contract is no retainer)."""
+    if contract.type != "retainer" or contract.monthly_fee is None or contract.end_date < contract.start_date:
+        return None
+    periods = len(service_periods(contract.start_date, contract.end_date))
+    expected = contract.monthly_fee.value * periods
+    return None if expected == contract.value.value else (periods, expected)
 
 
 def working_days(first: date, last: date) -> int:
@@ -113,26 +138,19 @@ def _fixed_fee(contract: Contract, staffing: list[StaffingNeed], rules: BillingR
 
 
 def _retainer(contract: Contract, staffing: list[StaffingNeed], rules: BillingRules) -> list[_Draft]:
-    value, currency = contract.value.value, contract.value.currency
     if contract.monthly_fee is None:  # the Contract model already requires it; kept for type narrowing
         raise ValueError("a retainer contract needs monthlyFee")
-    _check_currency(contract.monthly_fee, currency, "monthlyFee")
+    _check_currency(contract.monthly_fee, contract.value.currency, "monthlyFee")
+    mismatch = retainer_mismatch(contract)
+    if mismatch:  # readiness blocks this deal (AMOUNT_MISMATCH); no line may paper over the gap
+        periods, expected = mismatch
+        raise ValueError(f"{periods} x {contract.monthly_fee} = {expected:f} {contract.value.currency} "
+                         f"is not the contract value {contract.value}")
     fee = contract.monthly_fee.value
-    months = calendar_months(contract.start_date, contract.end_date)
-    drafts = [
-        _Draft(f"Retainer {m.start:%Y-%m}", fee, due_date=m.start if rules.invoice_timing == "start_of_period" else m.end)
-        for m in months
+    return [
+        _Draft(f"Retainer {_period_label(p)}", fee, due_date=p.start if rules.invoice_timing == "start_of_period" else p.end)
+        for p in service_periods(contract.start_date, contract.end_date)
     ]
-    difference = value - fee * len(months)
-    if difference:
-        # The contract value is what the customer agreed to pay: the last month absorbs the gap.
-        last = drafts[-1]
-        note = (
-            f"{last.description} (adjusted by {difference:+f} {currency}: {len(months)} x {fee:f} {currency}"
-            f" differs from the contract value {value:f} {currency})"
-        )
-        drafts[-1] = _Draft(note, last.amount + difference, due_date=last.due_date)
-    return drafts
 
 
 def _hourly_rates(contract: Contract) -> dict[str, Decimal]:
@@ -156,7 +174,7 @@ def _allocate(amount: Decimal, weights: list[int], currency: str, rounding: str)
 def _time_and_materials(contract: Contract, staffing: list[StaffingNeed], rules: BillingRules) -> list[_Draft]:
     currency = contract.value.currency
     rates = _hourly_rates(contract)
-    months = calendar_months(contract.start_date, contract.end_date)
+    months = service_periods(contract.start_date, contract.end_date)
     per_month = [Decimal(0)] * len(months)
     for need in staffing:
         hourly = rates.get(need.role.strip().casefold())
@@ -179,7 +197,7 @@ def _time_and_materials(contract: Contract, staffing: list[StaffingNeed], rules:
     remaining = cap.value if cap is not None else None
     drafts = []
     for month, estimate in zip(months, per_month):
-        description = f"Time and materials {month.start:%Y-%m} (estimate)"
+        description = f"Time and materials {_period_label(month)} (estimate)"
         amount = estimate
         if remaining is not None:
             # Cumulative cap: once the not-to-exceed is consumed, later months bill nothing.
@@ -222,9 +240,10 @@ def build_billing_schedule(
     """One line per invoice the contract implies, with tax per line.
 
     milestone: one line per milestone on its due date. fixed_fee: rules.fixed_fee_installments
-    equal installments over the term, remainder on the last. retainer: monthlyFee per calendar
-    month, any gap to contract.value on the last. time_and_materials: monthly estimates in arrears
-    from staffing hours x rate card, capped by notToExceed.
+    equal installments over the term, remainder on the last. retainer: monthlyFee per service
+    period (monthly, anchored on the start date); fee x periods must be the contract value.
+    time_and_materials: estimates per service period in arrears from staffing hours x rate card,
+    capped by notToExceed. No line is for zero.
     """
     if contract.end_date < contract.start_date:
         raise ValueError(f"contract ends {contract.end_date} before it starts {contract.start_date}")
@@ -232,6 +251,11 @@ def build_billing_schedule(
     drafts = _BUILDERS[contract.type](contract, staffing, rules)
     if any(d.amount < 0 for d in drafts):
         raise ValueError(f"a {contract.type} schedule for {contract.value} would need a negative line")
+    # An invoice for nothing is noise for the customer and for accounts receivable (a T&M month
+    # after the cap is consumed, a period nobody is staffed in): such lines are left out.
+    drafts = [d for d in drafts if d.amount != 0]
+    if not drafts:
+        raise ValueError(f"a {contract.type} schedule for {contract.value} would have no line to bill")
     total = quantize(sum((d.amount for d in drafts), Decimal(0)), currency)
     if contract.type != "time_and_materials" and total != contract.value.value:
         raise ValueError(f"{contract.type} lines total {total:f} {currency}, the contract value is {contract.value}")

@@ -82,3 +82,7 @@ class EventAlreadyReceived(ResubmissionRefused, error_name="Resubmission.EventAl
 
 class OtherOpportunity(ResubmissionRefused, error_name="Resubmission.OtherOpportunity"):
     """The corrected event belongs to another opportunity (or CRM) than the handoff it was sent to."""
+
+
+class StoreTransient(HandoffError, error_name="Store.Transient"):
+    """Our own table throttled a request or a transaction met another one: retrying may pass."""

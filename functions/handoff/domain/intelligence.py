@@ -114,7 +114,7 @@ class OfflineAnalyser:
 
 @dataclass(frozen=True)
 class Rule:
-    category: str
+    category: ClauseCategory
     standard: bool
     explanation: str
     regions: tuple[str, ...] = ()
@@ -398,7 +398,7 @@ def _currencies(token: str) -> frozenset[str]:
     if re.fullmatch(r"[A-Z]{3}", token):
         return frozenset({token}) if is_currency(token) and token not in _WORD_CODES else frozenset()
     word = token.lower()
-    return frozenset(_WORDS.get(word) or _WORDS.get(word.removesuffix("s"), ()))
+    return frozenset(_WORDS.get(word) or _WORDS.get(word.removesuffix("s")) or ())
 
 
 def _number(text: str, suffix: str | None) -> tuple[Decimal, Decimal] | None:

@@ -49,7 +49,7 @@ def decide(event: StageChangedEvent, threshold: int | None, *, newest: bool = Tr
     opportunity = event.detail.opportunity
     stage, probability = opportunity.stage, opportunity.probability
 
-    def decision(action: PipelineAction, reason: str, requests: tuple = ()) -> PipelineDecision:
+    def decision(action: PipelineAction, reason: str, requests: tuple[StaffingRequest, ...] = ()) -> PipelineDecision:
         return PipelineDecision(action, opportunity.id, reason, requests)
 
     key = stage_key(stage)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple, cast
 
 import pycountry
 import yaml
@@ -40,6 +40,9 @@ Region = Literal["AMER", "EMEA", "APAC"]
 _SERVICE_LINE = re.compile(r"[a-z0-9][a-z0-9-]*")
 _FIELD_PATH = re.compile(r"[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*")
 _NOT_OVERRIDABLE = {"service_line", "variants"}
+
+
+Loc = tuple[int | str, ...]  # a pydantic error location or a key path
 
 
 class PlaybookError(ValueError):
@@ -252,7 +255,7 @@ class Playbook(PlaybookModel):
 
     def cost_center_for(self, region: str, country: str) -> str:
         centers = self.cost_centers
-        return centers.by_country.get(country) or centers.by_region.get(region) or centers.default
+        return centers.by_country.get(country) or centers.by_region.get(cast(Region, region)) or centers.default
 
     def cost_rate(self, role: str) -> Decimal:
         wanted = role.strip().casefold()
@@ -260,10 +263,10 @@ class Playbook(PlaybookModel):
         return next(rates, self.default_cost_rate)
 
     def severity(self, code: str) -> Severity:
-        return self.exceptions.severities.get(code, "BLOCKING")
+        return self.exceptions.severities.get(cast(ExceptionCode, code), "BLOCKING")
 
     def owner_group(self, code: str) -> str:
-        return self.exceptions.owner_groups.get(code, "deal-desk")
+        return self.exceptions.owner_groups.get(cast(ExceptionCode, code), "deal-desk")
 
 
 class VariantWhen(PlaybookModel):
@@ -310,8 +313,8 @@ def _decimal(loader: _Loader, node: yaml.ScalarNode) -> Decimal:
         raise yaml.constructor.ConstructorError(None, None, f"{text!r} is not a decimal", node.start_mark) from None
 
 
-def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict:
-    seen: set = set()
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in seen:
@@ -329,13 +332,13 @@ class _Sources(NamedTuple):
 
     file: str
     common_file: str
-    common_raw: dict
-    line_raw: dict
+    common_raw: dict[str, Any]
+    line_raw: dict[str, Any]
 
 
 class _Parsed(NamedTuple):
     sources: _Sources
-    base_raw: dict  # common merged with the line file
+    base_raw: dict[str, Any]  # common merged with the line file
     base: Playbook
     variants: tuple[Variant, ...]
 
@@ -421,7 +424,7 @@ def _parsed(file: str, stamp: tuple[int, int]) -> _Parsed:
     return _Parsed(sources, base_raw, base, variants)
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # _Loader is a SafeLoader
     except yaml.YAMLError as exc:
@@ -431,13 +434,13 @@ def _read(path: Path) -> dict:
     return raw
 
 
-def _list(value: Any, file: str) -> list:
+def _list(value: Any, file: str) -> list[Any]:
     if not isinstance(value, list):
         raise PlaybookError("must be a list of variants", file=file, key="variants")
     return value
 
 
-def _variant(index: int, raw: Any, sources: _Sources, base_raw: dict) -> Variant:
+def _variant(index: int, raw: Any, sources: _Sources, base_raw: dict[str, Any]) -> Variant:
     prefix = f"variants[{index}]"
     try:
         variant = Variant.model_validate(raw)
@@ -451,7 +454,7 @@ def _variant(index: int, raw: Any, sources: _Sources, base_raw: dict) -> Variant
     return variant
 
 
-def _check_declared(overrides: dict, base: Any, prefix: str, path: tuple, file: str) -> None:
+def _check_declared(overrides: dict[str, Any], base: Any, prefix: str, path: tuple[Any, ...], file: str) -> None:
     for key, value in overrides.items():
         here = (*path, key)
         if not path and key in _NOT_OVERRIDABLE:
@@ -467,7 +470,8 @@ def _check_declared(overrides: dict, base: Any, prefix: str, path: tuple, file: 
 
 
 def _validate(
-    raw: dict, sources: _Sources, *, names: tuple[str, ...] = (), overrides: tuple[str, dict] | None = None
+    raw: dict[str, Any], sources: _Sources, *, names: tuple[str, ...] = (),
+    overrides: tuple[str, dict[str, Any]] | None = None
 ) -> Playbook:
     try:
         return Playbook.model_validate({**raw, "variants_applied": names})
@@ -477,7 +481,7 @@ def _validate(
         raise PlaybookError(message, file=file, key=key) from None
 
 
-def _blame(loc: tuple, sources: _Sources, overrides: tuple[str, dict] | None) -> tuple[str, str | None]:
+def _blame(loc: Loc, sources: _Sources, overrides: tuple[str, dict[str, Any]] | None) -> tuple[str, str | None]:
     """Which file and key an error path comes from: a variant's overrides, the line file or common.
     A key missing everywhere is blamed on the file holding its nearest parent (the line file by default)."""
     if overrides and _has_path(overrides[1], loc):
@@ -486,7 +490,7 @@ def _blame(loc: tuple, sources: _Sources, overrides: tuple[str, dict] | None) ->
     return (sources.common_file if in_common > in_line else sources.file), _key_path(loc)
 
 
-def _depth(raw: Any, loc: tuple) -> int:
+def _depth(raw: Any, loc: Loc) -> int:
     """How many leading parts of loc exist in raw."""
     for depth in range(len(loc), 0, -1):
         if _has_path(raw, loc[:depth]):
@@ -494,7 +498,7 @@ def _depth(raw: Any, loc: tuple) -> int:
     return 0
 
 
-def _has_path(raw: Any, loc: tuple) -> bool:
+def _has_path(raw: Any, loc: Loc) -> bool:
     for part in loc:
         if isinstance(raw, dict) and part in raw:
             raw = raw[part]
@@ -505,7 +509,7 @@ def _has_path(raw: Any, loc: tuple) -> bool:
     return True
 
 
-def _first_error(exc: ValidationError) -> tuple[tuple, str]:
+def _first_error(exc: ValidationError) -> tuple[Loc, str]:
     error = exc.errors(include_url=False)[0]
     loc = tuple(p for p in error["loc"] if p != "[key]" and not (isinstance(p, str) and p.startswith("function-")))
     message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"].removeprefix("Value error, ")
@@ -514,7 +518,7 @@ def _first_error(exc: ValidationError) -> tuple[tuple, str]:
     return loc, message
 
 
-def _key_path(loc: tuple) -> str | None:
+def _key_path(loc: Loc) -> str | None:
     path = ""
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))

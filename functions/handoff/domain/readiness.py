@@ -10,6 +10,8 @@ from typing import Any
 
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, Money
 from handoff.contracts.event import ClosedWonDetail
+from handoff.contracts.record import ExceptionCode
+from handoff.domain.billing import retainer_mismatch
 from handoff.domain.playbooks import Playbook
 from handoff.domain.taxids import validate_tax_id
 
@@ -20,7 +22,7 @@ SIGNED_AT_FIELD = "contract.signedAt"
 _LATEST_ZONE = timezone(timedelta(hours=14))
 _TAX_ID_NAMES = {"EU_VAT": "EU VAT number", "GB_VAT": "UK VAT number", "AU_ABN": "ABN", "US_EIN": "EIN"}
 
-Finding = tuple[str, str, str]  # code, field, message
+Finding = tuple[ExceptionCode, str, str]  # code, field, message
 
 
 def check_readiness(
@@ -56,7 +58,7 @@ def check_readiness(
 
 def _money(money: Money | Decimal, currency: str | None = None) -> str:
     if isinstance(money, Money):
-        money, currency = money.value, money.currency
+        return f"{money.value:,f} {money.currency}"
     return f"{money:,f} {currency}"
 
 
@@ -167,6 +169,17 @@ def _amounts(detail: ClosedWonDetail) -> Iterator[Finding]:
                     f"{_money(abs(gap), value.currency)} {direction} the contract value {_money(value)}; "
                     "fix the milestone amounts so they sum to the contract value exactly.",
                 )
+    fee = contract.monthly_fee
+    mismatch = retainer_mismatch(contract) if fee is not None and fee.currency == value.currency else None
+    if mismatch and fee is not None:
+        periods, expected = mismatch
+        yield (
+            "AMOUNT_MISMATCH",
+            "contract.monthlyFee",
+            f"The monthly fee {_money(fee)} over the term's {periods} monthly service periods "
+            f"({contract.start_date} to {contract.end_date}) is {_money(expected, value.currency)}, but the contract "
+            f"value is {_money(value)}; correct the fee, the term or the contract value so they agree.",
+        )
     cap = contract.not_to_exceed
     if contract.type == "time_and_materials" and cap and cap.currency == value.currency and value.value > cap.value:
         yield (
@@ -289,9 +302,16 @@ def _tax(detail: ClosedWonDetail, playbook: Playbook) -> Iterator[Finding]:
         yield (
             "INVALID_TAX_ID",
             TAX_ID_FIELD,
-            f"The tax id '{account.tax_id}' is malformed: not a valid {name} for {country} ({check.reason}). "
-            "Correct it on the CRM account.",
+            # Only the last characters: exception texts travel by email and into queues and logs.
+            f"The tax id ending in '{_tail(account.tax_id or '')}' is malformed: not a valid {name} for {country} "
+            f"({check.reason}). Correct it on the CRM account.",
         )
+
+
+def _tail(value: str, shown: int = 3) -> str:
+    """The last `shown` characters of an identifier, enough to find it, too few to copy it."""
+    compact = "".join(value.split())
+    return "…" + compact[-shown:] if len(compact) > shown else "…"
 
 
 def _vendors(detail: ClosedWonDetail, known: set[str] | None) -> Iterator[Finding]:

@@ -46,7 +46,7 @@ def ports() -> Ports:
 def use_backoff_sleep(sleep: Callable[[float], None]) -> Callable[[float], None]:
     """Replace how the REST connector waits between retries (the embedded runtime scales it as it
     scales Step Functions' Retry); returns the previous one. Forgets the cached adapters."""
-    global _backoff_sleep  # noqa: PLW0603 - one process-wide clock, like time.sleep itself
+    global _backoff_sleep
     with _ports_lock:
         previous, _backoff_sleep = _backoff_sleep, sleep
         _ports.clear()

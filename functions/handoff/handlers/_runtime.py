@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from handoff.adapters import aws
 from handoff.adapters.documents import Documents
+from handoff.adapters.dynamodb_errors import transient_as_named
 from handoff.adapters.event_bus import EventBus
 from handoff.adapters.exceptions_queue import ExceptionsQueue
 from handoff.adapters.handoff_store import HandoffStore
@@ -37,7 +38,8 @@ def step_handler(
     model: type[Model] | None,
 ) -> Callable[[Callable[[Any], Any]], Callable[[dict, LambdaContext], Any]]:
     """Wrap a step: Powertools context, tracing and metrics; input parsed into `model` (or passed
-    raw when None); pydantic results returned as JSON-ready dicts."""
+    raw when None); pydantic results returned as JSON-ready dicts; a transient DynamoDB error
+    (throttled, transaction conflict) raised as `Store.Transient` for the workflow to retry."""
 
     def decorate(step: Callable[[Model], Any]) -> Callable[[dict, LambdaContext], Any]:
         @logger.inject_lambda_context(clear_state=True)
@@ -45,7 +47,7 @@ def step_handler(
         @metrics.log_metrics
         @wraps(step)
         def handler(event: dict, context: LambdaContext) -> Any:
-            with invocation(context):
+            with invocation(context), transient_as_named():
                 result = step(event if model is None else parse(event=event, model=model))
             if isinstance(result, BaseModel):
                 return result.model_dump(mode="json", by_alias=True)
@@ -113,8 +115,8 @@ def rejected(event: Any, error: ContractError) -> EventInvalid:
 class HandoffRef(BaseModel):
     """What the state machine passes to a step: the id; the deal and records are in the table."""
 
-    handoffId: str  # noqa: N815 - the state machine's field name
+    handoffId: str
 
 
 class StepResult(BaseModel):
-    handoffId: str  # noqa: N815
+    handoffId: str

@@ -11,9 +11,11 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from handoff.adapters import aws, pages
 from handoff.adapters.approvals_store import MAX_VIEWS, ApprovalStore, TaskCallback, signing_key
+from handoff.adapters.dynamodb_errors import transient
 from handoff.config import setting
 from handoff.domain.approvals import Approval, LinkCheck, check_link, decision_output
 from handoff.handlers._runtime import logger, metrics, tracer
@@ -176,6 +178,15 @@ def _record(approval: Approval, decision: str, comment: str, caller: Caller, now
     metrics.add_metric(name="ApprovalDecisionSeconds", unit=MetricUnit.Seconds,
                        value=(now - decided.created_at).total_seconds())
     return _html(200, pages.decided_page(decided))
+
+
+@app.exception_handler(ClientError)
+def _aws_error(exc: ClientError) -> Response:
+    if transient(exc):
+        # Throttled or a transaction met another: nothing was decided; the approver may press again.
+        logger.warning("DynamoDB busy", extra={"error": exc.response.get("Error", {}).get("Code")})
+        return _html(503, pages.unavailable_page())
+    return _unexpected(exc)
 
 
 @app.exception_handler(Exception)

@@ -1,7 +1,7 @@
 """The operators' handoff API behind API Gateway, IAM-authorized (SigV4): for CRM integrations and
 operators, never for email links.
 
-GET  /handoffs/{handoffId}           the handoff record (CONTRACT.md section 2)
+GET  /handoffs/{handoffId}           the handoff record (docs/contract.md section 3)
 POST /handoffs/{handoffId}/resubmit  continue a BLOCKED handoff: with a corrected event as the body,
                                      or without a body to re-validate the stored deal (after a playbook
                                      or vendor-list fix)

@@ -16,9 +16,9 @@ from handoff.handlers._runtime import logger, now, step_handler, store
 class ApprovalTask(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    handoffId: str  # noqa: N815
+    handoffId: str
     approval: ApprovalRequirement
-    taskToken: SecretStr  # noqa: N815 - SecretStr: never printed
+    taskToken: SecretStr
 
 
 def request(task: ApprovalTask) -> dict:

@@ -17,11 +17,11 @@ STEP = "TrackPipeline"
 
 
 class PipelineResult(BaseModel):
-    opportunityId: str  # noqa: N815 - camelCase like every payload of this product
-    eventId: str  # noqa: N815
+    opportunityId: str
+    eventId: str
     action: PipelineAction
     reason: str
-    staffingRequests: list[dict[str, Any]] = Field(default_factory=list)  # noqa: N815
+    staffingRequests: list[dict[str, Any]] = Field(default_factory=list)
     released: int = 0
 
 

@@ -21,11 +21,11 @@ class ExceptionMessage(BaseModel):
     """A message of the exceptions queue (handoff.adapters.exceptions_queue)."""
 
     model_config = ConfigDict(extra="ignore")
-    handoffId: str = Field(min_length=1)  # noqa: N815 - the message's field names
+    handoffId: str = Field(min_length=1)
     status: str
     exceptions: list[ExceptionEntry]
-    fixRound: int | None = Field(default=None, ge=0)  # noqa: N815
-    approvalKind: str | None = None  # noqa: N815
+    fixRound: int | None = Field(default=None, ge=0)
+    approvalKind: str | None = None
 
 
 class MessageInvalid(ValueError):
