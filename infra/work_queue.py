@@ -54,6 +54,12 @@ def wire_work_queue(stack: Stack) -> None:
         schedule=events.Schedule.cron(minute="0", hour="7"),
     ).add_target(targets.LambdaFunction(stack.functions["WorkQueueDigest"], retry_attempts=2,
                                         max_event_age=Duration.hours(2)))
+    # A handoff that goes live closes its open items: its Handoff Activated event joins the intake.
+    events.Rule(
+        stack, "HandoffActivatedToWorkQueue", event_bus=stack.bus, description="Resolve the work items of live handoffs",
+        event_pattern=events.EventPattern(source=["closed-won-handoff"], detail_type=["Handoff Activated"]),
+    ).add_target(targets.SqsQueue(stack.exceptions, dead_letter_queue=stack.undelivered_events, retry_attempts=8,
+                                  max_event_age=Duration.hours(24)))
     queues = dead_letter_queues(stack)
     readers = [s.logical_name for s in FUNCTIONS if "dead-letters:read" in s.uses]
     for name in readers:

@@ -202,7 +202,8 @@ def routes(template: dict) -> dict[tuple[str, str], dict]:
 def test_api_routes_approvals_by_signed_link_and_handoffs_by_iam(template: dict) -> None:
     approval = "handoff.handlers.approval_api.handler"
     operators = "handoff.handlers.handoff_api.handler"
-    assert routes(template) == {
+    console = "handoff.handlers.console.handler"  # its own API: tests/infra/test_console_stack.py
+    assert {k: v for k, v in routes(template).items() if v["handler"] != console} == {
         ("GET", "/approvals/{approvalId}"): {"authorization": "NONE", "handler": approval},
         ("POST", "/approvals/{approvalId}"): {"authorization": "NONE", "handler": approval},
         ("GET", "/handoffs/{handoffId}"): {"authorization": "AWS_IAM", "handler": operators},

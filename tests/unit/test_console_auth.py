@@ -3,6 +3,7 @@ per process and key id), with issuer, audience, token use and expiry; Cognito gr
 groups; CSRF tokens are bound to the session; the login flow checks its state and sends PKCE."""
 
 import urllib.parse
+from collections.abc import Callable
 
 import pytest
 from joserfc import jwt
@@ -54,7 +55,7 @@ def test_a_valid_id_token_names_the_operator_and_their_owner_groups() -> None:
     (lambda: token().rsplit(".", 1)[0] + ".AAAA", "does not verify"),
     (lambda: "not-a-token", "does not verify"),
 ])
-def test_a_token_that_does_not_verify_signs_no_one_in(bad, why: str) -> None:  # noqa: ANN001
+def test_a_token_that_does_not_verify_signs_no_one_in(bad: Callable[[], str], why: str) -> None:
     with pytest.raises(auth.NotSignedIn, match=why):
         auth.verify_id_token(bad(), CONFIG, now=NOW, jwks=jwks())
 

@@ -135,3 +135,12 @@ def test_a_dead_letter_is_a_platform_item_keeping_the_message() -> None:
                                                                      '{"detail": {}}')
     assert item.item_id == wi.dead_letter_item_id("UndeliveredEvents", "m-1")
     assert "throttled" in item.message
+
+
+def test_activation_resolves_open_exception_items_only() -> None:
+    item = wi.raise_item(None, raised(), NOW, HOURS)
+    done = wi.handoff_activated(item, NOW)
+    assert done is not None and done.state == "resolved"
+    assert wi.handoff_activated(done, NOW) is None
+    dead = wi.dead_letter_item("q", "m", "{}", "", NOW, HOURS)
+    assert wi.handoff_activated(dead, NOW) is None

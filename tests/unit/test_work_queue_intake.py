@@ -100,3 +100,14 @@ def test_a_newer_round_resolves_what_it_no_longer_reports_and_reopens_what_comes
 def test_when_every_message_fails_the_whole_batch_fails(handoff: tuple) -> None:
     with pytest.raises(Exception, match="All records failed"):
         work_queue_intake.handler(batch("{}", "[]"), Context())
+
+
+def test_a_handoff_activated_event_resolves_what_is_still_open_about_it(handoff: tuple) -> None:
+    handoff_id, items = handoff
+    work_queue_intake.handler(batch(message(handoff_id, ("INVALID_TAX_ID", "account.taxId"))), Context())
+    activated = {"version": "0", "id": "e-1", "source": "closed-won-handoff", "detail-type": "Handoff Activated",
+                 "detail": {"handoffId": handoff_id, "opportunityId": "006X"}}
+    assert work_queue_intake.handler(batch(activated, activated), Context()) == {"batchItemFailures": []}
+    [item] = items.for_handoff(handoff_id)
+    assert (item.state, item.resolution) == ("resolved", "fixed: the handoff activated")
+    assert [h.action for h in item.history] == ["opened", "resolved"]

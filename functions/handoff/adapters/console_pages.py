@@ -344,8 +344,7 @@ def queue_page(page: Page, items: list[WorkItem], filters: dict[str, str], now: 
     return layout(page, "Work queue", form + table, "/queue")
 
 
-def item_page(page: Page, item: WorkItem, handoff_status: str | None, now: datetime, *, error: str = "",
-              can_retry: bool = False) -> str:
+def item_page(page: Page, item: WorkItem, handoff_status: str | None, now: datetime, *, error: str = "") -> str:
     mine = page.operator.member_of(item.owner_group)
     facts = (f"<section><dl><dt>Problem</dt><dd>{e(item.code)}{' at ' + e(item.field) if item.field else ''}</dd>"
              f"<dt>What is wrong</dt><dd>{e(item.message)}</dd>"
@@ -382,10 +381,6 @@ def item_page(page: Page, item: WorkItem, handoff_status: str | None, now: datet
                 '<textarea id="r-detail" name="detail" rows="3"></textarea>'
                 '<p class="note">Without a field or detail the stored deal is resubmitted as it is (after a playbook '
                 "or vendor-list fix).</p></fieldset>")
-        if can_retry and item.handoff_id and handoff_status == "FAILED":
-            resolve_fields += ('<div><input type="checkbox" id="a-retry" name="action" value="retry"> '
-                               '<label for="a-retry" style="display:inline">Retry the handoff from the failed step'
-                               "</label></div>")
         actions = (
             f'<section><h2>Work it</h2>{error_html}<div class="actions">{claim}</div>'
             "<h3>Resolve</h3>" + page.form(f"/queue/{item.item_id}/resolve", resolve_fields, "Resolve")

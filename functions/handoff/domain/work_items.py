@@ -260,6 +260,14 @@ def superseded(item: WorkItem, fix_round: int, now: datetime) -> WorkItem | None
                        state="resolved", resolution=f"fixed: no longer reported in fix round {fix_round}")
 
 
+def handoff_activated(item: WorkItem, now: datetime) -> WorkItem | None:
+    """The handoff went live: whatever was still open about it is done."""
+    if not item.is_open or item.kind != "exception":
+        return None
+    return _transition(item, "intake", "resolved", now, "the handoff activated", state="resolved",
+                       resolution="fixed: the handoff activated")
+
+
 def ranked(items: list[WorkItem], now: datetime) -> list[WorkItem]:
     """The queue's order: open before closed, overdue first, then priority, then the earliest due."""
     return sorted(items, key=lambda i: (not i.is_open, not i.overdue(now), -i.priority, i.due_at, i.item_id))

@@ -32,7 +32,23 @@ class MessageInvalid(ValueError):
     """The message is not an exceptions-queue message; it stays on the queue and dead-letters."""
 
 
-def parse_message(body: str) -> ExceptionMessage:
+class HandoffActivated(BaseModel):
+    """The bus's Handoff Activated event, routed to the exceptions queue by a rule."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    detail_type: str = Field(alias="detail-type", pattern="^Handoff Activated$")
+    detail: dict[str, Any]
+
+
+def parse_message(body: str) -> ExceptionMessage | HandoffActivated:
+    try:
+        return HandoffActivated.model_validate_json(body)
+    except ValidationError:
+        pass
+    return _exceptions_message(body)
+
+
+def _exceptions_message(body: str) -> ExceptionMessage:
     try:
         return ExceptionMessage.model_validate_json(body)
     except ValidationError as error:
@@ -75,6 +91,19 @@ def take_exceptions(message: ExceptionMessage, facts: HandoffFacts, items: WorkI
             written = items.change(item.item_id, lambda current: current and wi.superseded(current, fix_round, now))
             if written:
                 changed.append(written)
+    return changed
+
+
+def take_activation(event: HandoffActivated, items: WorkItemStore, now: datetime) -> list[wi.WorkItem]:
+    """Resolve what is still open about a handoff that went live."""
+    handoff_id = str(event.detail.get("handoffId") or "")
+    if not handoff_id:
+        raise MessageInvalid("Handoff Activated without detail.handoffId")
+    changed = []
+    for item in items.for_handoff(handoff_id):
+        written = items.change(item.item_id, lambda current: current and wi.handoff_activated(current, now))
+        if written:
+            changed.append(written)
     return changed
 
 
