@@ -13,8 +13,6 @@ def acknowledge_findings(stack: Stack) -> None:
     from infra.stack import INFERENCE_PROFILE_PREFIXES, HandoffStack
 
     assert isinstance(stack, HandoffStack)
-    _ack(stack, "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-         "AWS-managed policy that only allows writing the function's own CloudWatch logs.")
     _ack(stack.api, "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
          "AWS-managed policy API Gateway requires to write execution logs; it grants nothing else.")
     _ack(stack, "IAM5[Resource::*]",
@@ -29,8 +27,6 @@ def acknowledge_findings(stack: Stack) -> None:
          "Put of rejected events under the quarantine prefix of the stack's own bucket; keys are per event.")
     _ack(stack, f"IAM5[Resource::<{documents}.Arn>/launch-packets/*]",
          "Put and presigned get of launch packets under their prefix of the stack's own bucket; keys are per handoff.")
-    _ack(stack, "IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:*]",
-         "SendTaskSuccess/Failure take a task token, not a resource; IAM cannot scope them further.")
     for function in stack.functions.values():
         _ack(stack.state_machine,
              f"IAM5[Resource::<{stack.get_logical_id(function.node.default_child)}.Arn>:*]",
@@ -54,8 +50,6 @@ def acknowledge_findings(stack: Stack) -> None:
         _ack(method, "COG4",
              "IAM authorization (SigV4): the callers are CRM integrations and operators with AWS identities, "
              "not end users in a Cognito user pool.")
-    _ack(stack.api.deployment_stage, "APIG3",
-         "Throttling is set on the stage; attach an organisation WAF web ACL at deployment if one exists.")
     _ack(stack.undelivered_events, "SQS3", "This queue is the EventBridge target's dead-letter queue.")
     _acknowledge_console(stack)
 

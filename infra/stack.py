@@ -23,8 +23,10 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra import security
 from infra.bundling import PipBundling
 from infra.console import wire_console
+from infra.handoff_indexes import add_search_indexes
 from infra.retry_policies import expanded_text
 from infra.wiring import FUNCTIONS, FunctionSpec
 from infra.work_queue import wire_work_queue, work_items_table, work_queue_environment
@@ -59,7 +61,8 @@ class HandoffStack(Stack):
         delivery_leads = ctx("deliveryLeadsEmail") or "delivery-leads@example.com"
         systems_config = ctx("systemsConfig") or {}
 
-        self.handoffs = self._table("Handoffs", with_index=True)
+        # Every change of a handoff, old and new image, feeds the facts (infra/analytics.py).
+        self.handoffs = self._table("Handoffs", with_index=True, stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES)
         self.ledger = self._table("Ledger")
         self.idempotency = self._table("Idempotency", ttl="expiration", pk="id", sk=None)
         self.work_items = work_items_table(self)
@@ -78,6 +81,9 @@ class HandoffStack(Stack):
         self.sender = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(mail_from))
 
         self.api = self._approval_api_shell()
+        self.web_acl = security.web_acl(self, self.api.deployment_stage)
+        # Named, so the callback grant can be scoped to it without referencing it (a cycle).
+        self.state_machine_name = f"{self.stack_name}-handoff"
         environment = {
             "POWERTOOLS_SERVICE_NAME": "closed-won-handoff",
             "POWERTOOLS_METRICS_NAMESPACE": "ClosedWonHandoff",
@@ -111,7 +117,7 @@ class HandoffStack(Stack):
 
     # --- storage ----------------------------------------------------------------------------
     def _table(self, name: str, *, with_index: bool = False, ttl: str | None = None, pk: str = "pk",
-               sk: str | None = "sk") -> dynamodb.Table:
+               sk: str | None = "sk", stream: dynamodb.StreamViewType | None = None) -> dynamodb.Table:
         table = dynamodb.Table(
             self, f"{name}Table",
             partition_key=dynamodb.Attribute(name=pk, type=dynamodb.AttributeType.STRING),
@@ -121,6 +127,7 @@ class HandoffStack(Stack):
                 point_in_time_recovery_enabled=True),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             time_to_live_attribute=ttl,
+            stream=stream,
             removal_policy=RemovalPolicy.RETAIN,
         )
         if with_index:
@@ -129,6 +136,7 @@ class HandoffStack(Stack):
                 partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
                 sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
             )
+            add_search_indexes(table)
         return table
 
     def _documents_bucket(self) -> s3.Bucket:
@@ -147,6 +155,7 @@ class HandoffStack(Stack):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             versioned=True,
+            lifecycle_rules=security.document_lifecycle_rules(),
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="documents/",
             removal_policy=RemovalPolicy.RETAIN,
@@ -183,6 +192,8 @@ class HandoffStack(Stack):
             # The API's own functions build links from the request; referencing the API URL there would be a cycle.
             env["APPROVAL_BASE_URL"] = self.api.url.rstrip("/")
         asynchronous = not spec.in_workflow and not spec.behind_api and not spec.polls_queue
+        log_group = logs.LogGroup(self, f"{spec.logical_name}Logs", retention=LOG_RETENTION,
+                                  removal_policy=RemovalPolicy.DESTROY)
         function = lambda_.Function(
             self, f"{spec.logical_name}Function",
             description=spec.description,
@@ -194,48 +205,40 @@ class HandoffStack(Stack):
             timeout=Duration.seconds(spec.timeout_seconds),
             memory_size=512,
             tracing=lambda_.Tracing.ACTIVE,
-            log_group=logs.LogGroup(self, f"{spec.logical_name}Logs", retention=LOG_RETENTION,
-                                    removal_policy=RemovalPolicy.DESTROY),
+            log_group=log_group,
+            role=security.function_role(self, spec.logical_name, log_group),
             dead_letter_queue=self._queue(f"{spec.logical_name}Failed", dlq=False) if asynchronous else None,
             retry_attempts=2 if asynchronous else None,
         )
-        self._grant(function, spec.uses)
+        self._grant(function, spec)
         return function
 
-    def _grant(self, function: lambda_.Function, uses: tuple[str, ...]) -> None:
+    def _grant(self, function: lambda_.Function, spec: FunctionSpec) -> None:
         grants = {
-            "handoffs:write": lambda f: self.handoffs.grant_read_write_data(f),
-            "handoffs:read": lambda f: self.handoffs.grant_read_data(f),
-            "ledger:write": lambda f: self.ledger.grant_read_write_data(f),
-            "idempotency:write": lambda f: self.idempotency.grant_read_write_data(f),
+            "handoffs:write": lambda f: security.grant_table(self.handoffs, f, security.TABLE_WRITE),
+            "handoffs:read": lambda f: security.grant_table(self.handoffs, f, security.TABLE_READ),
+            "ledger:write": lambda f: security.grant_table(self.ledger, f, security.TABLE_WRITE),
+            "idempotency:write": lambda f: security.grant_table(self.idempotency, f, security.IDEMPOTENCY_WRITE),
             "quarantine:write": lambda f: self._grant_documents(f, "quarantine/*", ["s3:PutObject"]),
             # Put launch packets and presign links to them.
             "packets:write": lambda f: self._grant_documents(f, "launch-packets/*", ["s3:PutObject", "s3:GetObject"]),
             "exceptions:send": lambda f: self.exceptions.grant_send_messages(f),
-            "bus:put": lambda f: self.bus.grant_put_events_to(f),
+            "bus:put": lambda f: security.grant_put_events(self.bus, f, spec.publishes),
             "approval-secret:read": lambda f: self.approval_secret.grant_read(f),
             "systems-secret:read": lambda f: self.systems_secret.grant_read(f),
             "mail:send": lambda f: self.sender.grant_send_email(f),
-            "states:callback": self._grant_callbacks,
+            "states:callback": lambda f: security.grant_callbacks(self, f, self.state_machine_name),
             "bedrock:invoke": self._grant_bedrock,
             "work-items:write": lambda f: self.work_items.grant_read_write_data(f),
             "dead-letters:read": lambda f: None,  # infra/work_queue.py, once every queue exists
             # Dead-letter queues, the Cognito pool and the console's key are granted in infra/console.py.
         }
-        for use in uses:
+        for use in spec.uses:
             grants[use](function)
 
     def _grant_documents(self, function: lambda_.Function, keys: str, actions: list[str]) -> None:
         # One prefix per use (quarantined events hold personal data); no list, no delete.
         function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=[self.documents.arn_for_objects(keys)]))
-
-    def _grant_callbacks(self, function: lambda_.Function) -> None:
-        # Task tokens are not resources: SendTask* can only be scoped to the account's state machines.
-        function.add_to_role_policy(iam.PolicyStatement(
-            actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
-            resources=[self.format_arn(service="states", resource="stateMachine", resource_name="*",
-                                       arn_format=_COLON)],
-        ))
 
     def _grant_bedrock(self, function: lambda_.Function) -> None:
         model_id = self.node.try_get_context("bedrockModelId")
@@ -261,6 +264,7 @@ class HandoffStack(Stack):
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 throttling_rate_limit=20,
                 throttling_burst_limit=40,
+                method_options=security.approval_method_throttling(),
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=_access_log_format(),
             ),
@@ -284,19 +288,23 @@ class HandoffStack(Stack):
     def _wire_handoff_api(self) -> None:
         # CRM integrations and operators call with SigV4; IAM policies say who may read or resubmit.
         integration = apigw.LambdaIntegration(self.functions["HandoffApi"])
-        handoff = self.api.root.add_resource("handoffs").add_resource("{handoffId}")
+        handoffs = self.api.root.add_resource("handoffs")
+        handoff = handoffs.add_resource("{handoffId}")
         parameters = {"method.request.path.handoffId": True}
         self.operator_methods = [
             resource.add_method(method, integration, authorization_type=apigw.AuthorizationType.IAM,
                                 request_validator=self.validator, request_parameters=parameters)
             for resource, method in ((handoff, "GET"), (handoff.add_resource("resubmit"), "POST"))
         ]
+        # The search's parameters are checked by the handler (400 naming each), not by API Gateway.
+        self.operator_methods.append(handoffs.add_method("GET", integration, authorization_type=apigw.AuthorizationType.IAM))
 
     # --- workflow ---------------------------------------------------------------------------
     def _state_machine(self) -> sfn.StateMachine:
         workflow_functions = {s.logical_name: self.functions[s.logical_name] for s in FUNCTIONS if s.in_workflow}
         machine = sfn.StateMachine(
             self, "HandoffWorkflow",
+            state_machine_name=self.state_machine_name,
             definition_body=sfn.DefinitionBody.from_string(expanded_text(DEFINITION.read_text())),
             definition_substitutions={f"{name}FunctionArn": fn.function_arn for name, fn in workflow_functions.items()},
             tracing_enabled=True,
@@ -355,5 +363,3 @@ def _access_log_format() -> apigw.AccessLogFormat:
         "responseLength": field.context_response_length(),
     }))
 
-
-_COLON = __import__("aws_cdk").ArnFormat.COLON_RESOURCE_NAME

@@ -21,6 +21,8 @@ class FunctionSpec:
     behind_api: bool = False  # invoked synchronously by API Gateway
     polls_queue: bool = False  # invoked by an SQS event source mapping (infra/work_queue.py)
     timeout_seconds: int = 30
+    # (source, detail-type) of every event it puts on the bus: the bus:put grant allows only these.
+    publishes: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -43,14 +45,18 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("AssembleLaunchPacket", "assemble_launch_packet", "Store the launch packet and notify delivery",
                  ("handoffs:write", "packets:write", "mail:send")),
     FunctionSpec("ActivateHandoff", "activate_handoff", "Mark the handoff activated and write the project back to CRM",
-                 ("handoffs:write", "bus:put", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
+                 ("handoffs:write", "bus:put", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS,
+                 publishes=(("closed-won-handoff", "Handoff Activated"),)),
     FunctionSpec("CloseHandoff", "close_handoff", "Record a rejection, timeout or failure and queue the exception",
                  ("handoffs:write", "exceptions:send")),
     FunctionSpec("ApprovalApi", "approval_api", "Approval pages and decisions behind API Gateway",
                  ("handoffs:write", "approval-secret:read", "states:callback"), in_workflow=False, behind_api=True),
-    # Reads the record; a resubmission goes on the bus and AcceptEvent writes it. Writes only quarantine.
-    FunctionSpec("HandoffApi", "handoff_api", "Operators' handoff API (IAM): read a handoff, resubmit a blocked one",
-                 ("handoffs:read", "bus:put", "quarantine:write"), in_workflow=False, behind_api=True),
+    # Reads the record and the search indexes (never Scans); a resubmission goes on the bus and
+    # AcceptEvent writes it. Writes only quarantine.
+    FunctionSpec("HandoffApi", "handoff_api",
+                 "Operators' handoff API (IAM): search handoffs, read one, resubmit a blocked one",
+                 ("handoffs:read", "bus:put", "quarantine:write"), in_workflow=False, behind_api=True,
+                 publishes=(("crm.*", "Opportunity Closed Won"),)),  # under the handoff's own CRM source
     FunctionSpec("ApprovalSweeper", "approval_sweeper", "Reminders, escalations and expiry of pending approvals",
                  ("handoffs:write", "mail:send", "approval-secret:read", "states:callback"), in_workflow=False),
     FunctionSpec("TrackPipeline", "track_pipeline",

@@ -142,7 +142,19 @@ def main(argv: list[str] | None = None) -> int:
     console_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE")
     console_cmd.add_argument("--decide", choices=["approve", "reject", "none"], default="approve")
     console_cmd.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
+    report_cmd = commands.add_parser("report", help="process metrics of the events in FILE(s), or of facts in --facts DIR")
+    report_cmd.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    report_cmd.add_argument("--facts", type=Path, metavar="DIR", help="report on facts written earlier")
+    report_cmd.add_argument("--decide", choices=["approve", "reject", "none"], default="approve")
+    report_cmd.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    report_cmd.add_argument("--html", type=Path, metavar="DIR", help="write DIR/index.html")
     args = parser.parse_args(argv)
+    if args.command == "report":
+        from local import report
+
+        _quiet_logs()
+        return report.main(args.files, args.facts, args.decide, args.json, args.html, read_events=read_events,
+                           input_error=InputError, prepare_stdout=_quiet_stdout)
 
     if args.command == "demo":
         files = sorted((FIXTURES / "closed-won").glob("*.json"))

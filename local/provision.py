@@ -26,6 +26,10 @@ SKIPPED = {
     "AWS::ApiGateway::Method", "AWS::CDK::Metadata",
 }
 
+# Deliberately not provisioned: the local HTTP server stands in for API Gateway, so there is no stage
+# for a web ACL to protect; what the ACL does is asserted on the template (tests/infra, tests/security).
+NOT_EMULATED = {"AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation"}
+
 
 class UnsupportedTemplate(RuntimeError):
     pass
@@ -58,6 +62,7 @@ class Provisioned:
     # Every REST API of the stack by logical id: (stage, routes). `routes` and `stage_name` above are
     # the first one's (the approval links and the operators' API).
     apis: dict[str, tuple[str, list[tuple[str, str, str]]]] = field(default_factory=dict)
+    streams: dict[str, str] = field(default_factory=dict)  # table logical id -> stream ARN
 
     def by_type(self, cfn_type: str) -> list[str]:
         return [logical for logical, t in self.types.items() if t == cfn_type]
@@ -135,6 +140,8 @@ class Provisioner:
     def _get_att(self, name: str, attribute: str) -> str:
         if attribute == "Arn" and name in self.out.arns:
             return self.out.arns[name]
+        if attribute == "StreamArn" and name in self.out.streams:
+            return self.out.streams[name]
         if attribute == "QueueUrl":
             return self.out.physical[name]
         if attribute == "QueueName":
@@ -172,7 +179,7 @@ class Provisioner:
             resource = self.resources[logical]
             cfn_type = resource["Type"]
             self.out.types[logical] = cfn_type
-            if cfn_type in SKIPPED or cfn_type.startswith("Custom::"):
+            if cfn_type in SKIPPED or cfn_type in NOT_EMULATED or cfn_type.startswith("Custom::"):
                 continue
             create = getattr(self, "_create_" + cfn_type.replace("AWS::", "").replace("::", "_"), None)
             if create is None:
@@ -208,9 +215,13 @@ class Provisioner:
         }
         if props.get("GlobalSecondaryIndexes"):
             kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if props.get("StreamSpecification"):
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         table = self.client("dynamodb").create_table(**kwargs)["TableDescription"]
         self.out.physical[logical] = name
         self.out.arns[logical] = table["TableArn"]
+        if table.get("LatestStreamArn"):
+            self.out.streams[logical] = table["LatestStreamArn"]
 
     def _create_S3_Bucket(self, logical: str, props: dict, _meta: dict) -> None:
         name = props.get("BucketName") or self._name(logical).lower()

@@ -267,6 +267,17 @@ class EmbeddedRuntime:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
 
+    def search(self, **params: object) -> tuple[int, dict]:
+        """GET /handoffs?...: (HTTP status, the page or the error). `from_` is sent as `from`; a
+        datetime as ISO 8601; a list as the parameter repeated."""
+        pairs = []
+        for name, value in params.items():
+            for one in value if isinstance(value, list) else [value]:
+                text = one.isoformat() if isinstance(one, datetime) else str(one)
+                pairs.append((name.removesuffix("_"), text))
+        query = urllib.parse.urlencode(pairs)
+        return self._api_call("GET", "/handoffs" + (f"?{query}" if query else ""))
+
     def handoff(self, handoff_id: str) -> tuple[int, dict]:
         """GET /handoffs/{id}: (HTTP status, the handoff record or the error)."""
         return self._api_call("GET", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}")

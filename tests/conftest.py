@@ -1,6 +1,4 @@
-import json
 import os
-from pathlib import Path
 
 # Powertools reads these when a handler module is first imported; in Lambda they are always set
 # (the stack gives every function the same values). Tests import handlers in one process.
@@ -10,16 +8,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ClosedWonHandoff")
 import pytest
 
 from handoff.contracts import parse_event
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def fixture_files(kind: str) -> list[Path]:
-    return sorted((FIXTURES / kind).glob("*.json"))
-
-
-def load_raw(kind: str, name: str) -> dict:
-    return json.loads((FIXTURES / kind / f"{name}.json").read_text())
+from tests.support.fixtures import FIXTURES, fixture_files, load_raw  # noqa: F401 - re-exported for older imports
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ def test_handoff_table_is_on_demand_recoverable_and_encrypted(template: dict) ->
         "BillingMode": "PAY_PER_REQUEST",
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "SSESpecification": {"SSEEnabled": True},
-        "GlobalSecondaryIndexes": [Match.object_like({"IndexName": "gsi1"})],
+        "GlobalSecondaryIndexes": Match.array_with([Match.object_like({"IndexName": "gsi1"})]),
     })
     for table in resources(template, "AWS::DynamoDB::Table").values():
         assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
@@ -206,6 +206,7 @@ def test_api_routes_approvals_by_signed_link_and_handoffs_by_iam(template: dict)
     assert {k: v for k, v in routes(template).items() if v["handler"] != console} == {
         ("GET", "/approvals/{approvalId}"): {"authorization": "NONE", "handler": approval},
         ("POST", "/approvals/{approvalId}"): {"authorization": "NONE", "handler": approval},
+        ("GET", "/handoffs"): {"authorization": "AWS_IAM", "handler": operators},
         ("GET", "/handoffs/{handoffId}"): {"authorization": "AWS_IAM", "handler": operators},
         ("POST", "/handoffs/{handoffId}/resubmit"): {"authorization": "AWS_IAM", "handler": operators},
     }

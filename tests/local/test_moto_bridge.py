@@ -93,3 +93,18 @@ def test_sqs_event_source_mappings_are_delivered_in_batches_with_partial_failure
     assert sum(body == "bad" for batch in calls for body in batch) == 5  # the queue's maxReceiveCount
     assert runtime.queue_messages("ExceptionsQueue") == []
     assert "bad" in [m["Body"] for m in runtime.queue_messages("ExceptionsDeadLetters")]
+
+
+def test_stream_records_reads_the_handoff_table_stream_in_order(runtime: EmbeddedRuntime) -> None:
+    """moto's DynamoDB Streams behind botocore's account-id endpoints (local/moto_bridge.stream_records)."""
+    from local.moto_bridge import stream_records
+
+    table_id = next(lid for lid in runtime.resources.streams if lid.startswith("Handoffs"))
+    table = runtime.session.resource("dynamodb").Table(runtime.resources.physical[table_id])
+    table.put_item(Item={"pk": "HANDOFF#stream-check", "sk": "X", "v": 1})
+    table.update_item(Key={"pk": "HANDOFF#stream-check", "sk": "X"}, UpdateExpression="SET v = :v",
+                      ExpressionAttributeValues={":v": 2})
+    mine = [r for r in stream_records(runtime.session, runtime.resources.streams[table_id])
+            if r["dynamodb"]["Keys"]["pk"]["S"] == "HANDOFF#stream-check"]
+    assert [r["eventName"] for r in mine] == ["INSERT", "MODIFY"]
+    assert mine[1]["dynamodb"]["OldImage"]["v"] == {"N": "1"} and mine[1]["dynamodb"]["NewImage"]["v"] == {"N": "2"}

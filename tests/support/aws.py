@@ -6,16 +6,25 @@ import boto3
 
 
 def create_handoff_table(name: str, region: str) -> None:
-    """The handoff table: pk/sk and the gsi1 index, as infra/stack.py defines it."""
+    """The handoff table: pk/sk, the gsi1 index and the search indexes, as infra/stack.py defines them."""
+    from infra.handoff_indexes import SEARCH_INDEXES, SEARCH_KEY, SUMMARY_ATTRIBUTES
+
+    keys = ("pk", "sk", "gsi1pk", "gsi1sk", SEARCH_KEY, *SEARCH_INDEXES.values())
+    search = [{
+        "IndexName": index, "KeySchema": [{"AttributeName": partition, "KeyType": "HASH"},
+                                          {"AttributeName": SEARCH_KEY, "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "INCLUDE",
+                       "NonKeyAttributes": [a for a in SUMMARY_ATTRIBUTES if a != partition]},
+    } for index, partition in SEARCH_INDEXES.items()]
     boto3.client("dynamodb", region_name=region).create_table(
         TableName=name, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in keys],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         GlobalSecondaryIndexes=[{
             "IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"},
             "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"},
                           {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
-        }],
+        }, *search],
     )
 
 

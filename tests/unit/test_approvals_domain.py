@@ -2,7 +2,6 @@
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,15 +25,15 @@ from handoff.domain.approvals import (
     verify,
 )
 from handoff.domain.policy import ApprovalDeadlines, ApprovalRules
+from tests.support.fixtures import fixture_path
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
 KEY = b"k" * 48
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 DIRECTORY = ApproverDirectory.load()
 
 
 def load(name: str, **detail_changes: Any) -> ClosedWonEvent:
-    raw = parse_event((FIXTURES / f"{name}.json").read_text()).model_dump(mode="json", by_alias=True)
+    raw = parse_event(fixture_path("closed-won", name).read_text()).model_dump(mode="json", by_alias=True)
     raw["detail"].update(detail_changes)
     return parse_event(raw)
 

@@ -2,7 +2,6 @@
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,15 +9,15 @@ import pytest
 from handoff.contracts import BillingSchedule, ClosedWonEvent, Contract, StaffingNeed, parse_event
 from handoff.domain.billing import build_billing_schedule, retainer_mismatch, working_days
 from handoff.domain.policy import BillingRules, TaxRule
+from tests.support.fixtures import fixture_path
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
 NO_TAX = TaxRule(country="US", rate=Decimal(0), name="sales tax")
 DE_VAT = TaxRule(country="DE", rate=Decimal("0.19"), tax_id_required=True, tax_id_scheme="EU_VAT",
                  reverse_charge_cross_border=True)
 
 
 def load(name: str) -> ClosedWonEvent:
-    return parse_event((FIXTURES / f"{name}.json").read_text())
+    return parse_event(fixture_path("closed-won", name).read_text())
 
 
 def contract(name: str, **changes: Any) -> Contract:

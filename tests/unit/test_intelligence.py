@@ -6,9 +6,9 @@ import pytest
 
 from handoff.contracts import ClosedWonEvent, parse_event
 from handoff.domain.intelligence import STEP, Analysis, OfflineAnalyser
+from tests.support.fixtures import FIXTURES, fixture_files
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
-CLOSED_WON = sorted((FIXTURES / "closed-won").glob("*.json"))
+CLOSED_WON = fixture_files("closed-won")
 EMEA = "closed-won/emea-milestone-erp-rollout.json"  # EUR 480,000, 2027-01-04..2027-09-30, DE + FR
 APAC = "closed-won/apac-time-and-materials.json"  # AUD, AU + SG
 US = "closed-won/us-fixed-fee-advisory.json"  # USD 85,000, US

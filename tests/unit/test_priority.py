@@ -1,7 +1,6 @@
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from itertools import pairwise
-from pathlib import Path
 
 import pytest
 
@@ -9,8 +8,8 @@ from handoff.contracts import ExceptionEntry, Money, parse_event
 from handoff.domain.playbooks import ExceptionPolicy, Playbook, all_playbooks, load_playbook
 from handoff.domain.priority import prioritise, revenue_points
 from handoff.domain.readiness import check_readiness
+from tests.support.fixtures import fixture_path
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
@@ -144,7 +143,7 @@ def test_empty_list() -> None:
 
 
 def test_readiness_findings_of_a_needs_fix_deal_are_routed() -> None:
-    event = parse_event((FIXTURES / "needs-fix" / "missing-tax-id.json").read_text())
+    event = parse_event(fixture_path("needs-fix", "missing-tax-id").read_text())
     d = event.detail
     playbook = load_playbook(d.opportunity.service_line, region=d.opportunity.region, country=d.account.country,
                              contract_type=d.contract.type)

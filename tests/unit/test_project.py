@@ -3,7 +3,6 @@
 import hashlib
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +16,8 @@ from handoff.domain.project import (
     project_code,
     service_line_code,
 )
+from tests.support.fixtures import fixture_path
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
 ERP_TEMPLATE = [
     WbsTemplatePhase(name="Blueprint", tasks=["Fit-gap workshops", "Blueprint document"]),
     WbsTemplatePhase(name="Build", tasks=["Configuration", "Interfaces"]),
@@ -29,7 +28,7 @@ ERP_TEMPLATE = [
 
 
 def load(name: str) -> ClosedWonEvent:
-    return parse_event((FIXTURES / f"{name}.json").read_text())
+    return parse_event(fixture_path("closed-won", name).read_text())
 
 
 def with_detail(name: str, **changes: Any) -> ClosedWonEvent:

@@ -1,4 +1,3 @@
-import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -9,8 +8,8 @@ import pytest
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, parse_event
 from handoff.domain.playbooks import ExceptionPolicy, Playbook, load_playbook
 from handoff.domain.readiness import STEP, check_readiness
+from tests.support.fixtures import fixture_files, fixture_path, load_raw
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 EMEA = "emea-milestone-erp-rollout"  # milestone, EUR, DE, subcontractor
 APAC = "apac-time-and-materials"  # time and materials, AUD, AU
 ADVISORY = "us-fixed-fee-advisory"  # fixed fee, USD, US
@@ -18,7 +17,7 @@ RETAINER = "us-retainer-managed-services"
 
 
 def raw(name: str, kind: str = "closed-won") -> dict[str, Any]:
-    return json.loads((FIXTURES / kind / f"{name}.json").read_text())
+    return load_raw(kind, name)
 
 
 def deal(name: str, change: Callable[[dict[str, Any]], Any] | None = None) -> ClosedWonEvent:
@@ -49,7 +48,7 @@ def money(value: str, currency: str) -> dict[str, str]:
 # --- fixtures ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", sorted((FIXTURES / "closed-won").glob("*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", fixture_files("closed-won"), ids=lambda p: p.stem)
 def test_closed_won_examples_are_ready(path: Path) -> None:
     event = parse_event(path.read_text())
     entries = check(event)
@@ -66,7 +65,7 @@ def test_closed_won_examples_are_ready(path: Path) -> None:
     ],
 )
 def test_needs_fix_examples_are_blocked_with_the_field_to_fix(name: str, code: str, field: str, says: str) -> None:
-    event = parse_event((FIXTURES / "needs-fix" / f"{name}.json").read_text())
+    event = parse_event(fixture_path("needs-fix", name).read_text())
     entries = check(event)
     assert found(entries) == [(code, field)]
     (entry,) = entries
@@ -76,7 +75,7 @@ def test_needs_fix_examples_are_blocked_with_the_field_to_fix(name: str, code: s
 
 
 def test_every_needs_fix_example_is_blocked() -> None:
-    paths = sorted((FIXTURES / "needs-fix").glob("*.json"))
+    paths = fixture_files("needs-fix")
     assert len(paths) == 3
     for path in paths:
         entries = check(parse_event(path.read_text()))

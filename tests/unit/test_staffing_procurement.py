@@ -2,17 +2,15 @@
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 from handoff.contracts import ClosedWonEvent, StaffingRequest, parse_event
 from handoff.domain.procurement import purchase_requisitions
 from handoff.domain.staffing import firm_up, request_id, staffing_requests
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
+from tests.support.fixtures import fixture_path
 
 
 def load(name: str) -> ClosedWonEvent:
-    return parse_event((FIXTURES / f"{name}.json").read_text())
+    return parse_event(fixture_path("closed-won", name).read_text())
 
 
 def statuses(requests: list[StaffingRequest]) -> list[tuple[str, str]]:

@@ -4,6 +4,21 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+# EventBridge takes 256 KiB per event: anything larger was never a deliverable CRM event.
+MAX_QUARANTINED_EVENT_BYTES = 256 * 1024
+MAX_PROBLEMS = 200
+
+
+def capped_event(raw_event: Any) -> dict[str, Any]:
+    """{"event": the event} when it is small enough, else its first MAX_QUARANTINED_EVENT_BYTES as text,
+    marked as truncated with its original size."""
+    text = raw_event if isinstance(raw_event, str) else json.dumps(raw_event, default=str)
+    size = len(text.encode())
+    if size <= MAX_QUARANTINED_EVENT_BYTES:
+        return {"event": raw_event}
+    head = text.encode()[:MAX_QUARANTINED_EVENT_BYTES].decode(errors="ignore")
+    return {"event": head, "truncated": True, "eventBytes": size}
+
 
 class Documents:
     def __init__(self, s3: Any, bucket: str):
@@ -11,9 +26,12 @@ class Documents:
         self._bucket = bucket
 
     def quarantine(self, raw_event: Any, problems: list[dict[str, str]], now: datetime, name: str) -> str:
-        """Keep a rejected event, with why, where an operator can read and replay it."""
+        """Keep a rejected event, with why, where an operator can read and replay it. The field errors
+        are always kept; an event over MAX_QUARANTINED_EVENT_BYTES is cut and marked (the bucket must not
+        become a store of whatever a caller sends)."""
         key = f"quarantine/{now.astimezone(UTC):%Y/%m/%d}/{name}.json"
-        body = {"rejectedAt": now.astimezone(UTC).isoformat(), "problems": problems, "event": raw_event}
+        body = {"rejectedAt": now.astimezone(UTC).isoformat(), "problems": problems[:MAX_PROBLEMS],
+                **capped_event(raw_event)}
         self.put_json(key, body)
         return key
 

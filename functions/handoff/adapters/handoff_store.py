@@ -6,13 +6,14 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from handoff.adapters.dynamodb_errors import condition_failed as _condition_failed  # one check, every store
+from handoff.adapters.handoff_index import YEARS_KEY, placement, search_attributes
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffRecord, HandoffStatus
 from handoff.contracts.record import ApprovalEntry, TimelineEntry
 from handoff.contracts.timestamps import iso
@@ -70,8 +71,14 @@ class HandoffStore:
             "serviceLine": detail.opportunity.service_line,
             "region": detail.opportunity.region,
             "receivedAt": iso(now),
+            "updatedAt": iso(now),
             "rework": 0,
+            **search_attributes(event),
+            **placement(handoff_id, now),
         }
+        # The years the search reads when no filter narrows it (a set: the same year again adds nothing).
+        self._table.update_item(Key=YEARS_KEY, UpdateExpression="ADD years :y",
+                                ExpressionAttributeValues={":y": {item["receivedYear"]}})
         # The record and its deal in one transaction: a crash between two writes would leave a
         # handoff without its deal that every redelivery then takes for a duplicate.
         try:
@@ -99,20 +106,26 @@ class HandoffStore:
         # The round and the corrected deal in one transaction: the eventId is used up only together
         # with the deal it brought. The last round's exceptions go with it (readiness writes its own
         # anew; an APPROVAL_TIMEOUT from CloseHandoff would otherwise outlive the round it blocked).
-        last_round = [{"Delete": {"Key": {"pk": _pk(handoff_id), "sk": item["sk"]}}}
-                      for item in self._query(handoff_id) if item["sk"].startswith("EXCEPTIONS#")]
+        summary = search_attributes(event)  # the corrected deal's name, customer, owner and amount
+        # Emptied, not deleted: no function is granted DeleteItem on the handoff table.
+        last_round = [{"Put": {"Item": {"pk": _pk(handoff_id), "sk": item["sk"], "step": item.get("step", ""),
+                                        "exceptions": "[]"}}}
+                      for item in self._query(handoff_id)
+                      if item["sk"].startswith("EXCEPTIONS#") and item.get("exceptions") != "[]"]
         try:
             self._transact([
                 *last_round,
                 {"Update": {
                     "Key": {"pk": _pk(handoff_id), "sk": RECORD},
                     "UpdateExpression": "SET #s = :validating, eventId = :e, eventIds = list_append(eventIds, :es), "
-                                        "rework = rework + :one",
+                                        "rework = rework + :one, updatedAt = :now, " + ", ".join(
+                                            f"#{n} = :{n}" for n in summary),
                     "ConditionExpression": "#s = :blocked AND NOT contains(eventIds, :e)",
-                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeNames": {"#s": "status", **{f"#{n}": n for n in summary}},
                     "ExpressionAttributeValues": {
                         ":validating": HandoffStatus.VALIDATING.value, ":blocked": HandoffStatus.BLOCKED.value,
-                        ":e": event_id, ":es": [event_id], ":one": 1,
+                        ":e": event_id, ":es": [event_id], ":one": 1, ":now": iso(now),
+                        **{f":{n}": v for n, v in summary.items()},
                     },
                 }},
                 {"Put": {"Item": self._deal_item(handoff_id, raw_event)}},
@@ -176,6 +189,7 @@ class HandoffStore:
         """Store step results (customer, project, billingSchedule, ...) on the record."""
         if not fields:
             return
+        fields.setdefault("updatedAt", datetime.now(UTC))
         names, values, sets = {}, {}, []
         for i, (name, value) in enumerate(fields.items()):
             names[f"#f{i}"] = name
@@ -212,10 +226,8 @@ class HandoffStore:
 
     def set_exceptions(self, handoff_id: str, step: str, exceptions: list[ExceptionEntry]) -> None:
         """Replace the exceptions a step raised (a re-run of the step replaces, never appends)."""
+        # An empty list is written, not the item deleted: no function is granted DeleteItem on this table.
         key = {"pk": _pk(handoff_id), "sk": f"EXCEPTIONS#{step}"}
-        if not exceptions:
-            self._table.delete_item(Key=key)
-            return
         payload = json.dumps([e.to_json_dict() for e in exceptions])
         self._table.put_item(Item={**key, "step": step, "exceptions": payload})
 

@@ -125,9 +125,10 @@ def task_gone_page(approval: Approval) -> str:
                     f"decision was not applied. Contact the deal owner, {_mail(approval.deal_owner)}.</p>")
 
 
-def not_found_page() -> str:
-    return document("Approval not found", "<h1>Approval not found</h1>\n<p>There is no approval request at this "
-                                          "address. Open the link again from the approval email.</p>")
+def malformed_page() -> str:
+    return document("This request cannot be read", "<h1>This request cannot be read</h1>\n<p>Nothing was "
+                                                   "recorded. Open the link again from the approval email and use "
+                                                   "the form on its page.</p>")
 
 
 def unavailable_page() -> str:

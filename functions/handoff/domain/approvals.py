@@ -540,15 +540,28 @@ def check_link(
     approval_id: str, approver: str, exp: str | None, sig: str | None, key: bytes, now: datetime,
 ) -> LinkCheck:
     """Signature first (a forged link is TAMPERED even when its exp is past), then expiry."""
-    if not exp or not sig or not (exp.isascii() and exp.isdigit()) or len(exp) > 12 or not sig.isascii():
-        return LinkCheck.TAMPERED
-    try:
-        expires_at = datetime.fromtimestamp(int(exp), UTC)
-    except (OverflowError, OSError, ValueError):  # beyond year 9999: no link we signed says that
+    expires_at = link_expiry(exp)
+    if expires_at is None or not sig or not _SIGNATURE.fullmatch(sig):
         return LinkCheck.TAMPERED
     if not verify(approval_id, approver, expires_at, sig, key):
         return LinkCheck.TAMPERED
     return LinkCheck.EXPIRED if now >= expires_at else LinkCheck.OK
+
+
+# An HMAC-SHA256 digest in unpadded URL-safe base64 is 43 characters.
+_SIGNATURE = re.compile(r"[A-Za-z0-9_-]{43}")
+# Links carry whole seconds since the epoch; no link is signed beyond the year 2100, and datetime
+# cannot hold years past 9999 (`999999999999` would raise instead of being refused).
+MAX_LINK_EPOCH = 4_102_444_800
+
+
+def link_expiry(exp: str | None) -> datetime | None:
+    """The expiry an `exp` parameter names, or None when it is no plausible epoch (ASCII digits only:
+    str.isdigit() also accepts superscripts that int() refuses)."""
+    if not exp or len(exp) > 10 or not exp.isascii() or not exp.isdigit():
+        return None
+    seconds = int(exp)
+    return datetime.fromtimestamp(seconds, UTC) if seconds <= MAX_LINK_EPOCH else None
 
 
 def approval_link(base_url: str, approval: Approval, key: bytes) -> str:

@@ -35,41 +35,57 @@ def build_packet(deal: ClosedWonEvent, record: HandoffRecord) -> dict[str, Any]:
     }
 
 
+# CommonMark treats these as markup inside a line; a backslash makes each literal. Text from the deal
+# (names, scope, vendors, comments) could otherwise inject links, images, raw HTML or table cells. Line
+# markup (headings, lists, "---") needs a line start, and deal text never starts a line.
+_MARKUP = set("\\`*_{}[]<>()#+!|~&")
+
+
+def md(value: object) -> str:
+    """Text from the deal, escaped for Markdown: every markup character backslash-escaped, line breaks
+    folded into spaces (a new line could start a heading, a list or a table row)."""
+    text = " ".join(str(value).split())
+    return "".join(f"\\{c}" if c in _MARKUP else c for c in text)
+
+
 def render_markdown(packet: dict[str, Any]) -> str:
     agreed, created = packet["agreed"], packet["created"]
     project = created["project"] or {}
+    customer = packet["customer"] or {}
     lines = [
-        f"# Launch packet: {packet['opportunity']['name']}",
+        f"# Launch packet: {md(packet['opportunity']['name'])}",
         "",
-        f"- Handoff: `{packet['handoffId']}`; opportunity `{packet['opportunity']['id']}`",
-        f"- Customer: {(packet['customer'] or {}).get('legalName', '-')} "
-        f"(ERP `{(packet['customer'] or {}).get('erpCustomerId', '-')}`, {(packet['customer'] or {}).get('match', '-')})",
-        f"- Project: `{project.get('code', '-')}` {project.get('name', '')}, cost center {project.get('costCenter', '-')},"
-        f" tax treatment {project.get('taxTreatment', '-')}",
+        f"- Handoff: {md(packet['handoffId'])}; opportunity {md(packet['opportunity']['id'])}",
+        f"- Customer: {md(customer.get('legalName', '-'))} "
+        f"(ERP {md(customer.get('erpCustomerId', '-'))}, {md(customer.get('match', '-'))})",
+        f"- Project: {md(project.get('code', '-'))} {md(project.get('name', ''))}, cost center "
+        f"{md(project.get('costCenter', '-'))}, tax treatment {md(project.get('taxTreatment', '-'))}",
         "",
         "## Agreed",
-        f"- Contract {agreed['contractId']} ({agreed['type']}): {agreed['value']['value']} {agreed['value']['currency']},"
-        f" {agreed['term']['start']} to {agreed['term']['end']}, payment {agreed['paymentTermsDays']} days",
-        f"- Scope: {agreed['scope']}",
+        f"- Contract {md(agreed['contractId'])} ({md(agreed['type'])}): {md(agreed['value']['value'])} "
+        f"{md(agreed['value']['currency'])}, {agreed['term']['start']} to {agreed['term']['end']}, payment "
+        f"{agreed['paymentTermsDays']} days",
+        f"- Scope: {md(agreed['scope'])}",
         "",
         "## Billing schedule",
     ]
     schedule = created["billingSchedule"]
     if schedule:
         lines += ["| # | Description | Amount | Tax | Due |", "|---|---|---|---|---|"]
-        lines += [f"| {line['seq']} | {line['description']} | {line['amount']} | {line['tax']} | "
-                  f"{line.get('dueDate') or line.get('trigger') or ''} |" for line in schedule["lines"]]
-        lines.append(f"\nTotal: **{schedule['total']} {schedule['currency']}**")
+        lines += [f"| {line['seq']} | {md(line['description'])} | {md(line['amount'])} | {md(line['tax'])} | "
+                  f"{md(line.get('dueDate') or line.get('trigger') or '')} |" for line in schedule["lines"]]
+        lines.append(f"\nTotal: **{md(schedule['total'])} {md(schedule['currency'])}**")
     lines += ["", "## Staffing requests"]
-    lines += [f"- {r['role']}: {r['hours']} h from {r['startDate']} in {r['location']} ({r['status']})"
-              for r in created["staffingRequests"]] or ["- none"]
+    lines += [f"- {md(r['role'])}: {md(r['hours'])} h from {md(r['startDate'])} in {md(r['location'])} "
+              f"({md(r['status'])})" for r in created["staffingRequests"]] or ["- none"]
     lines += ["", "## Purchase requisitions"]
-    lines += [f"- {r['vendor']}: {r['amount']} {r['currency']} (cost center {r['costCenter']})"
+    lines += [f"- {md(r['vendor'])}: {md(r['amount'])} {md(r['currency'])} (cost center {md(r['costCenter'])})"
               for r in created["purchaseRequisitions"]] or ["- none"]
     lines += ["", "## Approvals"]
-    lines += [f"- {a['kind']}: {a['decision']} by {a.get('decidedBy') or a['approver']}"
-              + (f" ({a['comment']})" if a.get("comment") else "") for a in packet["approvals"]] or ["- none needed"]
+    lines += [f"- {md(a['kind'])}: {md(a['decision'])} by {md(a.get('decidedBy') or a['approver'])}"
+              + (f" ({md(a['comment'])})" if a.get("comment") else "") for a in packet["approvals"]] or [
+        "- none needed"]
     lines += ["", "## Unresolved"]
-    lines += [f"- {e['severity']} {e['code']} ({e.get('field') or e['step']}): {e['message']}"
+    lines += [f"- {md(e['severity'])} {md(e['code'])} ({md(e.get('field') or e['step'])}): {md(e['message'])}"
               for e in packet["unresolved"]] or ["- nothing"]
     return "\n".join(lines) + "\n"

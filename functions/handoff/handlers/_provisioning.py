@@ -14,7 +14,8 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from handoff.adapters import aws
-from handoff.adapters.registry import Ports, build_ports
+from handoff.adapters.call_outcomes import CallLog, RecordedPort
+from handoff.adapters.registry import PORT_NAMES, Ports, build_ports
 from handoff.config import setting
 from handoff.contracts import ClosedWonEvent
 from handoff.domain.playbooks import Playbook, load_playbook
@@ -37,10 +38,19 @@ def ports() -> Ports:
     with _ports_lock:
         built = _ports.get(key)
         if built is None:
-            built = _ports[key] = build_ports(
+            built = _ports[key] = _recorded(build_ports(
                 config, table_name=table, dynamodb=aws.resource("dynamodb"), secretsmanager=aws.client("secretsmanager"),
-                sleep=lambda seconds: _backoff_sleep(seconds), default_secret_id=secret or None)
+                sleep=lambda seconds: _backoff_sleep(seconds), default_secret_id=secret or None))
         return built
+
+
+def _recorded(built: Ports) -> Ports:
+    """Every call's outcome is kept with its handoff (integration failure rates, see docs/metrics.md)."""
+    table = os.environ.get("HANDOFF_TABLE")
+    if not table:  # a process without the handoff table (a unit test of the adapters) keeps no outcomes
+        return built
+    log = CallLog(aws.table(table))
+    return Ports(**{name: RecordedPort(getattr(built, name), name, log) for name in PORT_NAMES})
 
 
 def use_backoff_sleep(sleep: Callable[[float], None]) -> Callable[[float], None]:

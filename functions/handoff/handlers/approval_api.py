@@ -69,9 +69,33 @@ def _html(status: int, body: str) -> Response:
     return Response(status_code=status, content_type="text/html; charset=utf-8", body=body, headers=_HEADERS)
 
 
+class MalformedRequest(ValueError):
+    """A form or link no browser following an approval email sends: answered 400, never 500."""
+
+
+# The form has these fields and no others; a comment is at most 2000 characters, so a legitimate body
+# stays far below MAX_FORM_BYTES even fully percent-encoded (3 bytes a character, 4 for emoji).
+FORM_FIELDS = frozenset({"decision", "comment", "exp", "sig"})
+MAX_FORM_BYTES = 16 * 1024
+
+
 def _form() -> dict[str, str]:
-    body = app.current_event.decoded_body or ""
-    return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True, max_num_fields=10).items()}
+    event = app.current_event
+    raw = event.body or ""
+    if len(raw) > MAX_FORM_BYTES * 4 // 3 + 4:
+        raise MalformedRequest("the form is too large")
+    try:
+        body = event.decoded_body or ""
+        fields = parse_qs(body, keep_blank_values=True, strict_parsing=bool(body), max_num_fields=len(FORM_FIELDS),
+                          errors="strict")
+    except (ValueError, UnicodeError) as error:  # bad base64, bad UTF-8, too many or broken fields
+        raise MalformedRequest("the form cannot be read") from error
+    if len(body.encode()) > MAX_FORM_BYTES:
+        raise MalformedRequest("the form is too large")
+    unknown = set(fields) - FORM_FIELDS
+    if unknown or any(len(values) > 1 for values in fields.values()):
+        raise MalformedRequest("the form has fields it should not have")
+    return {k: v[0] for k, v in fields.items()}
 
 
 def _link_params(form: dict[str, str] | None = None) -> tuple[str | None, str | None]:
@@ -94,9 +118,7 @@ def _closed(approval: Approval) -> Response | None:
 def _answer(approval: Approval, check: LinkCheck) -> Response | None:
     """The page for a link that may not decide (tampered, closed, expired), or None when it may."""
     if check is LinkCheck.TAMPERED:
-        logger.warning("approval link failed its signature check")
-        metrics.add_metric(name="ApprovalLinkTampered", unit=MetricUnit.Count, value=1)
-        return _html(403, pages.tampered_page())
+        return _refused()
     if closed := _closed(approval):
         return closed
     if check is LinkCheck.EXPIRED:
@@ -106,11 +128,21 @@ def _answer(approval: Approval, check: LinkCheck) -> Response | None:
 
 
 def _load(approval_id: str, exp: str | None, sig: str | None, now: datetime) -> tuple[Approval, LinkCheck] | None:
+    """The approval and how its link checks; None when the id is unknown. An unknown id costs the same
+    signature check as a known one, and both are answered by _refused: no enumeration oracle."""
     approval = _store().get(approval_id)
     if approval is None:
+        check_link(approval_id, "unknown@invalid", exp, sig, _key(), now)
         return None
     logger.append_keys(approval_id=approval.approval_id, handoff_id=approval.handoff_id, kind=approval.kind)
     return approval, check_link(approval.approval_id, approval.approver, exp, sig, _key(), now)
+
+
+def _refused() -> Response:
+    """The one answer for a link that is not valid: unknown id, bad or missing signature, bad expiry."""
+    logger.warning("approval link refused")
+    metrics.add_metric(name="ApprovalLinkTampered", unit=MetricUnit.Count, value=1)
+    return _html(403, pages.tampered_page())
 
 
 # --- routes ------------------------------------------------------------------------------------------
@@ -120,7 +152,7 @@ def show(approval_id: str) -> Response:
     exp, sig = _link_params()
     loaded = _load(approval_id, exp, sig, now)
     if loaded is None:
-        return _html(404, pages.not_found_page())
+        return _refused()
     approval, check = loaded
     if check is not LinkCheck.TAMPERED:
         metrics.add_metric(name="ApprovalPageViews", unit=MetricUnit.Count, value=1)
@@ -136,7 +168,7 @@ def decide(approval_id: str) -> Response:
     exp, sig = _link_params(form)
     loaded = _load(approval_id, exp, sig, now)
     if loaded is None:
-        return _html(404, pages.not_found_page())
+        return _refused()
     approval, check = loaded
     if answer := _answer(approval, check):
         return answer
@@ -178,6 +210,12 @@ def _record(approval: Approval, decision: str, comment: str, caller: Caller, now
     metrics.add_metric(name="ApprovalDecisionSeconds", unit=MetricUnit.Seconds,
                        value=(now - decided.created_at).total_seconds())
     return _html(200, pages.decided_page(decided))
+
+
+@app.exception_handler(MalformedRequest)
+def _malformed(exc: MalformedRequest) -> Response:
+    logger.warning("malformed approval request", extra={"reason": str(exc)})  # no stack trace: not a fault
+    return _html(400, pages.malformed_page())
 
 
 @app.exception_handler(ClientError)

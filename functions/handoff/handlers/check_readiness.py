@@ -1,6 +1,8 @@
 """Validate readiness: playbook rules and contract analysis; blocking problems go back to the deal
 owner (status BLOCKED), otherwise the approvals the deal needs are computed for the Map."""
 
+from decimal import Decimal
+
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handoff.adapters.analysers import contract_analyser
@@ -55,12 +57,14 @@ def _blocked_by_playbook(error: PlaybookError, service_line: str) -> list[Except
                            message=message)]
 
 
-def _exceptions(deal: ClosedWonEvent, playbook: Playbook) -> tuple[list[ExceptionEntry], list[str]]:
+def _exceptions(deal: ClosedWonEvent, playbook: Playbook) -> tuple[list[ExceptionEntry], list[str], list[str]]:
     found = check_readiness(deal, playbook, today=now().date())
     analysis = contract_analyser().analyse(deal, max_payment_terms_days=playbook.billing.max_payment_terms_days)
     found += analysis.exceptions
     non_standard = list(dict.fromkeys(f.clause_id for f in analysis.findings if not f.standard))
-    return prioritise(found, revenue_at_risk=deal.detail.contract.value, now=now(), playbook=playbook), non_standard
+    categories = sorted({str(f.category) for f in analysis.findings if not f.standard})
+    return (prioritise(found, revenue_at_risk=deal.detail.contract.value, now=now(), playbook=playbook), non_standard,
+            categories)
 
 
 def validate(request: HandoffRef) -> dict:
@@ -71,11 +75,11 @@ def validate(request: HandoffRef) -> dict:
     deal = records.deal(request.handoffId)
     try:
         playbook = playbook_for(deal)
-        exceptions, non_standard = _exceptions(deal, playbook)
+        exceptions, non_standard, categories = _exceptions(deal, playbook)
     except PlaybookError as error:
         logger.error("playbook cannot be used", extra={"handoff_id": request.handoffId, "error": str(error)})
         playbook, exceptions = None, _blocked_by_playbook(error, deal.detail.opportunity.service_line)
-        non_standard = []
+        non_standard, categories = [], []
     records.set_exceptions(request.handoffId, STEP, exceptions)
     blocking = [e for e in exceptions if e.severity == "BLOCKING"]
     if blocking or playbook is None:
@@ -90,6 +94,10 @@ def validate(request: HandoffRef) -> dict:
         return {"ready": False, "approvals": []}
 
     margin = estimate_margin(deal, playbook.cost_rates, playbook.default_cost_rate, playbook.cost_rate_currency)
+    # For analytics (facts `assessed`): the margin and the kinds of non-standard clause of this round.
+    floor = playbook.approvals.finance_margin_below
+    records.save(request.handoffId, estimatedMargin=str(margin) if isinstance(margin, Decimal) else None,
+                 marginFloor=str(floor) if floor is not None else None, nonStandardClauses=",".join(categories))
     approvals = required_approvals(deal, playbook.approvals, ApproverDirectory.load(),
                                    non_standard_clauses=non_standard, estimated_margin=margin)
     status = HandoffStatus.AWAITING_APPROVAL if approvals else HandoffStatus.PROVISIONING

@@ -27,6 +27,7 @@ from handoff.adapters import aws
 from handoff.adapters import console_auth as auth
 from handoff.adapters import console_pages as pages
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, signing_key
+from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
 from handoff.config import setting
 from handoff.domain import work_items as wi
@@ -35,6 +36,7 @@ from handoff.handlers._runtime import event_bus, logger, metrics, store, tracer
 from handoff.handlers._work_queue import items, sync_dead_letters
 from handoff.logic import approval_decisions, console_handoffs
 from handoff.logic import work_queue as queue
+from handoff.logic.search_handoffs import SearchRefused
 
 app = APIGatewayRestResolver()
 
@@ -166,7 +168,11 @@ def handoffs() -> Response:
     page = _page()
     event = app.current_event
     filters = {k: (event.get_query_string_value(k) or "").strip()[:100] for k in ("status", "serviceLine", "region", "q")}
-    listing = console_handoffs.search(store(), filters, cursor=event.get_query_string_value("cursor"))
+    try:
+        listing = console_handoffs.search(DynamoHandoffIndex(aws.table(setting("HANDOFF_TABLE"))), filters, _now(),
+                                          cursor=event.get_query_string_value("cursor"))
+    except SearchRefused as refused:
+        return _html(400, pages.message_page(page, "Handoffs", f"These filters cannot be used: {refused}"))
     return _html(200, pages.handoffs_page(page, listing.rows, {k: v for k, v in filters.items() if v},
                                           listing.options, _now(), listing.next_cursor))
 

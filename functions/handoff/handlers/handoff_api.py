@@ -1,6 +1,7 @@
 """The operators' handoff API behind API Gateway, IAM-authorized (SigV4): for CRM integrations and
 operators, never for email links.
 
+GET  /handoffs                       search: filters, sort, cursor pages (handoff.logic.search_handoffs)
 GET  /handoffs/{handoffId}           the handoff record (docs/contract.md section 3)
 POST /handoffs/{handoffId}/resubmit  continue a BLOCKED handoff: with a corrected event as the body,
                                      or without a body to re-validate the stored deal (after a playbook
@@ -18,8 +19,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.adapters import aws
+from handoff.adapters.event_bus import MAX_ENTRY_BYTES
+from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
+from handoff.config import setting
 from handoff.contracts import ContractError, parse_event
+from handoff.contracts.operators_api import ResubmitAccepted
 from handoff.domain.errors import (
     EventAlreadyReceived,
     EventTooLarge,
@@ -30,7 +36,8 @@ from handoff.domain.errors import (
     ResubmissionRefused,
 )
 from handoff.domain.fix_loop import Correction, plan_resubmission
-from handoff.handlers._runtime import event_bus, logger, metrics, quarantine, store, tracer
+from handoff.handlers._runtime import event_bus, logger, metrics, now, quarantine, store, tracer
+from handoff.logic.search_handoffs import SearchRefused, parse_search_parameters, search_handoffs
 
 app = APIGatewayRestResolver()
 
@@ -58,19 +65,37 @@ def _caller() -> str | None:
 _NO_BODY = object()
 
 
+class UnreadableBody(ValueError):
+    pass
+
+
 def _body() -> Any:
     """_NO_BODY without a body; the JSON value (a JSON null included: parse_event refuses it rather
     than it quietly meaning "no correction"); or the text when it is not JSON (parse_event says why)."""
-    text = app.current_event.decoded_body
+    try:
+        text = app.current_event.decoded_body
+    except (ValueError, UnicodeError) as error:  # isBase64Encoded with bad base64, or bytes that are not UTF-8
+        raise UnreadableBody("the body is not valid base64-encoded UTF-8 text") from error
     if text is None or not text.strip():
         return _NO_BODY
+    size = len(text.encode())
+    if size > MAX_ENTRY_BYTES:  # refused before parsing or quarantining: nothing this big is kept
+        raise EventTooLarge(f"the body is {size} bytes", size=size, limit=MAX_ENTRY_BYTES)
     try:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
 
 
-# --- routes ------------------------------------------------------------------------------------------
+# --- routes (each is one line of handoff.contracts.operators_api.OPERATIONS, the OpenAPI document) ---
+@app.get("/handoffs")
+def search() -> Response:
+    query = app.current_event.multi_value_query_string_parameters or app.current_event.query_string_parameters
+    page = search_handoffs(parse_search_parameters(query), DynamoHandoffIndex(aws.table(setting("HANDOFF_TABLE"))),
+                           now())
+    return _json(200, page.to_json_dict())
+
+
 @app.get("/handoffs/<handoff_id>")
 def show(handoff_id: str) -> Response:
     return _json(200, store().record(_known(handoff_id)).to_json_dict())
@@ -94,11 +119,11 @@ def resubmit(handoff_id: str) -> Response:
                                               "caller": _caller()})
     metrics.add_metric(name="HandoffResubmitted", unit=MetricUnit.Count, value=1)
     stage = app.current_event.request_context.stage
-    return _json(202, {
-        "handoffId": handoff_id, "opportunityId": state.opportunity_id, "eventId": plan.event_id,
-        "corrected": plan.corrected, "status": state.status, "rework": state.rework, "fixRound": plan.fix_round,
-        "message": "Accepted: the deal is re-validated on the same handoff; GET the handoff to follow it.",
-    }, headers={"Location": f"/{stage}/handoffs/{handoff_id}"})
+    return _json(202, ResubmitAccepted(
+        handoff_id=handoff_id, opportunity_id=state.opportunity_id, event_id=plan.event_id,
+        corrected=plan.corrected, status=state.status, rework=state.rework, fix_round=plan.fix_round,
+        message="Accepted: the deal is re-validated on the same handoff; GET the handoff to follow it.",
+    ).to_json_dict(), headers={"Location": f"/{stage}/handoffs/{handoff_id}"})
 
 
 # --- errors ------------------------------------------------------------------------------------------
@@ -107,12 +132,22 @@ def _not_found(exc: HandoffNotFound) -> Response:
     return _json(404, {"message": str(exc)})
 
 
+@app.exception_handler(SearchRefused)
+def _bad_search(exc: SearchRefused) -> Response:
+    return _json(400, {"message": f"The search parameters are not valid: {exc}", "problems": exc.problems})
+
+
 @app.exception_handler(ResubmissionRefused)
 def _refused(exc: ResubmissionRefused) -> Response:
     body: dict[str, Any] = {"message": str(exc), "status": exc.status}
     if exc.field:
         body["problems"] = [{"field": exc.field, "message": str(exc)}]
     return _json(_REFUSED.get(type(exc), 409), body)
+
+
+@app.exception_handler(UnreadableBody)
+def _unreadable(exc: UnreadableBody) -> Response:
+    return _json(400, {"message": str(exc), "problems": [{"field": "body", "message": str(exc)}]})
 
 
 @app.exception_handler(EventTooLarge)

@@ -1,11 +1,17 @@
-"""The console's handoffs list: rows with status, age, value and service line, filtered."""
+"""The console's handoffs list: the operators' search (handoff.logic.search_handoffs, served from
+the handoff table's indexes, never a Scan) shaped into rows with status, age, value and service line."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from handoff.adapters.console_pages import HandoffRow
-from handoff.adapters.handoff_store import HandoffStore
+from handoff.contracts import HandoffStatus
+from handoff.domain.playbooks import service_lines
+from handoff.logic.search_handoffs import parse_search_parameters, search_handoffs
+from handoff.ports.search import HandoffIndex
 
 PAGE_SIZE = 50
+FILTERS = ("status", "serviceLine", "region", "q")
 
 
 @dataclass(frozen=True)
@@ -15,26 +21,21 @@ class Listing:
     next_cursor: str | None = None
 
 
-def _row(store: HandoffStore, handoff_id: str) -> HandoffRow:
-    record, deal = store.record(handoff_id), store.deal(handoff_id).detail
-    return HandoffRow(handoff_id=handoff_id, deal=deal.opportunity.name, customer=deal.account.legal_name,
-                      status=record.status.value, service_line=record.service_line, region=record.region,
-                      value=deal.contract.value.value, currency=deal.contract.value.currency,
-                      received_at=record.received_at, rework=record.rework)
+def options() -> dict[str, list[str]]:
+    return {"status": [s.value for s in HandoffStatus], "serviceLine": service_lines(),
+            "region": ["AMER", "EMEA", "APAC"]}
 
 
-def search(store: HandoffStore, filters: dict[str, str], cursor: str | None = None) -> Listing:
-    """Newest first. Text matches the deal or the customer name, case-insensitively."""
-    rows = [_row(store, h) for h in store.handoff_ids()]
-    options = {"status": sorted({r.status for r in rows}), "serviceLine": sorted({r.service_line for r in rows}),
-               "region": sorted({r.region for r in rows})}
-    text = filters.get("q", "").lower()
-    chosen = [r for r in rows
-              if (not filters.get("status") or r.status == filters["status"])
-              and (not filters.get("serviceLine") or r.service_line == filters["serviceLine"])
-              and (not filters.get("region") or r.region == filters["region"])
-              and (not text or text in r.deal.lower() or text in r.customer.lower())]
-    chosen.sort(key=lambda r: r.received_at, reverse=True)
-    start = int(cursor) if cursor and cursor.isdigit() else 0
-    following = start + PAGE_SIZE
-    return Listing(chosen[start:following], options, str(following) if following < len(chosen) else None)
+def search(index: HandoffIndex, filters: dict[str, str], now: datetime, cursor: str | None = None) -> Listing:
+    """Newest first; every filter narrows; `q` matches the deal or the customer name. Raises
+    SearchRefused (naming the parameter) for values the search cannot take."""
+    query = {k: v for k, v in filters.items() if k in FILTERS and v} | {"limit": str(PAGE_SIZE)}
+    if cursor:
+        query["cursor"] = cursor
+    page = search_handoffs(parse_search_parameters(query), index, now)
+    rows = [HandoffRow(handoff_id=s.handoff_id, deal=s.opportunity_name or s.opportunity_id,
+                       customer=s.customer_name or "", status=s.status.value, service_line=s.service_line,
+                       region=s.region, value=s.amount.value if s.amount else None,
+                       currency=s.amount.currency if s.amount else None, received_at=s.received_at,
+                       rework=s.rework) for s in page.items]
+    return Listing(rows, options(), page.next_cursor)

@@ -5,7 +5,6 @@ import email.policy
 import re
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
 
 import boto3
 import pytest
@@ -29,8 +28,8 @@ from handoff.domain.approvals import (
     required_approvals,
 )
 from handoff.domain.policy import ApprovalRules
+from tests.support.fixtures import fixture_path
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
 TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAAcret+task/token=="
 KEY = b"s" * 48
 BASE = "https://abc.execute-api.eu-west-1.amazonaws.com/v1"
@@ -40,7 +39,7 @@ URL = re.compile(r"https?://[^\s\"'<>]+")
 
 
 def _approval(reason: str | None = None) -> Approval:
-    event = parse_event((FIXTURES / "emea-milestone-erp-rollout.json").read_text())
+    event = parse_event(fixture_path("closed-won", "emea-milestone-erp-rollout").read_text())
     requirement = required_approvals(event, ApprovalRules(), ApproverDirectory.load(), non_standard_clauses=[],
                                      estimated_margin=None)[0]
     if reason:

@@ -4,7 +4,6 @@ overwrite, and every other port idempotent on its key."""
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import boto3
 import pytest
@@ -38,8 +37,8 @@ from handoff.contracts import (
 from handoff.domain.errors import IntegrationPermanent, IntegrationTransient, MasterDataConflict
 from handoff.domain.staffing import requests_for
 from tests.support.aws import create_ledger_table
+from tests.support.fixtures import fixture_path
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
 TABLE = "handoff-ledger"
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
@@ -73,7 +72,7 @@ def customers(store) -> LedgerCustomerMaster:
 
 
 def account(fixture: str = "emea-milestone-erp-rollout", **changes) -> Account:
-    event = parse_event(json.loads((FIXTURES / f"{fixture}.json").read_text()))
+    event = parse_event(json.loads(fixture_path("closed-won", fixture).read_text()))
     return event.detail.account.model_copy(update=changes)
 
 
@@ -377,7 +376,7 @@ def test_crm_writeback_records_the_project_code_once(store, inspect):
 
 # Staffing ----------------------------------------------------------------------------------------
 def demand(opportunity_id: str = "OPP-1", status: str = "SOFT") -> list[StaffingRequest]:
-    event = parse_event(json.loads((FIXTURES / "emea-milestone-erp-rollout.json").read_text()))
+    event = parse_event(json.loads(fixture_path("closed-won", "emea-milestone-erp-rollout").read_text()))
     return requests_for(opportunity_id, event.detail.staffing, status=status)
 
 

@@ -7,7 +7,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -26,8 +25,8 @@ from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api, approval_sweeper
 from handoff.handlers._runtime import metrics
 from tests.support.aws import StubSfn, create_handoff_table, forget_aws_clients
+from tests.support.fixtures import fixture_path
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won"
 REGION = "eu-west-1"
 TOKEN = "AAAAKgAAAAIAAAAAAAAAAf-sweeper-secret-task-token"
 KEY = "sweeper-signing-key-" * 4
@@ -97,7 +96,7 @@ def env(monkeypatch: pytest.MonkeyPatch):
 
 def open_approvals(env: Env) -> list:
     """Compliance and procurement for the EMEA rollout, requested at T0 (48 h, remind 12 h before, 24 h escalation)."""
-    event = parse_event((FIXTURES / "emea-milestone-erp-rollout.json").read_text())
+    event = parse_event(fixture_path("closed-won", "emea-milestone-erp-rollout").read_text())
     found = required_approvals(event, ApprovalRules(), ApproverDirectory.load(), non_standard_clauses=[],
                                estimated_margin=None)
     mailer = Mailer(boto3.client("ses", region_name=REGION), SENDER)

@@ -1,0 +1,1 @@
+SELECT status, count(*) AS handoffs FROM handoffs GROUP BY status ORDER BY status

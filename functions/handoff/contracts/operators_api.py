@@ -1,0 +1,84 @@
+"""The operators' API (HandoffApi, IAM-authorized): its routes as a table, with the models of what
+each takes and answers. docs/openapi/operators-api.json is generated from this table
+(`python -m handoff.contracts.openapi`); tests check the table against the handler's routes and the
+template's methods, and the committed document against the table.
+
+A new route is one line in OPERATIONS (and its handler and API Gateway method)."""
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from handoff.contracts.base import RecordModel
+from handoff.contracts.event import ClosedWonEvent
+from handoff.contracts.record import HandoffRecord
+from handoff.contracts.search import SearchPage, SearchParameters
+
+
+class Problem(RecordModel):
+    field: str = Field(description="The field or parameter at fault, e.g. detail.opportunity.id or limit.")
+    message: str
+
+
+class ErrorAnswer(RecordModel):
+    """What every refusal of the operators' API answers."""
+
+    model_config = ConfigDict(extra="allow")
+    message: str
+    status: str | None = Field(None, description="The handoff's current status, when the answer is about one.")
+    problems: list[Problem] | None = None
+
+
+class ResubmitAccepted(RecordModel):
+    """202 to POST /handoffs/{handoffId}/resubmit (Location: /v1/handoffs/{handoffId})."""
+
+    handoff_id: str
+    opportunity_id: str
+    event_id: str = Field(description="The eventId put on the bus.")
+    corrected: bool = Field(description="True when a corrected event was sent, False when the stored deal was.")
+    status: str = Field(description="The handoff's status when accepted (still BLOCKED).")
+    rework: int = Field(description="Fix rounds so far.")
+    fix_round: int = Field(description="The round this resubmission starts.")
+    message: str
+
+
+# Answers every route may give, by status code.
+ERRORS = {
+    400: "A query parameter is not valid (each is named in problems).",
+    404: "No handoff with this id.",
+    409: "The handoff is not BLOCKED, or it already took this eventId.",
+    413: "The event is over the event bus's 256 KiB (size and limit in the answer).",
+    422: "The body does not meet the contract, or is for another opportunity (fields named in problems).",
+    503: "The event bus did not take the event; nothing changed, retry (Retry-After).",
+}
+
+
+def errors(*codes: int) -> dict[int, tuple[str, type[BaseModel]]]:
+    return {code: (ERRORS[code], ErrorAnswer) for code in codes}
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str  # as API Gateway names it: /handoffs/{handoffId}
+    operation_id: str
+    summary: str
+    responses: dict[int, tuple[str, type[BaseModel]]]
+    query: type[BaseModel] | None = None  # each field is a query parameter
+    body: type[BaseModel] | None = None  # an optional JSON body
+    description: str = ""
+    tags: tuple[str, ...] = field(default=("handoffs",))
+
+
+PATH_PARAMETERS = {"handoffId": "The handoff's id: ho- and 16 hex digits, derived from the CRM source and opportunity."}
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("GET", "/handoffs", "searchHandoffs", "Search the handoffs: filters, sort, cursor pages",
+              {200: ("A page of handoff summaries.", SearchPage), **errors(400)}, query=SearchParameters),
+    Operation("GET", "/handoffs/{handoffId}", "getHandoff", "Read one handoff",
+              {200: ("The handoff record (docs/contract.md section 3).", HandoffRecord), **errors(404)}),
+    Operation("POST", "/handoffs/{handoffId}/resubmit", "resubmitHandoff",
+              "Continue a BLOCKED handoff with a corrected event, or re-validate the stored deal (no body)",
+              {202: ("Accepted: put on the bus; GET the handoff to follow it.", ResubmitAccepted),
+               **errors(404, 409, 413, 422, 503)}, body=ClosedWonEvent),
+)
