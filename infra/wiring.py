@@ -72,5 +72,6 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     # decisions and work items, resubmits through the bus, reads (never consumes) dead-letter queues.
     FunctionSpec("Console", "console", "Operations console: handoffs, the work queue and my approvals (Cognito)",
                  ("handoffs:write", "work-items:write", "bus:put", "states:callback", "dead-letters:read"),
-                 in_workflow=False, behind_api=True),
+                 in_workflow=False, behind_api=True,
+                 publishes=(("crm.*", "Opportunity Closed Won"),)),  # resubmissions, as the operators' API
 )

@@ -29,7 +29,8 @@ def function_logical_id(template: dict, module: str) -> str:
 
 def test_rule_starts_the_workflow_for_crm_closed_won_events_with_retry_and_dead_letters(template: dict) -> None:
     rules = bus_rules(template)
-    assert sorted(rules) == ["Opportunity Closed Won", "Opportunity Stage Changed"]
+    # The product's own Handoff Activated goes to the work queue (tests/infra/test_work_queue_stack.py).
+    assert sorted(rules) == ["Handoff Activated", "Opportunity Closed Won", "Opportunity Stage Changed"]
     props = rules["Opportunity Closed Won"]
     assert props["EventPattern"] == {"detail-type": ["Opportunity Closed Won"], "source": [{"prefix": "crm."}]}
     target = props["Targets"][0]

@@ -41,3 +41,13 @@ def test_work_items_have_their_own_recoverable_table_with_the_queue_and_handoff_
     (table,) = [t for lid, t in resources(template, "AWS::DynamoDB::Table").items() if lid.startswith("WorkItems")]
     assert {i["IndexName"] for i in table["Properties"]["GlobalSecondaryIndexes"]} == {"byQueue", "byHandoff"}
     assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_a_live_handoffs_event_reaches_the_intake_through_the_exceptions_queue(template: dict) -> None:
+    from tests.infra.test_stack import bus_rules
+
+    rule = bus_rules(template)["Handoff Activated"]
+    assert rule["EventPattern"] == {"detail-type": ["Handoff Activated"], "source": ["closed-won-handoff"]}
+    target = rule["Targets"][0]
+    assert target["Arn"]["Fn::GetAtt"][0].startswith("ExceptionsQueue")
+    assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] == 8
