@@ -9,6 +9,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_wafv2 as wafv2
 
 STAGE = "console"
 # The work queue's owner groups (handoff.domain.work_items.GROUP_LABELS; a test keeps them equal).
@@ -38,6 +39,9 @@ def wire_console(stack: Stack) -> None:
                 caller=False, http_method=True, ip=True, protocol=True, request_time=True, resource_path=True,
                 response_length=True, status=True, user=False)),
     )
+    # The stack's web ACL (IP reputation, per-IP rate limit) guards the console's stage too.
+    wafv2.CfnWebACLAssociation(stack, "ConsoleWebAclAssociation", resource_arn=stack.console_api.deployment_stage.stage_arn,
+                               web_acl_arn=stack.web_acl.attr_arn)
     validator = stack.console_api.add_request_validator("ConsoleValidateParameters", validate_request_parameters=True,
                                                            validate_request_body=True)
     integration = apigw.LambdaIntegration(function)

@@ -61,8 +61,6 @@ def _acknowledge_console(stack: Stack) -> None:
              "HttpOnly session cookie (signature against the pool's JWKS, issuer, audience, expiry) on every "
              "request and checks group membership per action. API Gateway authorizers read headers, not cookies.")
         _ack(method, "COG4", "See APIG4: the function itself verifies the Cognito ID token carried in the cookie.")
-    _ack(stack.console_api.deployment_stage, "APIG3",
-         "Throttling is set on the stage; attach an organisation WAF web ACL at deployment if one exists.")
     _ack(stack.console_secret, "SMG4",
          "Only signs the console's CSRF tokens: rotating it by hand at any time only invalidates forms open at that "
          "moment; there is no external system to rotate with.")

@@ -229,7 +229,7 @@ class HandoffStack(Stack):
             "mail:send": lambda f: self.sender.grant_send_email(f),
             "states:callback": lambda f: security.grant_callbacks(self, f, self.state_machine_name),
             "bedrock:invoke": self._grant_bedrock,
-            "work-items:write": lambda f: self.work_items.grant_read_write_data(f),
+            "work-items:write": lambda f: security.grant_table(self.work_items, f, security.TABLE_WRITE),
             "dead-letters:read": lambda f: None,  # infra/work_queue.py, once every queue exists
             # Dead-letter queues, the Cognito pool and the console's key are granted in infra/console.py.
         }
