@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONPATH := functions:.
 
-.PHONY: demo test setup lint synth bench clean
+.PHONY: demo test setup system-packages lint synth bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +18,17 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Debian packages `make test` needs: Chromium for the browser tests, python3-venv and npm on a bare
+# machine (installed as root, or through passwordless sudo; otherwise it names what to install).
+system-packages:
+	PYTHON=$(PYTHON) .ci/system-packages
+
 setup: $(VENV)/.installed node_modules/.installed
 
 demo: setup
 	$(BIN)/python -m local demo
 
-test: setup
+test: system-packages setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -q
 

@@ -52,7 +52,7 @@ def bench_domain(repeat: int) -> dict[str, Any]:
     from handoff.contracts import parse_event
     from handoff.domain.approvals import ApproverDirectory, estimate_margin, required_approvals
     from handoff.domain.billing import build_billing_schedule
-    from handoff.domain.intelligence import OfflineAnalyser
+    from handoff.domain.offline_analyser import OfflineAnalyser
     from handoff.domain.playbooks import load_playbook
     from handoff.domain.readiness import check_readiness
 

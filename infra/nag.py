@@ -51,6 +51,7 @@ def acknowledge_findings(stack: Stack) -> None:
              "IAM authorization (SigV4): the callers are CRM integrations and operators with AWS identities, "
              "not end users in a Cognito user pool.")
     _ack(stack.undelivered_events, "SQS3", "This queue is the EventBridge target's dead-letter queue.")
+    stack.intake.acknowledge(_ack)
     _acknowledge_console(stack)
 
 

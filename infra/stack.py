@@ -27,6 +27,7 @@ from infra import security
 from infra.bundling import PipBundling
 from infra.console import wire_console
 from infra.handoff_indexes import add_search_indexes
+from infra.intake import CrmIntake
 from infra.retry_policies import expanded_text
 from infra.wiring import FUNCTIONS, FunctionSpec
 from infra.work_queue import wire_work_queue, work_items_table, work_queue_environment
@@ -79,6 +80,8 @@ class HandoffStack(Stack):
             description="Credentials of the REST systems of record (API keys, OAuth2 clients), JSON by system",
         )
         self.sender = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(mail_from))
+        self.intake = CrmIntake(self)
+        systems_config = self.intake.systems_config(systems_config)
 
         self.api = self._approval_api_shell()
         self.web_acl = security.web_acl(self, self.api.deployment_stage)
@@ -103,14 +106,17 @@ class HandoffStack(Stack):
             "BEDROCK_MODEL_ID": ctx("bedrockModelId") or "",
             "WORK_ITEMS_TABLE": self.work_items.table_name,
             **work_queue_environment(self),
+            **self.intake.environment(),
         }
         code = self._code()
         self.functions = {spec.logical_name: self._function(spec, code, environment) for spec in FUNCTIONS}
         self._wire_approval_api()
         self._wire_handoff_api()
         self.state_machine = self._state_machine()
+        self._let_start_executions()
         self._rule()
         self._pipeline_rule()
+        self.intake.wire(self.functions)
         self._sweeper_schedule()
         wire_work_queue(self)
         wire_console(self)
@@ -191,7 +197,7 @@ class HandoffStack(Stack):
         if not spec.behind_api:
             # The API's own functions build links from the request; referencing the API URL there would be a cycle.
             env["APPROVAL_BASE_URL"] = self.api.url.rstrip("/")
-        asynchronous = not spec.in_workflow and not spec.behind_api and not spec.polls_queue
+        asynchronous = not spec.in_workflow and not spec.behind_api and not spec.from_queue
         log_group = logs.LogGroup(self, f"{spec.logical_name}Logs", retention=LOG_RETENTION,
                                   removal_policy=RemovalPolicy.DESTROY)
         function = lambda_.Function(
@@ -228,10 +234,12 @@ class HandoffStack(Stack):
             "systems-secret:read": lambda f: self.systems_secret.grant_read(f),
             "mail:send": lambda f: self.sender.grant_send_email(f),
             "states:callback": lambda f: security.grant_callbacks(self, f, self.state_machine_name),
+            "states:start": lambda f: None,  # granted once the state machine exists: _let_start_executions
             "bedrock:invoke": self._grant_bedrock,
             "work-items:write": lambda f: security.grant_table(self.work_items, f, security.TABLE_WRITE),
             "dead-letters:read": lambda f: None,  # infra/work_queue.py, once every queue exists
             # Dead-letter queues, the Cognito pool and the console's key are granted in infra/console.py.
+            **self.intake.grants(),
         }
         for use in spec.uses:
             grants[use](function)
@@ -294,7 +302,8 @@ class HandoffStack(Stack):
         self.operator_methods = [
             resource.add_method(method, integration, authorization_type=apigw.AuthorizationType.IAM,
                                 request_validator=self.validator, request_parameters=parameters)
-            for resource, method in ((handoff, "GET"), (handoff.add_resource("resubmit"), "POST"))
+            for resource, method in ((handoff, "GET"), (handoff.add_resource("resubmit"), "POST"),
+                                     (handoff.add_resource("retry"), "POST"))
         ]
         # The search's parameters are checked by the handler (400 naming each), not by API Gateway.
         self.operator_methods.append(handoffs.add_method("GET", integration, authorization_type=apigw.AuthorizationType.IAM))
@@ -318,6 +327,17 @@ class HandoffStack(Stack):
         for fn in workflow_functions.values():
             fn.grant_invoke(machine)
         return machine
+
+    def _let_start_executions(self) -> None:
+        """Functions outside the workflow that start it (a retry of a FAILED handoff): this machine only.
+        Its ARN is built from its fixed name, not referenced: the API's functions sit behind the API
+        whose URL the workflow's functions carry, so a reference would be a dependency cycle."""
+        arn = security.state_machine_arn(self, self.state_machine_name)
+        for spec in FUNCTIONS:
+            if "states:start" in spec.uses:
+                function = self.functions[spec.logical_name]
+                function.add_environment("STATE_MACHINE_ARN", arn)
+                function.add_to_role_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[arn]))
 
     def _bus_rule(self, construct_id: str, description: str, detail_type: str) -> events.Rule:
         return events.Rule(

@@ -19,8 +19,8 @@ class FunctionSpec:
     uses: tuple[str, ...] = field(default_factory=tuple)  # grants, see HandoffStack._grant
     in_workflow: bool = True  # invoked by the state machine
     behind_api: bool = False  # invoked synchronously by API Gateway
-    polls_queue: bool = False  # invoked by an SQS event source mapping (infra/work_queue.py)
     timeout_seconds: int = 30
+    from_queue: bool = False  # invoked by an SQS event source (the queue's redrive, not async retries)
     # (source, detail-type) of every event it puts on the bus: the bus:put grant allows only these.
     publishes: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
@@ -45,17 +45,18 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("AssembleLaunchPacket", "assemble_launch_packet", "Store the launch packet and notify delivery",
                  ("handoffs:write", "packets:write", "mail:send")),
     FunctionSpec("ActivateHandoff", "activate_handoff", "Mark the handoff activated and write the project back to CRM",
-                 ("handoffs:write", "bus:put", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS,
-                 publishes=(("closed-won-handoff", "Handoff Activated"),)),
+                 ("handoffs:write", "bus:put", *INTEGRATION, "salesforce-key:read", "hubspot-token:read"),
+                 timeout_seconds=INTEGRATION_TIMEOUT_SECONDS, publishes=(("closed-won-handoff", "Handoff Activated"),)),
     FunctionSpec("CloseHandoff", "close_handoff", "Record a rejection, timeout or failure and queue the exception",
                  ("handoffs:write", "exceptions:send")),
     FunctionSpec("ApprovalApi", "approval_api", "Approval pages and decisions behind API Gateway",
                  ("handoffs:write", "approval-secret:read", "states:callback"), in_workflow=False, behind_api=True),
     # Reads the record and the search indexes (never Scans); a resubmission goes on the bus and
-    # AcceptEvent writes it. Writes only quarantine.
+    # AcceptEvent writes it; a retry of a FAILED handoff is a conditional write here (status, who
+    # asked, on the timeline) and a new execution (states:start).
     FunctionSpec("HandoffApi", "handoff_api",
-                 "Operators' handoff API (IAM): search handoffs, read one, resubmit a blocked one",
-                 ("handoffs:read", "bus:put", "quarantine:write"), in_workflow=False, behind_api=True,
+                 "Operators' handoff API (IAM): search handoffs, read one, resubmit a blocked one, retry a failed one",
+                 ("handoffs:write", "bus:put", "quarantine:write", "states:start"), in_workflow=False, behind_api=True,
                  publishes=(("crm.*", "Opportunity Closed Won"),)),  # under the handoff's own CRM source
     FunctionSpec("ApprovalSweeper", "approval_sweeper", "Reminders, escalations and expiry of pending approvals",
                  ("handoffs:write", "mail:send", "approval-secret:read", "states:callback"), in_workflow=False),
@@ -65,7 +66,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
     # The exceptions queue's consumer (SQS event source, partial batch failures) and the daily digest.
     FunctionSpec("WorkQueueIntake", "work_queue_intake", "Exceptions queue to work items (owner group, priority, SLA)",
-                 ("handoffs:read", "work-items:write"), in_workflow=False, polls_queue=True),
+                 ("handoffs:read", "work-items:write"), in_workflow=False, from_queue=True),
     FunctionSpec("WorkQueueDigest", "work_queue_digest", "Daily digest of open work items per owner group by email",
                  ("work-items:write", "mail:send", "dead-letters:read"), in_workflow=False),
     # The console's pages for people (Cognito sign-in, infra/console.py): reads handoffs, writes approvals
@@ -74,4 +75,17 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  ("handoffs:write", "work-items:write", "bus:put", "states:callback", "dead-letters:read"),
                  in_workflow=False, behind_api=True,
                  publishes=(("crm.*", "Opportunity Closed Won"),)),  # resubmissions, as the operators' API
+    # CRM intake (infra/intake.py): Salesforce Event Relay events and HubSpot webhooks become canonical events.
+    FunctionSpec("SalesforceIntake", "salesforce_intake",
+                 "Salesforce Event Relay events: re-read the opportunity over REST and publish the canonical event",
+                 ("bus:put", "salesforce-key:read"), in_workflow=False, timeout_seconds=INTEGRATION_TIMEOUT_SECONDS,
+                 publishes=(("crm.salesforce", "Opportunity Closed Won"), ("crm.salesforce", "Opportunity Stage Changed"))),
+    FunctionSpec("HubSpotWebhook", "hubspot_webhook", "HubSpot webhook: verify the signature and queue the batch",
+                 ("hubspot-app-secret:read", "hubspot-queue:send"), in_workflow=False, behind_api=True,
+                 timeout_seconds=10),
+    FunctionSpec("HubSpotIntake", "hubspot_intake",
+                 "HubSpot webhook batches: re-read the deals over the CRM v3 API and publish the canonical events",
+                 ("bus:put", "hubspot-token:read"), in_workflow=False, from_queue=True,
+                 timeout_seconds=INTEGRATION_TIMEOUT_SECONDS,
+                 publishes=(("crm.hubspot", "Opportunity Closed Won"), ("crm.hubspot", "Opportunity Stage Changed"))),
 )

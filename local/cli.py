@@ -142,6 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     console_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE")
     console_cmd.add_argument("--decide", choices=["approve", "reject", "none"], default="approve")
     console_cmd.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
+    ingest_cmd = commands.add_parser("ingest", help="what Salesforce or HubSpot sends, through the CRM intake")
+    ingest_cmd.add_argument("crm", choices=["salesforce", "hubspot"])
+    ingest_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    ingest_cmd.add_argument("--crm-records", required=True, type=Path, metavar="RECORDS",
+                            help="the CRM's records as its REST API returns them, served by a fake CRM")
+    ingest_cmd.add_argument("--decide", choices=["approve", "reject", "none"], default="approve")
+    ingest_cmd.add_argument("--json", action="store_true", help="print the handoff records as one JSON array")
     report_cmd = commands.add_parser("report", help="process metrics of the events in FILE(s), or of facts in --facts DIR")
     report_cmd.add_argument("files", nargs="*", type=Path, metavar="FILE")
     report_cmd.add_argument("--facts", type=Path, metavar="DIR", help="report on facts written earlier")
@@ -155,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_logs()
         return report.main(args.files, args.facts, args.decide, args.json, args.html, read_events=read_events,
                            input_error=InputError, prepare_stdout=_quiet_stdout)
+
+    if args.command == "ingest":
+        from local.ingest import main as ingest
+
+        return ingest(args.crm, args.files, args.crm_records, args.decide, args.json)
 
     if args.command == "demo":
         files = sorted((FIXTURES / "closed-won").glob("*.json"))

@@ -120,7 +120,10 @@ class LocalApi:
                 "stage": self.stage,
                 "requestId": str(uuid.uuid4()),
                 "requestTimeEpoch": int(datetime.now(UTC).timestamp() * 1000),
-                "identity": {"sourceIp": request.client_address[0], "userAgent": headers.get("User-Agent", "")},
+                "identity": {"sourceIp": request.client_address[0], "userAgent": headers.get("User-Agent", ""),
+                             # API Gateway takes the IAM identity from the SigV4 signature; locally the
+                             # caller names it (IAM is not checked here).
+                             "userArn": headers.get(CALLER_HEADER)},
                 "domainName": request.headers.get("Host", ""),
                 "apiId": "localapi",
             },
@@ -136,6 +139,9 @@ class LocalApi:
         request.send_header("Content-Length", str(len(body)))
         request.end_headers()
         request.wfile.write(body)
+
+
+CALLER_HEADER = "X-Local-Caller-Arn"
 
 
 def parse_json(body: bytes) -> Any:

@@ -1,9 +1,8 @@
 """Every patch this runtime makes to moto, in one place. moto (pinned exactly in requirements.txt)
 runs real ASL, but without Docker it runs no Lambda code, it never starts executions from
 EventBridge rules, Retry and Wait really sleep, and its DynamoDB is not safe under concurrent
-transactions, and its SendTaskFailure drops the cause. Its SQS event source mappings invoke
-through Docker, synchronously inside SendMessage, without partial batch failures: SQS -> Lambda
-is delivered here instead (QueueSource). Each gap is bridged here;
+transactions, its SendTaskFailure drops the cause, and a retried .waitForTaskToken task keeps its
+first token (Step Functions issues a new one per attempt). Each gap is bridged here;
 tests/local/test_moto_bridge.py fails loudly when a moto upgrade moves what is patched.
 
 Fault injection: `MotoBridge.faults` (`EmbeddedRuntime.faults`) is a `FaultPlan` (local/faults.py)
@@ -29,7 +28,6 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import botocore.endpoint
@@ -39,9 +37,12 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from moto.core.responses import EmptyResult
 from moto.dynamodb.responses import DynamoHandler
-from moto.events.models import Rule
-from moto.sqs.models import Queue
+from moto.events.models import EventsBackend, Rule
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    StateTaskServiceCallback,
+)
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -88,18 +89,6 @@ class Activity:
             return False
 
 
-@dataclass(frozen=True)
-class QueueSource:
-    """An SQS event source mapping of the template: Lambda polls `queue_url` and invokes `function`."""
-
-    queue_arn: str
-    queue_url: str
-    function: str
-    batch_size: int = 10
-    partial_failures: bool = False  # FunctionResponseTypes: ReportBatchItemFailures
-    visibility_timeout: float = 30.0  # seconds a failed message stays invisible before it is retried
-
-
 # Lambda retries a failed asynchronous invocation twice, about one and then two minutes later.
 ASYNC_RETRY_DELAYS = (60, 120)
 
@@ -107,13 +96,8 @@ ASYNC_RETRY_DELAYS = (60, 120)
 class MotoBridge:
     def __init__(self, invoker: Invoker, *, time_scale: float, start_execution: Callable[[str, str, str], None],
                  dead_letter: Callable[[str, dict, str], None], function_dead_letters: dict[str, str] | None = None,
-                 faults: FaultPlan | None = None, timeout_of: TimeoutOf | None = None,
-                 queue_sources: list[QueueSource] | None = None, sqs: Callable[[], Any] | None = None):
-        """`function_dead_letters`: function name -> the queue ARN its failed asynchronous events go to.
-        `queue_sources`: the SQS event source mappings to deliver, with `sqs` making an SQS client."""
-        self.queue_sources = {q.queue_arn: q for q in queue_sources or []}
-        self._sqs = sqs
-        self._poll_locks = {arn: threading.Lock() for arn in self.queue_sources}
+                 faults: FaultPlan | None = None, timeout_of: TimeoutOf | None = None):
+        """`function_dead_letters`: function name -> the queue ARN its failed asynchronous events go to."""
         self.invoker = invoker
         self.faults = faults if faults is not None else FaultPlan()
         self.timeout_of = timeout_of or (lambda _name: 3.0)
@@ -138,7 +122,6 @@ class MotoBridge:
             "wait_interval": WaitFunction._wait_interval,
             "dynamodb_call": DynamoHandler.call_action,
             "send_task_failure": StepFunctionResponse.send_task_failure,
-            "queue_add_message": Queue.add_message,
             "stubber_call": BotocoreStubber.__call__,
             "botocore_endpoint_time": botocore.endpoint.time,
         }
@@ -216,14 +199,21 @@ class MotoBridge:
                 cause=response._get_param("cause"))
             return EmptyResult()
 
-        add_message = self._originals["queue_add_message"]
+        task_execution = StateTaskServiceCallback._eval_execution
 
-        def queue_add_message(queue: Queue, message: Any) -> None:
-            add_message(queue, message)
-            bridge._queued(queue.queue_arn)
+        def fresh_token_per_attempt(state: StateTaskServiceCallback, env: Any) -> None:
+            # Step Functions hands every attempt of a .waitForTaskToken task a new token; moto makes
+            # one when the state is entered and reuses it on Retry. A retried request step must meet
+            # a new token, as on AWS, so that tests prove it does not ask or mail twice.
+            context = env.states.context_object
+            if (context.context_object_data.get("State", {}).get("RetryCount", 0) > 0
+                    and state._is_integration_pattern()
+                    and ResourceCondition.WaitForTaskToken in state._supported_integration_patterns):
+                env.callback_pool_manager.add(context.update_task_token())
+            task_execution(state, env)
 
-        Queue.add_message = queue_add_message
         LambdaSimpleBackend.invoke = invoke
+        StateTaskServiceCallback._eval_execution = fresh_token_per_attempt
         BotocoreStubber.__call__ = faulty_stubber_call
         botocore.endpoint.time = _ScaledTime()  # the SDK's retry back-off, scaled like Retry's
         StepFunctionResponse.send_task_failure = send_task_failure
@@ -241,8 +231,9 @@ class MotoBridge:
         WaitFunction._wait_interval = self._originals["wait_interval"]
         DynamoHandler.call_action = self._originals["dynamodb_call"]
         StepFunctionResponse.send_task_failure = self._originals["send_task_failure"]
-        Queue.add_message = self._originals["queue_add_message"]
         BotocoreStubber.__call__ = self._originals["stubber_call"]
+        if "_eval_execution" in StateTaskServiceCallback.__dict__:
+            del StateTaskServiceCallback._eval_execution  # back to the inherited one
         botocore.endpoint.time = self._originals["botocore_endpoint_time"]
         self._originals = {}
 
@@ -301,56 +292,20 @@ class MotoBridge:
                 self.dead_letter(dlq, event, f"{error}: {payload.get('errorMessage', '') if isinstance(payload, dict) else ''}")
 
 
-    # --- SQS event source mappings --------------------------------------------------------------------
-    def _queued(self, queue_arn: str) -> None:
-        """A message arrived: poll its queue as Lambda's event source mapping would (a thread, so
-        SendMessage returns first; counted as activity until the queue is drained)."""
-        source = self.queue_sources.get(queue_arn)
-        if source is not None:
-            with self.activity:
-                threading.Thread(target=self._poll, args=(source,), daemon=True).start()
+def partner_event_bus_names() -> Callable[[], None]:
+    """moto takes an event bus's name after the last '/' of what it is given (for ARNs), which
+    loses partner event buses, whose names contain slashes (aws.partner/salesforce.com/<org>/<channel>).
+    Names are taken whole, ARNs after "event-bus/". Installed before provisioning; returns the undo."""
+    original = EventsBackend._normalize_event_bus_arn
 
-    def _poll(self, source: QueueSource) -> None:
-        """Receive batches and invoke until the queue is empty. Successful records are deleted; with
-        ReportBatchItemFailures only the reported ones stay, otherwise an error keeps the whole
-        batch. Kept messages come back after the (scaled) visibility timeout, and SQS's redrive
-        policy moves them to the dead-letter queue after maxReceiveCount receives."""
-        assert self._sqs is not None
-        sqs = self._sqs()
-        with self.activity, self._poll_locks[source.queue_arn]:
-            while True:
-                batch = sqs.receive_message(QueueUrl=source.queue_url, MaxNumberOfMessages=source.batch_size,
-                                            MessageAttributeNames=["All"], AttributeNames=["All"]).get("Messages", [])
-                if not batch:
-                    return
-                payload, error = self.run_function(source.function, {"Records": [_sqs_record(m, source) for m in batch]})
-                if error:
-                    failed = {m["MessageId"] for m in batch}
-                elif source.partial_failures and isinstance(payload, dict):
-                    failed = {f.get("itemIdentifier") for f in payload.get("batchItemFailures") or []}
-                else:
-                    failed = set()
-                for message in batch:
-                    if message["MessageId"] not in failed:
-                        sqs.delete_message(QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"])
-                if failed:
-                    self.sleep(source.visibility_timeout)
-                    for message in batch:
-                        if message["MessageId"] in failed:
-                            sqs.change_message_visibility(QueueUrl=source.queue_url,
-                                                          ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    def normalize(backend: EventsBackend, event_bus_arn: str | None) -> str:
+        if event_bus_arn is None:
+            return "default"
+        return event_bus_arn.split(":event-bus/", 1)[1] if event_bus_arn.startswith("arn:") else event_bus_arn
 
-
-def _sqs_record(message: dict, source: QueueSource) -> dict:
-    """One record of Lambda's SQS event, as Lambda builds it from a received message."""
-    return {
-        "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"],
-        "attributes": message.get("Attributes", {}), "md5OfBody": message.get("MD5OfBody", ""),
-        "messageAttributes": {name: {"stringValue": value.get("StringValue"), "binaryValue": value.get("BinaryValue"),
-                                     "stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
-                              for name, value in (message.get("MessageAttributes") or {}).items()},
-        "eventSource": "aws:sqs", "eventSourceARN": source.queue_arn, "awsRegion": source.queue_arn.split(":")[3],
-    }
+    normalize.__wrapped__ = getattr(original, "__wrapped__", original)  # type: ignore[attr-defined]
+    EventsBackend._normalize_event_bus_arn = normalize
+    return lambda: setattr(EventsBackend, "_normalize_event_bus_arn", original)
 
 
 def sent_raw_messages(account: str, region: str) -> list[tuple[str, str]]:

@@ -55,9 +55,7 @@ class Provisioned:
     functions: dict[str, Function] = field(default_factory=dict)  # by function name
     routes: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path pattern, function name)
     schedules: dict[str, list[dict]] = field(default_factory=dict)  # rule logical id -> targets
-    # SQS event source mappings: (queue ARN, function name, batch size, ReportBatchItemFailures).
-    # Not created in moto, whose mappings invoke through Docker: local/moto_bridge.py delivers them.
-    queue_sources: list[tuple[str, str, int, bool]] = field(default_factory=list)
+    queue_sources: list[dict] = field(default_factory=list)  # SQS event source mappings: queue, function, batch
     stage_name: str = ""
     # Every REST API of the stack by logical id: (stage, routes). `routes` and `stage_name` above are
     # the first one's (the approval links and the operators' API).
@@ -257,7 +255,14 @@ class Provisioner:
         self.out.physical[logical] = identity
 
     def _create_Events_EventBus(self, logical: str, props: dict, _meta: dict) -> None:
-        bus = self.client("events").create_event_bus(Name=self.resolve(props["Name"]))
+        kwargs = {"Name": self.resolve(props["Name"])}
+        if props.get("EventSourceName"):
+            # A partner bus needs the partner's event source: the partner (Salesforce Event Relay)
+            # creates it in the account before the stack is deployed; here we stand in for it.
+            source = self.resolve(props["EventSourceName"])
+            self.client("events").create_partner_event_source(Name=source, Account=ACCOUNT)
+            kwargs["EventSourceName"] = source
+        bus = self.client("events").create_event_bus(**kwargs)
         self.out.physical[logical] = self.resolve(props["Name"])
         self.out.arns[logical] = bus["EventBusArn"]
 
@@ -303,12 +308,15 @@ class Provisioner:
 
     def _create_Lambda_EventSourceMapping(self, logical: str, props: dict, _meta: dict) -> None:
         source = self.resolve(props["EventSourceArn"])
-        if ":sqs:" not in source:
+        if source.split(":")[2] != "sqs":
             raise UnsupportedTemplate(f"{logical}: only SQS event sources are supported by the local runtime")
         function = self.resolve(props["FunctionName"])
-        partial = "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])
-        self.out.queue_sources.append((source, function, int(props.get("BatchSize", 10)), partial))
-        self.out.physical[logical] = f"esm-{self._name(logical)}"
+        queue_url = next(url for lid, url in self.out.physical.items() if self.out.arns.get(lid) == source)
+        self.out.queue_sources.append({
+            "queue_url": queue_url, "function": function, "batch_size": int(props.get("BatchSize", 10)),
+            "partial": "ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+        })
+        self.out.physical[logical] = logical
 
     # --- Cognito: the console's user pool (sign-in itself is not emulated: a fixed local operator) ---
     def _create_Cognito_UserPool(self, logical: str, props: dict, _meta: dict) -> None:
@@ -343,7 +351,8 @@ class Provisioner:
         if unresolved:
             raise UnsupportedTemplate(f"{logical}: unresolved substitutions {unresolved}")
         machine = self.client("stepfunctions").create_state_machine(
-            name=self._name(logical), definition=definition, roleArn=self.resolve(props["RoleArn"]),
+            name=props.get("StateMachineName") or self._name(logical), definition=definition,
+            roleArn=self.resolve(props["RoleArn"]),
             type=props.get("StateMachineType", "STANDARD"),
         )
         self.out.physical[logical] = machine["stateMachineArn"]

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from local.moto_bridge import FaultPlan, MotoBridge, QueueSource
+from local.moto_bridge import FaultPlan, MotoBridge
 from local.outbox import Email, Outbox
 from local.provision import ACCOUNT, REGION, Provisioned, Provisioner
 from local.template import ROOT, load_template
@@ -77,6 +77,9 @@ class EmbeddedRuntime:
 
         self.session = boto3.Session(region_name=REGION)
         template = load_template()
+        from local.moto_bridge import partner_event_bus_names
+
+        self._undo_bus_names = partner_event_bus_names()
         self.api = LocalApi([], "", self._invoke)
         self.resources: Provisioned = Provisioner(template, api_base_url=self.api.base_url,
                                                   session=self.session).provision()
@@ -88,8 +91,7 @@ class EmbeddedRuntime:
                                  dead_letter=self._dead_letter,
                                  function_dead_letters={f.name: f.dead_letter_arn for f in self.resources.functions.values()
                                                         if f.dead_letter_arn},
-                                 faults=self.faults, timeout_of=self.lambdas.timeout_of,
-                                 queue_sources=self._queue_sources(template), sqs=lambda: self.client("sqs"))
+                                 faults=self.faults, timeout_of=self.lambdas.timeout_of)
         self.bridge.install()
         from handoff.handlers._provisioning import use_backoff_sleep
 
@@ -97,10 +99,16 @@ class EmbeddedRuntime:
         # are built: no credentials cached from another runtime in this process).
         self._previous_backoff_sleep = use_backoff_sleep(self.bridge.sleep)
         self.api.start()
+        from local.queue_sources import QueuePoller
+
+        self.queue_poller = QueuePoller(self.resources.queue_sources, self.client("sqs"), self._invoke,
+                                        self.bridge.activity).start()
         self.outbox = Outbox(self.workdir / "outbox")
         return self
 
     def close(self) -> None:
+        if getattr(self, "queue_poller", None) is not None:
+            self.queue_poller.stop()
         if self._previous_backoff_sleep is not None:
             from handoff.handlers._provisioning import use_backoff_sleep
 
@@ -114,6 +122,9 @@ class EmbeddedRuntime:
             pass
         if self._mock:
             self._mock.stop()
+        if getattr(self, "_undo_bus_names", None) is not None:
+            self._undo_bus_names()
+            self._undo_bus_names = None
 
     def __enter__(self) -> "EmbeddedRuntime":
         return self.start()
@@ -129,16 +140,6 @@ class EmbeddedRuntime:
         assert self.bridge is not None
         with self.bridge.activity:
             return self.lambdas(function_name, event)
-
-    def _queue_sources(self, template: dict) -> list[QueueSource]:
-        by_arn = {arn: logical for logical, arn in self.resources.arns.items()}
-        sources = []
-        for arn, function, batch_size, partial in self.resources.queue_sources:
-            logical = by_arn[arn]
-            visibility = template["Resources"][logical].get("Properties", {}).get("VisibilityTimeout", 30)
-            sources.append(QueueSource(arn, self.resources.physical[logical], function, batch_size, partial,
-                                       float(visibility)))
-        return sources
 
     def _start_execution(self, state_machine_arn: str, name: str, payload: str) -> None:
         self.client("stepfunctions").start_execution(stateMachineArn=state_machine_arn, name=name, input=payload)
@@ -185,7 +186,7 @@ class EmbeddedRuntime:
             if not self.bridge.activity.wait_quiet(self.quiet_seconds, deadline):
                 break
             running = [e for e in self.executions() if e["status"] == "RUNNING"]
-            if all(self._paused_on_approval(e) for e in running):
+            if all(self._paused_on_approval(e) for e in running) and self.queue_poller.drained():
                 return
             time.sleep(0.02)
         raise TimeoutError(f"handoffs still moving after {timeout} s")
@@ -256,11 +257,17 @@ class EmbeddedRuntime:
             messages += new
 
     # --- the operators' handoff API, over HTTP (IAM is not checked locally) ---------------------------
-    def _api_call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    OPERATOR_ARN = f"arn:aws:iam::{ACCOUNT}:user/local-operator"
+
+    def _api_call(self, method: str, path: str, body: dict | None = None, *,
+                  caller: str | None = None) -> tuple[int, dict]:
+        from local.http_api import CALLER_HEADER
+
         url = f"{self.api.base_url}/{self.resources.stage_name}{path}"
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(url, data=data, method=method,
-                                         headers={"Content-Type": "application/json", "Accept": "application/json"})
+                                         headers={"Content-Type": "application/json", "Accept": "application/json",
+                                                  CALLER_HEADER: caller or self.OPERATOR_ARN})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, json.loads(response.read() or b"{}")
@@ -285,6 +292,10 @@ class EmbeddedRuntime:
     def resubmit(self, handoff_id: str, event: dict | None = None) -> tuple[int, dict]:
         """POST /handoffs/{id}/resubmit with a corrected event, or none to re-validate the stored deal."""
         return self._api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/resubmit", event)
+
+    def retry(self, handoff_id: str, *, caller: str | None = None) -> tuple[int, dict]:
+        """POST /handoffs/{id}/retry as `caller` (an IAM ARN; the local operator by default)."""
+        return self._api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/retry", caller=caller)
 
     # --- approvals as a person does them -----------------------------------------------------------
     def approval_links(self, *, since: int = 0) -> list[tuple[Email, str]]:

@@ -1,5 +1,5 @@
 """The browser tests drive Debian's Chromium through Playwright by its executable path: no tool
-downloads a browser. `.ci/run` installs the package when it is missing."""
+downloads a browser. `make test` installs the package when it is missing (.ci/system-packages)."""
 
 import os
 import shutil
@@ -23,7 +23,7 @@ def chromium_path() -> str:
     for candidate in ([configured] if configured else []) + [*CANDIDATES, shutil.which("chromium") or ""]:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
-    pytest.fail("Chromium is not installed: `apt-get install chromium` (or set CHROMIUM_PATH); .ci/run does this")
+    pytest.fail("Chromium is not installed: `apt-get install chromium` (or set CHROMIUM_PATH); make test does this")
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,11 @@ def resources(template: dict, cfn_type: str) -> dict[str, dict]:
 
 
 def bus_rules(template: dict) -> dict[str, dict]:
-    """Rules with an event pattern, by detail-type."""
-    rules = [r["Properties"] for r in resources(template, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    """Rules on the handoff bus (not the Salesforce partner bus) with an event pattern, by detail-type."""
+    bus = {"Ref": next(k for k, b in resources(template, "AWS::Events::EventBus").items()
+                       if "EventSourceName" not in b["Properties"])}
+    rules = [r["Properties"] for r in resources(template, "AWS::Events::Rule").values()
+             if "EventPattern" in r["Properties"] and r["Properties"].get("EventBusName") == bus]
     return {detail_type: r for r in rules for detail_type in r["EventPattern"]["detail-type"]}
 
 
@@ -210,6 +213,9 @@ def test_api_routes_approvals_by_signed_link_and_handoffs_by_iam(template: dict)
         ("GET", "/handoffs"): {"authorization": "AWS_IAM", "handler": operators},
         ("GET", "/handoffs/{handoffId}"): {"authorization": "AWS_IAM", "handler": operators},
         ("POST", "/handoffs/{handoffId}/resubmit"): {"authorization": "AWS_IAM", "handler": operators},
+        ("POST", "/handoffs/{handoffId}/retry"): {"authorization": "AWS_IAM", "handler": operators},
+        # HubSpot calls it without AWS credentials; the function verifies X-HubSpot-Signature-v3.
+        ("POST", "/crm/hubspot/webhook"): {"authorization": "NONE", "handler": "handoff.handlers.hubspot_webhook.handler"},
     }
     stage = next(iter(resources(template, "AWS::ApiGateway::Stage").values()))["Properties"]
     assert "AccessLogSetting" in stage and stage["TracingEnabled"] is True
@@ -217,15 +223,25 @@ def test_api_routes_approvals_by_signed_link_and_handoffs_by_iam(template: dict)
     assert "$context.identity.userArn" in stage["AccessLogSetting"]["Format"]
 
 
-def test_handoff_api_reads_handoffs_and_puts_events_but_writes_no_handoff_and_starts_nothing(template: dict) -> None:
+def test_handoff_api_puts_events_and_starts_only_the_handoff_workflow(template: dict) -> None:
     functions = resources(template, "AWS::Lambda::Function")
     name, fn = next((n, f) for n, f in functions.items()
                     if f["Properties"]["Handler"] == "handoff.handlers.handoff_api.handler")
     actions = _policy_actions(template, fn["Properties"]["Role"]["Fn::GetAtt"][0])
-    assert {"dynamodb:GetItem", "dynamodb:Query", "events:PutEvents", "s3:PutObject"} <= actions
-    assert not {a for a in actions if a.startswith("dynamodb:") and
-                any(w in a for w in ("Put", "Update", "Delete", "Write"))}
-    assert not {a for a in actions if a.startswith(("states:", "ses:", "secretsmanager:", "sqs:"))}
+    # Writes: a retry's conditional FAILED -> PROVISIONING with its timeline entry, then StartExecution.
+    # (TransactWriteItems is authorized as the Put, Update and Delete it holds.)
+    assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "events:PutEvents",
+            "s3:PutObject", "states:StartExecution"} <= actions
+    assert {a for a in actions if a.startswith("states:")} == {"states:StartExecution"}
+    assert not {a for a in actions if a.startswith(("ses:", "secretsmanager:", "sqs:"))}
+    machine = next(iter(resources(template, "AWS::StepFunctions::StateMachine")))
+    start = [st for policy in resources(template, "AWS::IAM::Policy").values()
+             if {"Ref": fn["Properties"]["Role"]["Fn::GetAtt"][0]} in policy["Properties"]["Roles"]
+             for st in policy["Properties"]["PolicyDocument"]["Statement"] if st["Action"] == "states:StartExecution"]
+    machine_name = resources(template, "AWS::StepFunctions::StateMachine")[machine]["Properties"]["StateMachineName"]
+    [arn] = [st["Resource"] for st in start]
+    assert arn == fn["Properties"]["Environment"]["Variables"]["STATE_MACHINE_ARN"]
+    assert json.dumps(arn).endswith(f':stateMachine:{machine_name}"]]}}')
     bus_statements = [
         st for policy in resources(template, "AWS::IAM::Policy").values()
         if {"Ref": fn["Properties"]["Role"]["Fn::GetAtt"][0]} in policy["Properties"]["Roles"]

@@ -43,7 +43,7 @@ class RecordingCrm:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str]] = []
 
-    def project_created(self, opportunity_id: str, project_code: str, *, idempotency_key: str) -> None:
+    def project_created(self, opportunity_id: str, project_code: str, *, idempotency_key: str, **_: object) -> None:
         self.calls.append((opportunity_id, project_code, idempotency_key))
 
 

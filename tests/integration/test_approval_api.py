@@ -334,13 +334,19 @@ def test_task_token_never_appears_in_pages_urls_emails_or_logs(env: Env, caplog:
 
 
 # --- the store's guards --------------------------------------------------------------------------------
-def test_a_retried_request_finds_its_approval_and_a_new_token_supersedes_it(env: Env) -> None:
+def test_a_retried_request_finds_its_approval_and_a_new_round_supersedes_it(env: Env) -> None:
     event, found = requirements()
     first = env.store.create_pending(HANDOFF, found[0], event, TOKEN, T0)
     again = env.store.create_pending(HANDOFF, found[0], event, TOKEN, T0 + timedelta(seconds=3))
     assert first.created and not again.created and again.approval.approval_id == first.approval.approval_id
-    rerun = env.store.create_pending(HANDOFF, found[0], event, "a-new-token", T0 + timedelta(hours=1))
+    # Step Functions gives a retried attempt a new task token: same approval, pointed at the new token.
+    retried = env.store.create_pending(HANDOFF, found[0], event, "retry-token", T0 + timedelta(seconds=9))
+    assert not retried.created and retried.approval.approval_id == first.approval.approval_id
+    assert retried.approval.task_token.get_secret_value() == "retry-token"
+    assert retried.approval.audit[-1].action == "retried"
+    rerun = env.store.create_pending(HANDOFF, found[0], event, "a-new-token", T0 + timedelta(hours=1), fix_round=1)
     assert rerun.created and rerun.approval.approval_id != first.approval.approval_id
+    assert rerun.approval.fix_round == 1
     assert env.store.get(first.approval.approval_id).status == "EXPIRED"
     # request_approval mails once per approval, however often it is retried
     open_approval(env, token="a-new-token")

@@ -12,7 +12,8 @@ from botocore.stub import ANY, Stubber
 from handoff.adapters.bedrock_analyser import BedrockAnalyser, analyser_from_config, bedrock_client
 from handoff.config import ConfigurationError
 from handoff.contracts import ClosedWonEvent, parse_event
-from handoff.domain.intelligence import Analysis, OfflineAnalyser
+from handoff.domain.intelligence import Analysis
+from handoff.domain.offline_analyser import OfflineAnalyser
 
 MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
 EMEA = Path(__file__).parents[1] / "fixtures" / "closed-won" / "emea-milestone-erp-rollout.json"

@@ -48,3 +48,19 @@ def test_a_notice_is_sent_once_per_handoff_and_key(environment: None) -> None:
     item = boto3.resource("dynamodb", region_name=REGION).Table("handoffs").get_item(
         Key={"pk": "HANDOFF#ho-1", "sk": "NOTICE#fix-request#0"})["Item"]
     assert item["messageId"] == first and item["sentAt"].endswith("Z")
+
+
+def test_exceptions_are_queued_once_per_handoff_and_key(environment: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A retried CheckReadiness or CloseHandoff finds its exceptions queued and sends nothing again."""
+    from handoff.contracts import ExceptionEntry
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="exceptions")["QueueUrl"]
+    monkeypatch.setenv("EXCEPTIONS_QUEUE_URL", url)
+    blocking = [ExceptionEntry(code="APPROVAL_TIMEOUT", severity="BLOCKING", step="Approval_Timeout", message="late")]
+    first = _runtime.queue_exceptions_once("ho-1", "approval_timeout#0", "BLOCKED", blocking)
+    assert first is not None
+    assert _runtime.queue_exceptions_once("ho-1", "approval_timeout#0", "BLOCKED", blocking) is None  # retried
+    assert _runtime.queue_exceptions_once("ho-1", "approval_timeout#1", "BLOCKED", blocking)  # the next round
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert len(messages) == 2 and first in {m["MessageId"] for m in messages}

@@ -60,8 +60,9 @@ def test_an_in_progress_step_expires_with_its_invocation(monkeypatch: pytest.Mon
 
     from handoff.handlers._runtime import step_handler
     from local.lambdas import LambdaContext
-    from tests.support.aws import create_idempotency_table
+    from tests.support.aws import create_idempotency_table, forget_aws_clients
 
+    forget_aws_clients()  # clients and persistence layers are per process: this test has its own region
     with mock_aws():
         monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
         monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
@@ -81,3 +82,39 @@ def test_an_in_progress_step_expires_with_its_invocation(monkeypatch: pytest.Mon
         assert started_ms + 25_000 <= int(in_progress["in_progress_expiration"]) <= clock.time() * 1000 + 30_000
         # Outside a handler (no context) the step still runs once.
         assert _provisioning.once("ho-1", "CreateProject", work) == {"done": True} and len(seen) == 1
+
+
+def test_the_persistence_layer_and_its_client_are_built_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building a Powertools persistence layer builds a boto3 session and client: tens of ms per
+    invocation on Lambda, about half a handoff's CPU on the embedded runtime (benchmarks/RESULTS.md)."""
+    import boto3
+    import boto3.session
+    from moto import mock_aws
+
+    from tests.support.aws import create_idempotency_table, forget_aws_clients
+
+    forget_aws_clients()
+    sessions: list[object] = []
+    real_init = boto3.session.Session.__init__
+
+    def counting_init(self: object, *args: object, **kwargs: object) -> None:
+        sessions.append(self)
+        real_init(self, *args, **kwargs)
+
+    with mock_aws():
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+        monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "CreateProject")
+        create_idempotency_table("idempotency", "eu-west-1")
+        assert _provisioning.once("ho-1", "CreateProject", lambda: {"n": 1}) == {"n": 1}
+        layer = _provisioning.persistence_layer()
+        monkeypatch.setattr(boto3.session.Session, "__init__", counting_init)
+        for n in range(2, 6):  # warm invocations: other handoffs, and a retry that gets the stored result
+            assert _provisioning.once(f"ho-{n}", "CreateProject", lambda n=n: {"n": n}) == {"n": n}
+        assert _provisioning.once("ho-1", "CreateProject", lambda: {"n": 99}) == {"n": 1}
+        assert sessions == []
+        assert _provisioning.persistence_layer() is layer
+        # Another function in the same process (the embedded runtime) keeps its own record keys.
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "SetupBilling")
+        assert _provisioning.persistence_layer() is not layer
+    forget_aws_clients()

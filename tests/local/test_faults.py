@@ -174,12 +174,17 @@ def test_a_step_that_times_out_once_is_retried_and_the_handoff_activates_once(ru
                                                                                faults: FaultPlan) -> None:
     sync = function_named(runtime, "sync_customer")
     fault = faults.inject("lambda", "Invoke", "Sandbox.Timedout", times=1, matching=sync)
+    # Lambda throttling the invocation itself (Step Functions' own call): retried by the same policy.
+    throttled = faults.inject("lambda", "Invoke", "TooManyRequestsException", times=2,
+                              matching=function_named(runtime, "create_project"))
     publish(runtime, "fault-timeout-1")
     record = record_of(runtime, "fault-timeout-1")
-    assert fault.fired == 1
+    assert fault.fired == 1 and throttled.fired == 2
     assert record.status == "ACTIVATED", record.exceptions
     failed = failed_tasks(runtime, "fault-timeout-1")
-    assert [f["error"] for f in failed] == ["Sandbox.Timedout"]
+    assert [f["error"] for f in failed] == ["Sandbox.Timedout", "Lambda.TooManyRequestsException",
+                                            "Lambda.TooManyRequestsException"]
+    failed = failed[:1]
     cause = json.loads(failed[0]["cause"])
     assert cause["errorType"] == "Sandbox.Timedout"
     assert cause["errorMessage"].endswith("Task timed out after 120.00 seconds")
@@ -225,3 +230,52 @@ def test_a_handoff_through_random_throttles_and_conflicts_activates_once(runtime
     steps = [t.step for t in record.timeline]
     assert len(steps) == len(set(steps))
     assert record.project is not None and len(record.staffing_requests) == 2
+
+
+# --- a retried step does nothing twice ----------------------------------------------------------------
+RETRIED_STEPS = ("request_approval", "sync_customer", "create_project", "setup_billing", "request_staffing",
+                 "raise_requisitions", "assemble_launch_packet", "activate_handoff")
+
+
+def test_every_step_timing_out_after_its_work_is_retried_and_nothing_happens_twice(runtime: EmbeddedRuntime,
+                                                                                    faults: FaultPlan) -> None:
+    from handoff.adapters.ledger.inspector import LedgerInspector
+
+    opportunity = "fault-retried-1"
+    event = load_raw("closed-won", "emea-milestone-erp-rollout")
+    event["detail"]["opportunity"]["id"] = opportunity
+    event["detail"]["eventId"] = f"evt-{opportunity}"
+    injected = {module: faults.inject("lambda", "Invoke", "Sandbox.Timedout", times=1,
+                                      matching=function_named(runtime, module)) for module in RETRIED_STEPS}
+    mails_before = len(runtime.emails())
+    runtime.publish([event])
+    runtime.wait_settled()
+    # The approval requests: three kinds, one timed out after storing and mailing its approval.
+    approvals = record_of(runtime, opportunity).approvals
+    assert sorted(a.kind for a in approvals) == ["compliance", "finance", "procurement"], approvals
+    mails = [m for m in runtime.emails()[mails_before:] if opportunity in m.subject]
+    assert len(mails) == 3, [m.subject for m in mails]
+    runtime.decide_all("approve")
+
+    record = record_of(runtime, opportunity)
+    assert record.status == "ACTIVATED", record.exceptions
+    assert {m: f.fired for m, f in injected.items()} == dict.fromkeys(RETRIED_STEPS, 1)
+    assert sorted(f["error"] for f in failed_tasks(runtime, opportunity)) == ["Sandbox.Timedout"] * len(RETRIED_STEPS)
+    assert len(record.approvals) == 3 and all(a.decision == "APPROVED" for a in record.approvals)
+
+    ledger = LedgerInspector(runtime.session.resource("dynamodb", region_name=REGION).Table(runtime.env("LEDGER_TABLE")))
+    code = record.project.code
+
+    def mine(items: list[dict]) -> list[dict]:
+        return [i for i in items if opportunity in json.dumps(i, default=str) or code in json.dumps(i, default=str)]
+
+    assert len(mine(ledger.projects())) == 1
+    assert len(mine(ledger.billing_schedules())) == 1
+    assert len(ledger.staffing_requests(opportunity)) == len(event["detail"]["staffing"])
+    assert len(mine(ledger.requisitions())) == len(event["detail"]["subcontractors"])
+    assert len(mine(ledger.crm_writebacks())) == 1
+    assert len(record.purchase_requisitions) == len(event["detail"]["subcontractors"])
+    mails = [m for m in runtime.emails()[mails_before:] if opportunity in m.subject or code in m.subject]
+    assert sum(m.subject.startswith("Launch packet ready") for m in mails) == 1
+    steps = [t.step for t in record.timeline if not t.step.startswith("Approval")]
+    assert len(steps) == len(set(steps)), steps

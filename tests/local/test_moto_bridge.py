@@ -5,9 +5,14 @@ import inspect
 import moto
 import pytest
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.botocore_stubber import BotocoreStubber
 from moto.dynamodb.responses import DynamoHandler
 from moto.events.models import Rule
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    StateTaskServiceCallback,
+)
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -28,14 +33,12 @@ def test_patched_internals_still_have_the_shapes_we_replace() -> None:
     assert "time.sleep(interval_seconds)" in inspect.getsource(retrier_decl.RetrierDecl._eval_body)
     assert list(inspect.signature(WaitFunction._wait_interval).parameters) == ["self", "env", "wait_seconds"]
     assert callable(DynamoHandler.call_action)
+    # A Retry re-runs _eval_execution, not _eval_body (where moto makes the task token).
+    assert "update_task_token()" in inspect.getsource(StateTaskServiceCallback._eval_body)
+    assert "self._eval_execution(frame)" in inspect.getsource(ExecutionState._evaluate_with_timeout)
+    assert list(inspect.signature(BotocoreStubber.__call__).parameters) == ["self", "event_name", "request", "kwargs"]
     # Still dropping the cause? Once moto passes it on, the send_task_failure patch can go.
     assert "send_task_failure(task_token, error=error)" in inspect.getsource(StepFunctionResponse.send_task_failure)
-    # SQS event source mappings: every message passes Queue.add_message, and moto's own mappings
-    # (which the provisioner never creates) would invoke through Docker from there.
-    from moto.sqs.models import Queue
-
-    assert list(inspect.signature(Queue.add_message).parameters) == ["self", "message"]
-    assert "lambda_event_source_mappings" in inspect.getsource(Queue.add_message)
 
 
 def test_install_refuses_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,33 +69,24 @@ def test_a_retried_lambda_error_is_seen_by_retry_and_catch_and_backoff_is_scaled
     assert json.dumps(record.to_json_dict())
 
 
-def test_sqs_event_source_mappings_are_delivered_in_batches_with_partial_failures(runtime: EmbeddedRuntime) -> None:
-    """Lambda's SQS poller: what the function reports failed comes back (and dead-letters after
-    maxReceiveCount), the rest is deleted; the template's mapping is the only source of truth."""
-    (source,) = runtime.bridge.queue_sources.values()
-    assert source.partial_failures and source.batch_size == 10 and source.visibility_timeout == 180
-    calls: list[list[str]] = []
-    original = runtime.bridge.invoker
+def test_partner_event_bus_names_are_kept_whole_while_patched() -> None:
+    """moto cuts bus names at their last '/', losing aws.partner/salesforce.com/<org>/<channel>; once
+    it stops doing so, partner_event_bus_names can go."""
+    from moto.events.models import EventsBackend
 
-    def invoker(function: str, event: dict) -> tuple[dict, str | None]:
-        if function != source.function:
-            return original(function, event)
-        calls.append([r["body"] for r in event["Records"]])
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]
-                                      if r["body"] == "bad"]}, None
+    from local.moto_bridge import partner_event_bus_names
 
-    runtime.bridge.invoker = invoker
+    backend = EventsBackend.__new__(EventsBackend)
+    partner = "aws.partner/salesforce.com/00D5e000000AbCdEAK/0YL5e000000AbCdGAA"
+    undo = partner_event_bus_names()  # another module's runtime may have it installed already
     try:
-        runtime.client("sqs").send_message_batch(QueueUrl=source.queue_url, Entries=[
-            {"Id": "1", "MessageBody": "good"}, {"Id": "2", "MessageBody": "bad"}])
-        runtime.wait_settled()
+        patched = EventsBackend._normalize_event_bus_arn
+        assert patched.__wrapped__(backend, partner) == "0YL5e000000AbCdGAA"  # moto's own
+        assert patched(backend, partner) == partner
+        assert patched(backend, f"arn:aws:events:us-east-1:1:event-bus/{partner}") == partner
+        assert patched(backend, None) == "default"
     finally:
-        runtime.bridge.invoker = original
-    assert "good" in calls[0]
-    assert sum(body == "good" for batch in calls for body in batch) == 1
-    assert sum(body == "bad" for batch in calls for body in batch) == 5  # the queue's maxReceiveCount
-    assert runtime.queue_messages("ExceptionsQueue") == []
-    assert "bad" in [m["Body"] for m in runtime.queue_messages("ExceptionsDeadLetters")]
+        undo()
 
 
 def test_stream_records_reads_the_handoff_table_stream_in_order(runtime: EmbeddedRuntime) -> None:

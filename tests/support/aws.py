@@ -50,9 +50,12 @@ def forget_aws_clients() -> None:
     """The adapters cache boto3 clients per process (handoff.adapters.aws); a test with its own
     moto mock and region needs them made afresh, and must not leave its own to the next test."""
     from handoff.adapters import aws
+    from handoff.adapters.bedrock_analyser import bedrock_client
+    from handoff.handlers._provisioning import forget_persistence_layers
 
-    for cached in (aws.client, aws.table, aws.resource):
+    for cached in (aws.client, aws.table, aws.resource, bedrock_client):
         cached.cache_clear()
+    forget_persistence_layers()
 
 
 class StubSfn:

@@ -1,8 +1,8 @@
 """A fake ERP/PSA/CRM over HTTP on 127.0.0.1 for contract tests of the REST adapters.
 
 In-memory state behind the canonical endpoints, Idempotency-Key honoured (same key on the same path
-= the first response again, nothing created twice), optional API-key or OAuth2 bearer auth with a
-token endpoint, per-path fault injection, and a record of every request.
+= the first successful response again, nothing created twice; refusals are not kept), optional
+API-key or OAuth2 bearer auth with a token endpoint, per-path fault injection, and a record of every request.
 
     with FakeErp(api_key="k") as erp:
         erp.fault("/projects", throttle=2, retry_after="1")
@@ -176,7 +176,10 @@ class FakeErp:
             replay = self._responses.get((path, key))
             if replay is None:
                 replay = self._route(method, path, key, body)
-                self._responses[(path, key)] = replay
+                if 200 <= replay[0] < 300:
+                    # Only what was done is kept under the key: a refusal (409 conflict) created
+                    # nothing, so the same key after the cause is fixed is processed anew.
+                    self._responses[(path, key)] = replay
             return replay, fault
 
     def _early_fault(self, path: str, fault: Fault) -> Response | None:

@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 
 from handoff.contracts import ClosedWonEvent, parse_event
-from handoff.domain.intelligence import STEP, Analysis, OfflineAnalyser
+from handoff.domain.intelligence import STEP, Analysis
+from handoff.domain.offline_analyser import OfflineAnalyser
 from tests.support.fixtures import FIXTURES, fixture_files
 
 CLOSED_WON = fixture_files("closed-won")

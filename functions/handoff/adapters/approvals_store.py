@@ -140,19 +140,36 @@ class ApprovalStore:
 
     # --- creation -------------------------------------------------------------------------------
     def create_pending(self, handoff_id: str, requirement: ApprovalRequirement, event: ClosedWonEvent,
-                       task_token: str, now: datetime) -> Created:
-        """Idempotent per task token: a retried request returns the approval it already created. A
-        pending approval of the same kind under an older token (a re-run) is superseded."""
+                       task_token: str, now: datetime, *, fix_round: int = 0) -> Created:
+        """Idempotent per handoff, kind and fix round. A retried request (Step Functions gives every
+        attempt a new task token) finds the approval it already created and points it at the new
+        token, so the emailed link answers the attempt that waits; nothing is created or mailed
+        again. A pending approval of the same kind from an earlier round (a re-run) is superseded."""
         digest = token_digest(task_token)
         for existing in self.list_for_handoff(handoff_id):
             if existing.kind != requirement.kind or existing.status != "PENDING":
                 continue
             if existing.token_digest == digest:
                 return Created(existing, created=False)
+            if existing.fix_round == fix_round:
+                retargeted = self.retarget(existing.approval_id, task_token, now)
+                if retargeted is not None:
+                    return Created(retargeted, created=False)
+                continue  # decided or expired meanwhile: not pending any more
             self.expire(existing.approval_id, now, actor="workflow", detail="superseded by a new request")
-        approval = new_approval(new_approval_id(handoff_id), handoff_id, requirement, event, task_token, now)
+        approval = new_approval(new_approval_id(handoff_id), handoff_id, requirement, event, task_token, now,
+                                fix_round=fix_round)
         self._table.put_item(Item=_item(approval), ConditionExpression="attribute_not_exists(pk)")
         return Created(approval, created=True)
+
+    def retarget(self, approval_id: str, task_token: str, now: datetime) -> Approval | None:
+        """Point a pending approval at a retried task's new token (None: no longer pending)."""
+        item = self._update(
+            approval_id, {"taskToken": task_token, "tokenDigest": token_digest(task_token)},
+            audit=_entry("retried", now, "workflow", detail="the request step was retried: new task token"),
+            condition="#status = :pending", values={":pending": "PENDING"},
+        )
+        return Approval.model_validate(item) if item is not None else None
 
     # --- transitions ----------------------------------------------------------------------------
     def _update(self, approval_id: str, sets: dict[str, Any], *, remove: tuple[str, ...] = (),
@@ -366,13 +383,14 @@ def forget_signing_keys() -> None:
 
 # --- what the request-approval Lambda calls -------------------------------------------------------------
 def request_approval(store: ApprovalStore, mailer: Any, *, handoff_id: str, requirement: ApprovalRequirement,
-                     event: ClosedWonEvent, task_token: str, key: bytes, base_url: str, now: datetime) -> Approval:
+                     event: ClosedWonEvent, task_token: str, key: bytes, base_url: str, now: datetime,
+                     fix_round: int = 0) -> Approval:
     """Store the approval with its task token and email the approver its one signed link. Safe to
     retry: the same task token finds the same approval, and the email goes out once."""
     from handoff.adapters.mailer import render_approval_request  # the store itself needs no mail code
     from handoff.domain.approvals import approval_link
 
-    approval = store.create_pending(handoff_id, requirement, event, task_token, now).approval
+    approval = store.create_pending(handoff_id, requirement, event, task_token, now, fix_round=fix_round).approval
     if approval.mailed_at is None:
         mailer.send(render_approval_request(approval, approval_link(base_url, approval, key), now=now))
         store.mark_mailed(approval.approval_id, now)

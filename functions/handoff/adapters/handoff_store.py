@@ -17,8 +17,9 @@ from handoff.adapters.handoff_index import YEARS_KEY, placement, search_attribut
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffRecord, HandoffStatus
 from handoff.contracts.record import ApprovalEntry, TimelineEntry
 from handoff.contracts.timestamps import iso
-from handoff.domain.errors import HandoffNotFound
+from handoff.domain.errors import HandoffNotFailed, HandoffNotFound
 from handoff.domain.fix_loop import HandoffState, fix_round_step
+from handoff.domain.retry import VALIDATE, RetryPlan, plan_retry, takes_new_deal
 
 RECORD = "RECORD"
 DEAL = "DEAL"
@@ -46,9 +47,10 @@ def _pk(handoff_id: str) -> str:
 @dataclass(frozen=True)
 class Registration:
     handoff_id: str
-    action: Literal["start", "resume", "duplicate"]
+    action: Literal["start", "resume", "retry", "duplicate"]
     status: str
     reason: str = ""
+    resume_at: str | None = None  # where a retried handoff continues (a workflow state)
 
 
 class HandoffStore:
@@ -98,6 +100,8 @@ class HandoffStore:
         event_id = event.detail.event_id
         if event_id in current.get("eventIds", []):
             return Registration(handoff_id, "duplicate", current["status"], "same event delivered again")
+        if current["status"] == HandoffStatus.FAILED.value:
+            return self._retry_on_event(handoff_id, event_id, raw_event, now)
         if current["status"] != HandoffStatus.BLOCKED.value:
             self.record_step(handoff_id, f"IgnoredEvent {event_id}", "IGNORED", now,
                              detail=f"handoff is {current['status']}; only a BLOCKED handoff takes a corrected event")
@@ -143,6 +147,104 @@ class HandoffStore:
                          now, detail=f"corrected event {event_id}")
         return Registration(handoff_id, "resume", HandoffStatus.VALIDATING.value)
 
+    def _retry_on_event(self, handoff_id: str, event_id: str, raw_event: dict, now: datetime) -> Registration:
+        """A new CRM event for a FAILED handoff retries it (README "Retry a failed handoff"): with the
+        event's deal while nothing was created from the stored one, else with the stored deal."""
+        plan = self.plan_retry(handoff_id)
+        new_deal = takes_new_deal(plan.resume_at)
+        if new_deal:
+            plan = RetryPlan(handoff_id, plan.retry, VALIDATE, HandoffStatus.VALIDATING)
+        try:
+            self.begin_retry(plan, f"CRM event {event_id}", now, event_id=event_id,
+                             raw_event=raw_event if new_deal else None)
+        except HandoffNotFailed as refused:  # another retry or event was first
+            self.record_step(handoff_id, f"IgnoredEvent {event_id}", "IGNORED", now,
+                             detail=f"another retry was taken first; the handoff is {refused.status}")
+            return Registration(handoff_id, "duplicate", refused.status, "retried concurrently")
+        return Registration(handoff_id, "retry", plan.status.value, "retry on a new event", plan.resume_at)
+
+    # --- retry of a FAILED handoff ------------------------------------------------------------
+    def plan_retry(self, handoff_id: str) -> RetryPlan:
+        """Where the handoff resumes (domain.retry), from one read of its items."""
+        items = self._query(handoff_id)
+        base = next((i for i in items if i["sk"] == RECORD), None)
+        if base is None:
+            raise HandoffNotFound(f"no handoff {handoff_id}")
+        state = HandoffState(handoff_id=base["handoffId"], opportunity_id=base["opportunityId"], source=base["source"],
+                             status=base["status"], rework=int(base.get("rework", 0)),
+                             event_ids=tuple(base.get("eventIds", [])))
+        gate = base.get("gatePassedRound")
+        succeeded = [i["step"] for i in items if i["sk"].startswith("STEP#") and i["status"] == "SUCCEEDED"]
+        return plan_retry(state, int(base.get("retries", 0)), gate is not None and int(gate) == state.rework,
+                          succeeded)
+
+    def begin_retry(self, plan: RetryPlan, by: str, now: datetime, *, event_id: str | None = None,
+                    raw_event: dict | None = None) -> None:
+        """FAILED -> the retry's status, in one transaction with its timeline entry (who asked, where
+        it resumes) and without the failure's exception. The condition is the judge of races: of two
+        retries, one passes, the other raises HandoffNotFailed with the status it found. With
+        `raw_event`, the event's deal replaces the stored one as a new fix round."""
+        sets = ["#s = :status", "retries = :n"]
+        values: dict[str, Any] = {":status": plan.status.value, ":n": plan.retry, ":failed": HandoffStatus.FAILED.value,
+                                  ":prev": plan.retry - 1}
+        if event_id is not None:
+            sets += ["eventIds = list_append(eventIds, :es)"]
+            values[":es"] = [event_id]
+        # The failure's exception is emptied, not deleted: the callers may put and update, not delete.
+        actions: list[dict] = [{"Put": {"Item": {"pk": _pk(plan.handoff_id), "sk": "EXCEPTIONS#CloseHandoff",
+                                                 "step": "CloseHandoff", "exceptions": "[]"}}}]
+        if raw_event is not None:
+            sets += ["eventId = :e", "rework = rework + :one"]
+            values |= {":e": event_id, ":one": 1}
+            actions.append({"Put": {"Item": self._deal_item(plan.handoff_id, raw_event)}})
+        detail = f"requested by {by}; resumes at {plan.resume_at!r}"
+        if raw_event is not None:
+            detail += " with the event's deal"
+        elif event_id is not None:
+            detail += " with the stored deal (systems of record hold what was made from it)"
+        actions += [
+            {"Update": {
+                "Key": {"pk": _pk(plan.handoff_id), "sk": RECORD},
+                "UpdateExpression": "SET " + ", ".join(sets),
+                "ConditionExpression": "#s = :failed AND (attribute_not_exists(retries) OR retries = :prev)",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": values,
+            }},
+            {"Put": {"Item": {"pk": _pk(plan.handoff_id), "sk": f"STEP#Retry {plan.retry}", "step": f"Retry {plan.retry}",
+                              "status": "STARTED", "at": iso(now), "detail": detail[:500]}}},
+        ]
+        try:
+            self._transact(actions)
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
+            status = self.status(plan.handoff_id)
+            raise HandoffNotFailed(f"handoff {plan.handoff_id} is {status}; only a FAILED handoff can be retried",
+                                   status=status) from None
+
+    def abandon_retry(self, plan: RetryPlan, reason: str, now: datetime) -> None:
+        """The retry's execution did not start: FAILED again, saying why, so it can be retried."""
+        try:
+            self._table.update_item(
+                Key={"pk": _pk(plan.handoff_id), "sk": RECORD}, UpdateExpression="SET #s = :failed",
+                ConditionExpression="#s = :status AND retries = :n", ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":failed": HandoffStatus.FAILED.value, ":status": plan.status.value,
+                                           ":n": plan.retry})
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
+            return
+        self.set_exceptions(plan.handoff_id, "CloseHandoff", [ExceptionEntry(
+            code="PROCESSING_FAILURE", severity="BLOCKING", step="Retry", message=f"the retry did not start: {reason}"[:1000])])
+        self.record_step(plan.handoff_id, f"Retry {plan.retry}", "FAILED", now, detail=reason[:500])
+
+    def mark_provisioning(self, handoff_id: str) -> None:
+        """PROVISIONING, and the round in which provisioning began: readiness and the approvals were
+        passed in this round, so a retry resumes after them (domain.retry)."""
+        self._table.update_item(
+            Key={"pk": _pk(handoff_id), "sk": RECORD}, UpdateExpression="SET #s = :p, gatePassedRound = rework",
+            ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":p": HandoffStatus.PROVISIONING.value})
+
     # --- the deal -------------------------------------------------------------------------
     @staticmethod
     def _deal_item(handoff_id: str, raw_event: dict) -> dict:
@@ -172,6 +274,10 @@ class HandoffStore:
         if item is None:
             raise HandoffNotFound(f"no handoff {handoff_id}")
         return item
+
+    def retries(self, handoff_id: str) -> int:
+        """How many times the handoff was retried after failing."""
+        return int(self._get(handoff_id).get("retries", 0))
 
     def status(self, handoff_id: str) -> str:
         return self._get(handoff_id)["status"]

@@ -105,10 +105,20 @@ def _rest(port: str, settings: dict[str, Any], shared: _Shared) -> Any:
     return REST_ADAPTERS[port](client)
 
 
+def _crm_intake(port: str, settings: dict[str, Any], shared: _Shared) -> Any:
+    """The write-back to the CRM a deal came from (Salesforce, HubSpot; CRM_CONFIG), else the ledger."""
+    if port != "crm" or settings:
+        raise ValueError(f"{ENV_VAR}.{port}: the crm_intake adapter serves the crm port only and takes no settings")
+    from handoff.adapters.crm.factory import CrmIntakeWriteback
+
+    return CrmIntakeWriteback(_ledger(port, {}, shared), secretsmanager=shared.secretsmanager, sleep=shared.sleep)
+
+
 # Adapter name -> factory(port, settings, shared). Add an adapter here, not in an if-chain.
 ADAPTER_FACTORIES: dict[str, Callable[[str, dict[str, Any], _Shared], Any]] = {
     "ledger": _ledger,
     "rest": _rest,
+    "crm_intake": _crm_intake,
 }
 
 

@@ -42,14 +42,28 @@ class ResubmitAccepted(RecordModel):
     message: str
 
 
+class RetryAccepted(RecordModel):
+    """202 to POST /handoffs/{handoffId}/retry (Location: /v1/handoffs/{handoffId})."""
+
+    handoff_id: str
+    retry: int = Field(description="Which retry of this handoff this is, 1 for the first.")
+    resume_at: str = Field(description="The workflow state the handoff resumes at: the first step that had not "
+                                       "succeeded (Validate readiness when it failed before provisioning).")
+    status: str = Field(description="The handoff's status now: PROVISIONING, or VALIDATING when it re-validates.")
+    execution_arn: str = Field(description="The execution that resumes it, named <handoffId>-retry-<retry>.")
+    execution_name: str
+    message: str
+
+
 # Answers every route may give, by status code.
 ERRORS = {
     400: "A query parameter is not valid (each is named in problems).",
     404: "No handoff with this id.",
-    409: "The handoff is not BLOCKED, or it already took this eventId.",
+    409: "The handoff is not in the status the action needs (BLOCKED to resubmit, FAILED to retry; the status is "
+         "in the answer), or it already took this eventId.",
     413: "The event is over the event bus's 256 KiB (size and limit in the answer).",
     422: "The body does not meet the contract, or is for another opportunity (fields named in problems).",
-    503: "The event bus did not take the event; nothing changed, retry (Retry-After).",
+    503: "The event bus or the workflow did not take the request; nothing changed, retry (Retry-After).",
 }
 
 
@@ -81,4 +95,8 @@ OPERATIONS: tuple[Operation, ...] = (
               "Continue a BLOCKED handoff with a corrected event, or re-validate the stored deal (no body)",
               {202: ("Accepted: put on the bus; GET the handoff to follow it.", ResubmitAccepted),
                **errors(404, 409, 413, 422, 503)}, body=ClosedWonEvent),
+    Operation("POST", "/handoffs/{handoffId}/retry", "retryHandoff",
+              "Resume a FAILED handoff at the step that failed, once the cause is fixed (no body)",
+              {202: ("Accepted: a new execution resumes it; GET the handoff to follow it. The caller's IAM ARN "
+                     "is on the timeline (Retry <n>).", RetryAccepted), **errors(404, 409, 503)}),
 )

@@ -424,6 +424,7 @@ class Approval(BaseModel):
     decided_at: UtcDateTime | None = None
     comment: str | None = None
     level: int = 0
+    fix_round: int = 0  # the handoff's fix round it was requested in: a retry in the round finds it
     escalation_approver: Contact | None = None
     escalated_to: str | None = None
     escalated_from: str | None = None
@@ -450,7 +451,7 @@ def remind_time(expires_at: datetime, remind_before: timedelta, now: datetime) -
 
 def new_approval(
     approval_id: str, handoff_id: str, requirement: ApprovalRequirement, event: ClosedWonEvent, task_token: str,
-    now: datetime,
+    now: datetime, *, fix_round: int = 0,
 ) -> Approval:
     expires = (now + requirement.respond_within).replace(microsecond=0)  # links carry whole seconds
     owner = event.detail.opportunity.owner
@@ -459,7 +460,7 @@ def new_approval(
         approver=requirement.approver.email, approver_name=requirement.approver.name, reason=requirement.reason,
         checklist=requirement.checklist, deal_summary=deal_summary(event),
         deal_owner=Contact(name=owner.name, email=owner.email), task_token=SecretStr(task_token),
-        token_digest=token_digest(task_token), created_at=now, expires_at=expires,
+        token_digest=token_digest(task_token), created_at=now, expires_at=expires, fix_round=fix_round,
         remind_at=remind_time(expires, requirement.remind_before, now), status="PENDING", level=0,
         escalation_approver=requirement.escalation_approver,
         remind_before_hours=requirement.remind_before_hours,

@@ -84,5 +84,9 @@ class OtherOpportunity(ResubmissionRefused, error_name="Resubmission.OtherOpport
     """The corrected event belongs to another opportunity (or CRM) than the handoff it was sent to."""
 
 
+class HandoffNotFailed(ResubmissionRefused, error_name="Retry.NotFailed"):
+    """Only a FAILED handoff is retried; any other status is running, waiting or finished."""
+
+
 class StoreTransient(HandoffError, error_name="Store.Transient"):
     """Our own table throttled a request or a transaction met another one: retrying may pass."""

@@ -60,8 +60,10 @@ def plan_resubmission(state: HandoffState, stored_event: dict[str, Any],
     """The event that continues a BLOCKED handoff: the corrected event, or else the stored deal again
     under a new eventId (after a playbook or vendor-list fix nothing on the deal changes)."""
     if state.status != HandoffStatus.BLOCKED.value:
+        hint = f" (a FAILED one is retried: POST /handoffs/{state.handoff_id}/retry)" \
+            if state.status == HandoffStatus.FAILED.value else ""
         raise HandoffNotBlocked(
-            f"handoff {state.handoff_id} is {state.status}; only a BLOCKED handoff can be resubmitted",
+            f"handoff {state.handoff_id} is {state.status}; only a BLOCKED handoff can be resubmitted{hint}",
             status=state.status)
     fix_round = state.rework + 1
     if correction is None:

@@ -122,7 +122,8 @@ DEFAULT_OWNER_GROUPS: dict[str, str] = {
     **dict.fromkeys(["MILESTONES_MISMATCH", "CURRENCY_MISMATCH", "RATE_CARD_GAP"], "finance"),
     "INVALID_TAX_ID": "tax",
     "UNKNOWN_VENDOR": "procurement",
-    **dict.fromkeys(["INTEGRATION_FAILURE", "MASTER_DATA_CONFLICT", "PROCESSING_FAILURE"], "integration-ops"),
+    **dict.fromkeys(["INTEGRATION_FAILURE", "PROCESSING_FAILURE"], "integration-ops"),
+    "MASTER_DATA_CONFLICT": "data-steward",  # the customer master is theirs; resolving the item retries the handoff
 }
 DEFAULT_SLA_HOURS: dict[str, int] = {"BLOCKING": 24, "WARNING": 72}
 

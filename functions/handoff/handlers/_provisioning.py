@@ -67,9 +67,31 @@ def idempotency_key(handoff_id: str, step: str) -> str:
     return f"{handoff_id}:{step}"
 
 
+_persistence: dict[tuple[str, str], DynamoDBPersistenceLayer] = {}
+_persistence_lock = threading.Lock()
+
+
+def persistence_layer() -> DynamoDBPersistenceLayer:
+    """One Powertools persistence layer per process, on the shared boto3 client: building one
+    builds a boto3 session and client (tens of ms on Lambda). Keyed by table and function, because
+    the layer keeps the function's name for its record keys (the local runtime runs several
+    functions in one process, each with its own)."""
+    key = (setting("IDEMPOTENCY_TABLE"), os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""))
+    with _persistence_lock:
+        layer = _persistence.get(key)
+        if layer is None:
+            layer = _persistence[key] = DynamoDBPersistenceLayer(table_name=key[0], boto3_client=aws.client("dynamodb"))
+        return layer
+
+
+def forget_persistence_layers() -> None:
+    with _persistence_lock:
+        _persistence.clear()
+
+
 def once(handoff_id: str, step: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run `work` once per (handoff, step); a retry gets the stored result back."""
-    persistence = DynamoDBPersistenceLayer(table_name=setting("IDEMPOTENCY_TABLE"))
+    persistence = persistence_layer()
     config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=7 * 24 * 3600)
     context = current_lambda_context()
     if context is not None:

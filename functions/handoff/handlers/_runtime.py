@@ -22,8 +22,9 @@ from handoff.adapters.event_bus import EventBus
 from handoff.adapters.exceptions_queue import ExceptionsQueue
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer
+from handoff.adapters.workflow import Workflow
 from handoff.config import setting
-from handoff.contracts import ContractError
+from handoff.contracts import ContractError, ExceptionEntry
 from handoff.domain.errors import EventInvalid
 from handoff.handlers._invocation import invocation
 
@@ -99,8 +100,29 @@ def notify_once(handoff_id: str, key: str, message: EmailMessage) -> str | None:
     return message_id
 
 
+def queue_exceptions_once(handoff_id: str, key: str, status: str, exceptions: list[ExceptionEntry], *,
+                          priority: int = 0, owner: str | None = None,
+                          resolution: dict[str, str] | None = None, fix_round: int | None = None) -> str | None:
+    """Put a handoff's exceptions on the exceptions queue once per handoff and key (a retried step
+    finds them queued); returns the SQS message id, None when already queued. At least once, as
+    notify_once."""
+    records = store()
+    notice = f"exceptions#{key}"
+    if records.notice_sent(handoff_id, notice):
+        logger.info("exceptions already queued", extra={"handoff_id": handoff_id, "key": key})
+        return None
+    message_id = exceptions_queue().publish(handoff_id, status, exceptions, priority=priority, owner=owner,
+                                            resolution=resolution, fix_round=fix_round)
+    records.mark_notice_sent(handoff_id, notice, message_id, now())
+    return message_id
+
+
 def event_bus() -> EventBus:
     return EventBus(aws.client("events"), setting("EVENT_BUS_NAME"))
+
+
+def workflow() -> Workflow:
+    return Workflow(aws.client("stepfunctions"), setting("STATE_MACHINE_ARN"))
 
 
 def exceptions_queue() -> ExceptionsQueue:

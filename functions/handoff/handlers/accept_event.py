@@ -17,4 +17,5 @@ def handler(event: dict) -> dict:
     logger.info("handoff registered", extra={"handoff_id": registration.handoff_id, "action": registration.action,
                                              "reason": registration.reason})
     metrics.add_metric(name=f"Handoff{registration.action.title()}", unit=MetricUnit.Count, value=1)
-    return {"handoffId": registration.handoff_id, "action": registration.action}
+    # resumeAt: where a retried handoff continues (a workflow state), null otherwise.
+    return {"handoffId": registration.handoff_id, "action": registration.action, "resumeAt": registration.resume_at}

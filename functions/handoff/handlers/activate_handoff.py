@@ -17,7 +17,8 @@ def activate(request: HandoffRef) -> dict:
     if record.project is None:
         raise LookupError(f"handoff {request.handoffId} has no project; nothing to activate")
     ports().crm.project_created(record.opportunity_id, record.project.code,
-                                idempotency_key=idempotency_key(request.handoffId, STEP))
+                                idempotency_key=idempotency_key(request.handoffId, STEP), source=record.source,
+                                status=HandoffStatus.ACTIVATED.value, launch_packet=record.launch_packet)
     activated_at = record.activated_at or now()
     # The event first: when the bus refuses it past the step's retries the handoff fails as a whole
     # (CloseHandoff), and it must not be ACTIVATED by then. A retry may publish it again: consumers

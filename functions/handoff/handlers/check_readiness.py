@@ -9,6 +9,7 @@ from handoff.adapters.analysers import contract_analyser
 from handoff.adapters.mailer import as_html, render_notice
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
 from handoff.domain.approvals import ApproverDirectory, estimate_margin, required_approvals
+from handoff.domain.crm_fields import in_crm_terms, intake_of
 from handoff.domain.fix_loop import fix_round_step
 from handoff.domain.playbooks import Playbook, PlaybookError, UnknownServiceLine
 from handoff.domain.priority import prioritise
@@ -16,11 +17,11 @@ from handoff.domain.readiness import check_readiness
 from handoff.handlers._provisioning import playbook_for
 from handoff.handlers._runtime import (
     HandoffRef,
-    exceptions_queue,
     logger,
     metrics,
     notify_once,
     now,
+    queue_exceptions_once,
     step_handler,
     store,
 )
@@ -61,6 +62,7 @@ def _exceptions(deal: ClosedWonEvent, playbook: Playbook) -> tuple[list[Exceptio
     found = check_readiness(deal, playbook, today=now().date())
     analysis = contract_analyser().analyse(deal, max_payment_terms_days=playbook.billing.max_payment_terms_days)
     found += analysis.exceptions
+    found = in_crm_terms(found, intake_of(deal.detail.model_extra))  # name the CRM field to fill in
     non_standard = list(dict.fromkeys(f.clause_id for f in analysis.findings if not f.standard))
     categories = sorted({str(f.category) for f in analysis.findings if not f.standard})
     return (prioritise(found, revenue_at_risk=deal.detail.contract.value, now=now(), playbook=playbook), non_standard,
@@ -78,7 +80,9 @@ def validate(request: HandoffRef) -> dict:
         exceptions, non_standard, categories = _exceptions(deal, playbook)
     except PlaybookError as error:
         logger.error("playbook cannot be used", extra={"handoff_id": request.handoffId, "error": str(error)})
-        playbook, exceptions = None, _blocked_by_playbook(error, deal.detail.opportunity.service_line)
+        playbook = None
+        exceptions = in_crm_terms(_blocked_by_playbook(error, deal.detail.opportunity.service_line),
+                                  intake_of(deal.detail.model_extra))
         non_standard, categories = [], []
     records.set_exceptions(request.handoffId, STEP, exceptions)
     blocking = [e for e in exceptions if e.severity == "BLOCKING"]
@@ -87,8 +91,8 @@ def validate(request: HandoffRef) -> dict:
         records.record_step(request.handoffId, step, "BLOCKED", now(),
                             detail=", ".join(sorted({e.code for e in blocking})))
         _fix_request(request.handoffId, deal, blocking, rework)
-        exceptions_queue().publish(request.handoffId, HandoffStatus.BLOCKED.value, blocking,
-                                   priority=max((e.priority or 0) for e in blocking), fix_round=rework)
+        queue_exceptions_once(request.handoffId, f"blocked#{rework}", HandoffStatus.BLOCKED.value, blocking,
+                              priority=max((e.priority or 0) for e in blocking), fix_round=rework)
         metrics.add_metric(name="HandoffBlocked", unit=MetricUnit.Count, value=1)
         logger.info("handoff blocked", extra={"handoff_id": request.handoffId, "codes": [e.code for e in blocking]})
         return {"ready": False, "approvals": []}

@@ -6,6 +6,8 @@ GET  /handoffs/{handoffId}           the handoff record (docs/contract.md sectio
 POST /handoffs/{handoffId}/resubmit  continue a BLOCKED handoff: with a corrected event as the body,
                                      or without a body to re-validate the stored deal (after a playbook
                                      or vendor-list fix)
+POST /handoffs/{handoffId}/retry     resume a FAILED handoff at the step that failed, once the cause
+                                     is fixed (logic.retry_handoff; a new execution, started here)
 
 A resubmission is put on the bus as a closed-won event, so the normal rule, state machine and
 AcceptEvent continue the handoff: one path for CRM corrections and API resubmissions, with the
@@ -18,31 +20,35 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from handoff.adapters import aws
+from handoff.adapters.dynamodb_errors import transient
 from handoff.adapters.event_bus import MAX_ENTRY_BYTES
 from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
 from handoff.config import setting
 from handoff.contracts import ContractError, parse_event
-from handoff.contracts.operators_api import ResubmitAccepted
+from handoff.contracts.operators_api import ResubmitAccepted, RetryAccepted
 from handoff.domain.errors import (
     EventAlreadyReceived,
     EventTooLarge,
     HandoffNotBlocked,
+    HandoffNotFailed,
     HandoffNotFound,
     IntegrationTransient,
     OtherOpportunity,
     ResubmissionRefused,
 )
 from handoff.domain.fix_loop import Correction, plan_resubmission
-from handoff.handlers._runtime import event_bus, logger, metrics, now, quarantine, store, tracer
+from handoff.handlers._runtime import event_bus, logger, metrics, now, quarantine, store, tracer, workflow
+from handoff.logic.retry_handoff import retry_handoff
 from handoff.logic.search_handoffs import SearchRefused, parse_search_parameters, search_handoffs
 
 app = APIGatewayRestResolver()
 
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-_REFUSED = {HandoffNotBlocked: 409, EventAlreadyReceived: 409, OtherOpportunity: 422}
+_REFUSED = {HandoffNotBlocked: 409, HandoffNotFailed: 409, EventAlreadyReceived: 409, OtherOpportunity: 422}
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -126,6 +132,21 @@ def resubmit(handoff_id: str) -> Response:
     ).to_json_dict(), headers={"Location": f"/{stage}/handoffs/{handoff_id}"})
 
 
+@app.post("/handoffs/<handoff_id>/retry")
+def retry(handoff_id: str) -> Response:
+    caller = _caller()
+    started = retry_handoff(_known(handoff_id), caller, store=store(), workflow=workflow(), now=now())
+    logger.info("handoff retried", extra={"handoff_id": handoff_id, "retry": started.retry,
+                                          "resume_at": started.resume_at, "caller": caller})
+    metrics.add_metric(name="HandoffRetried", unit=MetricUnit.Count, value=1)
+    stage = app.current_event.request_context.stage
+    return _json(202, RetryAccepted(
+        handoff_id=handoff_id, retry=started.retry, resume_at=started.resume_at, status=started.status,
+        execution_arn=started.execution_arn, execution_name=started.execution_name,
+        message=f"Accepted: the handoff resumes at {started.resume_at!r}; GET the handoff to follow it.",
+    ).to_json_dict(), headers={"Location": f"/{stage}/handoffs/{handoff_id}"})
+
+
 # --- errors ------------------------------------------------------------------------------------------
 @app.exception_handler(HandoffNotFound)
 def _not_found(exc: HandoffNotFound) -> Response:
@@ -160,8 +181,16 @@ def _too_large(exc: EventTooLarge) -> Response:
 @app.exception_handler(IntegrationTransient)
 def _unavailable(exc: IntegrationTransient) -> Response:
     logger.warning("resubmission not published", extra={"error": str(exc)})
-    return _json(503, {"message": "The event bus did not take the resubmission; nothing changed, retry."},
+    return _json(503, {"message": "The event bus or the workflow did not take the request; nothing changed, retry."},
                  headers={"Retry-After": "5"})
+
+
+@app.exception_handler(ClientError)
+def _aws_error(exc: ClientError) -> Response:
+    if transient(exc):  # DynamoDB throttled the read: nothing changed, the caller may retry
+        logger.warning("DynamoDB busy", extra={"error": exc.response.get("Error", {}).get("Code")})
+        return _json(503, {"message": "The handoff table is busy; nothing changed, retry."}, headers={"Retry-After": "2"})
+    return _unexpected(exc)
 
 
 @app.exception_handler(Exception)

@@ -2,7 +2,6 @@
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from handoff.contracts import HandoffStatus
 from handoff.handlers._provisioning import idempotency_key, once, ports
 from handoff.handlers._runtime import HandoffRef, logger, metrics, now, step_handler, store
 
@@ -11,7 +10,7 @@ STEP = "SyncCustomerMaster"
 
 def sync(request: HandoffRef) -> dict:
     records = store()
-    records.set_status(request.handoffId, HandoffStatus.PROVISIONING)
+    records.mark_provisioning(request.handoffId)
     deal = records.deal(request.handoffId)
 
     def work() -> dict:

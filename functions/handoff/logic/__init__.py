@@ -1,1 +1,2 @@
-"""Use cases: what a handler asks for, over the ports and the domain."""
+"""Use cases that operators start (the handoff API, the console): each wires a domain decision to
+the adapters it needs, so every entry point runs the same code."""

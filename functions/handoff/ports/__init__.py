@@ -64,5 +64,8 @@ class Procurement(Protocol):
 
 
 class CrmWriteback(Protocol):
-    def project_created(self, opportunity_id: str, project_code: str, *, idempotency_key: str) -> None:
+    def project_created(self, opportunity_id: str, project_code: str, *, idempotency_key: str, source: str = "",
+                        status: str = "ACTIVATED", launch_packet: str | None = None) -> None:
+        """The project back on the CRM record: its code, the handoff status and the launch packet
+        (`source` says which CRM the deal came from, e.g. crm.salesforce)."""
         ...

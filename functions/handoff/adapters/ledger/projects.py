@@ -115,7 +115,8 @@ class LedgerCrmWriteback:
     def __init__(self, store: LedgerStore):
         self._store = store
 
-    def project_created(self, opportunity_id: str, project_code: str, *, idempotency_key: str) -> None:
+    def project_created(self, opportunity_id: str, project_code: str, *, idempotency_key: str, source: str = "",
+                        status: str = "ACTIVATED", launch_packet: str | None = None) -> None:
         store = self._store
 
         def build():
@@ -125,6 +126,8 @@ class LedgerCrmWriteback:
                 "type": "crm_writeback",
                 "opportunityId": opportunity_id,
                 "projectCode": project_code,
+                "status": status,
+                **({"launchPacket": launch_packet} if launch_packet else {}),
                 "idempotencyKey": idempotency_key,
                 "updatedAt": store.now(),
             }

@@ -93,12 +93,18 @@ class RestClient:
 
     def post(self, operation: str, body: Any, *, idempotency_key: str, **params: str) -> Any:
         """POST JSON; returns the parsed JSON response (None for an empty body)."""
-        url = self.url(operation, **params)
-        payload = json.dumps(body, separators=(",", ":")).encode()
+        return self.request("POST", self.url(operation, **params), operation, body=body,
+                            idempotency_key=idempotency_key)
+
+    def request(self, method: str, url: str, operation: str, *, body: Any = None, idempotency_key: str | None = None,
+                parse_float: Callable[[str], Any] | None = None) -> Any:
+        """Any method on a full URL with the same retries, backoff and re-authorisation as `post`.
+        `parse_float=Decimal` keeps JSON numbers exact (CRM amounts)."""
+        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         attempt, reauthorised = 1, False
         while True:
             try:
-                return self._attempt(url, payload, idempotency_key, operation)
+                return self._attempt(url, payload, idempotency_key, operation, method, parse_float)
             except _Unauthorised as exc:
                 # A 401 with cached credentials: refresh them once, free of charge, then it is final.
                 if reauthorised or not self._auth.invalidate():
@@ -124,17 +130,17 @@ class RestClient:
             )
         return retry.wait
 
-    def _attempt(self, url: str, payload: bytes, idempotency_key: str, operation: str) -> Any:
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-            "Idempotency-Key": idempotency_key,
-        }
+    def _attempt(self, url: str, payload: bytes | None, idempotency_key: str | None, operation: str,
+                 method: str = "POST", parse_float: Callable[[str], Any] | None = None) -> Any:
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
         try:
             headers.update(self._auth.headers())
             response = self._http.request(
-                "POST", url, body=payload, headers=headers, timeout=self._timeout, retries=False, redirect=False
+                method, url, body=payload, headers=headers, timeout=self._timeout, retries=False, redirect=False
             )
         except IntegrationTransient as exc:  # the token endpoint is down: same budget as the API
             raise _Retry(str(exc)) from exc
@@ -146,7 +152,7 @@ class RestClient:
             raise _Retry(f"connection error ({type(exc).__name__})") from exc
         status = response.status
         if 200 <= status < 300:
-            return self._parse(response.data, status)
+            return self._parse(response.data, status, parse_float)
         if status == 429 or status >= 500:
             wait = retry_after_seconds(response.headers.get("Retry-After"), self._now())
             raise _Retry(f"HTTP {status}", wait)
@@ -161,10 +167,10 @@ class RestClient:
             raise _Unauthorised(error)
         raise error
 
-    def _parse(self, data: bytes, status: int) -> Any:
+    def _parse(self, data: bytes, status: int, parse_float: Callable[[str], Any] | None = None) -> Any:
         if not data.strip():
             return None
         try:
-            return json.loads(data)
+            return json.loads(data, parse_float=parse_float)
         except ValueError:
             raise _Retry(f"HTTP {status} with a malformed response") from None

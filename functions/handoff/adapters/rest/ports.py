@@ -152,7 +152,8 @@ class RestCrmWriteback:
     def __init__(self, client: RestClient):
         self._client = client
 
-    def project_created(self, opportunity_id: str, project_code: str, *, idempotency_key: str) -> None:
+    def project_created(self, opportunity_id: str, project_code: str, *, idempotency_key: str, source: str = "",
+                        status: str = "ACTIVATED", launch_packet: str | None = None) -> None:
         self._client.post(
             "crm_project_created",
             {"projectCode": project_code},

@@ -1,0 +1,39 @@
+"""Shared by the CRM intake handlers: re-read the deals a notification names through the CRM's
+adapter, map them, and publish the canonical events on the handoff bus."""
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from handoff.adapters import aws
+from handoff.adapters.crm.factory import crm_deals
+from handoff.domain.crm_intake import decide
+from handoff.handlers import _provisioning
+from handoff.handlers._runtime import event_bus, logger, metrics
+
+
+def _sleep(seconds: float) -> None:
+    # One function for the adapters' cache key; the embedded runtime scales the wait it calls.
+    _provisioning._backoff_sleep(seconds)
+
+
+def deals(crm: str):
+    return crm_deals(crm, secretsmanager=aws.client("secretsmanager"), sleep=_sleep)
+
+
+def ingest(crm: str, ids: list[str]) -> list[dict]:
+    """Publish the canonical event of each deal as the CRM has it now; returns what was done."""
+    adapter = deals(crm)
+    done = []
+    bus = event_bus()
+    for state in adapter.read(ids):
+        outcome = decide(adapter.mapping, state)
+        entry = {"opportunityId": state.opportunity_id, "reason": outcome.reason}
+        if outcome.event is not None:
+            bus.publish(outcome.event["source"], outcome.event["detail-type"], outcome.event["detail"])
+            entry.update(eventId=outcome.event["detail"]["eventId"], detailType=outcome.event["detail-type"])
+            metrics.add_metric(name="CrmEventsPublished", unit=MetricUnit.Count, value=1)
+        logger.info("crm deal ingested", extra={"crm": crm, **entry})
+        done.append(entry)
+    missing = sorted(set(ids) - {d["opportunityId"] for d in done})
+    if missing:
+        logger.warning("deals not found in the CRM", extra={"crm": crm, "ids": missing})
+    return done

@@ -1,0 +1,160 @@
+"""A FAILED handoff brought back to ACTIVATED on the embedded runtime, with every port on the fake
+ERP over HTTP: an ERP down for longer than every retry, then back, then POST /handoffs/{id}/retry;
+a master-data conflict that goes to the data steward and is retried once the ERP record is fixed;
+a new CRM event for a FAILED deal. Each ends with exactly one customer, project, schedule, staffing
+request per need, requisition per subcontractor and email of each kind."""
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from handoff.adapters.registry import PORT_NAMES
+from local.runtime import EmbeddedRuntime
+from tests.support.events import closed_won
+from tests.support.fake_erp import FakeErp
+
+API_KEY = "k-retry"
+STEWARD = "arn:aws:iam::123456789012:role/data-steward"
+
+
+@pytest.fixture(scope="module")
+def erp() -> Iterator[FakeErp]:
+    with FakeErp(api_key=API_KEY) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def runtime(erp: FakeErp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRuntime]:
+    import logging
+    import warnings
+
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", module="aws_lambda_powertools")
+    system = {"adapter": "rest", "name": "Fake ERP", "base_url": erp.base_url,
+              "auth": {"type": "api_key", "secret_key": "erp"}, "timeout_seconds": 0.5}
+    config = json.dumps(dict.fromkeys(PORT_NAMES, system))
+    with EmbeddedRuntime(tmp_path_factory.mktemp("retry"), environment={"SYSTEMS_CONFIG": config}) as started:
+        started.client("secretsmanager").put_secret_value(
+            SecretId=started.env("SYSTEMS_SECRET_ARN"), SecretString=json.dumps({"erp": {"api_key": API_KEY}}))
+        yield started
+
+
+def run(runtime: EmbeddedRuntime, *events: dict) -> None:
+    runtime.publish(list(events))
+    runtime.wait_settled()
+    runtime.decide_all("approve")
+
+
+def record_of(runtime: EmbeddedRuntime, opportunity_id: str):
+    return next(r for r in runtime.records() if r.opportunity_id == opportunity_id)
+
+
+def assert_exactly_once(runtime: EmbeddedRuntime, erp: FakeErp, event: dict) -> None:
+    detail = event["detail"]
+    record = record_of(runtime, detail["opportunity"]["id"])
+    assert record.status == "ACTIVATED", (record.status, record.exceptions)
+    code = record.project.code
+    state = erp.state
+    assert [c for c in state.customers.values() if c["legalName"] == detail["account"]["legalName"]] != []
+    assert sum(1 for c in state.customers.values() if c["legalName"] == detail["account"]["legalName"]) == 1
+    assert list(state.projects).count(code) == 1
+    assert Counter(s["projectCode"] for s in state.schedules.values())[code] == 1
+    requests = [r for r in state.staffing.values() if r["opportunityId"] == detail["opportunity"]["id"]]
+    assert len(requests) == len(detail["staffing"]) and {r["status"] for r in requests} == {"FIRM"}
+    assert Counter(r["projectCode"] for r in state.requisitions.values())[code] == len(detail.get("subcontractors", []))
+    assert state.crm[detail["opportunity"]["id"]] == code
+    name = detail["opportunity"]["name"]
+    subjects = Counter(m.subject for m in runtime.emails() if name in m.subject)
+    assert subjects[f"Launch packet ready: {code} {name}"] == 1
+    assert all(n == 1 for n in subjects.values()), subjects
+
+
+def test_an_erp_down_longer_than_the_retries_fails_the_handoff_and_a_retry_activates_it_once(
+    runtime: EmbeddedRuntime, erp: FakeErp
+) -> None:
+    event = closed_won("emea-milestone-erp-rollout", "006RETRY0000ERP1")
+    erp.fault("/requisitions", errors=10_000)  # procurement down: every attempt of every retry fails
+    run(runtime, event)
+    failed = record_of(runtime, "006RETRY0000ERP1")
+    assert failed.status == "FAILED"
+    assert [e.code for e in failed.exceptions] == ["INTEGRATION_FAILURE"]
+    assert failed.project is not None and failed.billing_schedule is not None  # done before the failure
+    billing_calls = len(erp.requests_to("/billing-schedules"))
+
+    erp.fault("/requisitions")  # back up
+    status, body = runtime.retry(failed.handoff_id)
+    assert status == 202, body
+    assert body["resumeAt"] == "Set up billing, staffing and procurement" and body["retry"] == 1
+    assert body["status"] == "PROVISIONING" and body["executionArn"].endswith(f"{failed.handoff_id}-retry-1")
+    runtime.wait_settled()
+
+    assert_exactly_once(runtime, erp, event)
+    record = record_of(runtime, "006RETRY0000ERP1")
+    assert record.exceptions == []
+    retry = next(t for t in record.timeline if t.step == "Retry 1")
+    assert runtime.OPERATOR_ARN in retry.detail and "Set up billing" in retry.detail
+    # Done steps were not redone: billing replayed its stored result without calling the ERP again.
+    assert len(erp.requests_to("/billing-schedules")) == billing_calls
+
+    again, refused = runtime.retry(failed.handoff_id)
+    assert again == 409 and refused["status"] == "ACTIVATED" and "ACTIVATED" in refused["message"]
+
+
+def test_retry_of_an_unknown_handoff_is_404(runtime: EmbeddedRuntime) -> None:
+    assert runtime.retry("ho-0000000000000000")[0] == 404
+    assert runtime.retry("not-an-id")[0] == 404
+
+
+def test_a_master_data_conflict_goes_to_the_data_steward_and_resolving_it_retries(
+    runtime: EmbeddedRuntime, erp: FakeErp
+) -> None:
+    event = closed_won("us-fixed-fee-advisory", "006RETRY0000MDC1")
+    account = event["detail"]["account"]
+    # The ERP holds the account's tax id under the wrong country.
+    erp.state.customers["C-9001"] = {"erpCustomerId": "C-9001", "legalName": account["legalName"], "country": "CA",
+                                     "taxKey": account["taxId"].replace("-", ""), "nameKey": "cobalt"}
+    run(runtime, event)
+    failed = record_of(runtime, "006RETRY0000MDC1")
+    assert failed.status == "FAILED"
+    [exception] = failed.exceptions
+    assert exception.code == "MASTER_DATA_CONFLICT" and exception.owner_group == "data-steward"
+    items = [json.loads(m["Body"]) for m in runtime.queue_messages("ExceptionsQueue")]
+    item = next(i for i in items if i["handoffId"] == failed.handoff_id and i["status"] == "FAILED")
+    assert item["owner"] == "data-steward"
+    assert item["resolution"] == {"action": "retry", "route": f"POST /handoffs/{failed.handoff_id}/retry"}
+
+    erp.state.customers["C-9001"]["country"] = "US"  # the steward fixes the ERP record and resolves the item
+    status, body = runtime.retry(failed.handoff_id, caller=STEWARD)
+    assert status == 202 and body["resumeAt"] == "Sync customer master", body
+    runtime.wait_settled()
+
+    assert_exactly_once(runtime, erp, event)
+    record = record_of(runtime, "006RETRY0000MDC1")
+    assert record.customer.erp_customer_id == "C-9001" and record.customer.match == "existing"
+    assert STEWARD in next(t for t in record.timeline if t.step == "Retry 1").detail
+
+
+def test_a_new_crm_event_for_a_failed_deal_retries_it_with_that_deal(runtime: EmbeddedRuntime, erp: FakeErp) -> None:
+    first = closed_won("us-fixed-fee-advisory", "006RETRY0000CRM1")
+    first["detail"]["account"].update(legalName="Teal Dental LLC", taxId="84-7654321")
+    erp.fault("/customers/match-or-create", errors=10_000)
+    run(runtime, first)
+    failed = record_of(runtime, "006RETRY0000CRM1")
+    assert failed.status == "FAILED" and failed.customer is None
+
+    erp.fault("/customers/match-or-create")
+    corrected = closed_won("us-fixed-fee-advisory", "006RETRY0000CRM1", event_id="006RETRY0000CRM1-won-2")
+    corrected["detail"]["account"].update(legalName="Teal Dental Group LLC", taxId="84-7654321")
+    run(runtime, corrected)
+
+    assert_exactly_once(runtime, erp, corrected)
+    record = record_of(runtime, "006RETRY0000CRM1")
+    assert record.handoff_id == failed.handoff_id and record.rework == 1
+    assert record.customer.legal_name == "Teal Dental Group LLC"
+    assert "CRM event 006RETRY0000CRM1-won-2" in next(t for t in record.timeline if t.step == "Retry 1").detail
+    # The same event again is a plain duplicate: nothing runs twice.
+    run(runtime, corrected)
+    assert record_of(runtime, "006RETRY0000CRM1").status == "ACTIVATED"
+    assert_exactly_once(runtime, erp, corrected)
