@@ -11,7 +11,8 @@ def _function(template: dict, module: str) -> tuple[str, dict]:
 
 def test_the_exceptions_queue_is_the_intakes_event_source_with_partial_batch_failures(template: dict) -> None:
     intake, function = _function(template, "work_queue_intake")
-    (mapping,) = resources(template, "AWS::Lambda::EventSourceMapping").values()
+    (mapping,) = [m for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+                  if m["Properties"]["FunctionName"] == {"Ref": intake}]
     props = mapping["Properties"]
     assert props["FunctionName"] == {"Ref": intake}
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
