@@ -28,6 +28,8 @@ from infra.bundling import PipBundling
 from infra.console import wire_console
 from infra.handoff_indexes import add_search_indexes
 from infra.intake import CrmIntake
+from infra.monitoring import Monitoring, dead_letter_queues
+from infra.recovery import add_recovery
 from infra.retry_policies import expanded_text
 from infra.wiring import FUNCTIONS, FunctionSpec
 from infra.work_queue import wire_work_queue, work_items_table, work_queue_environment
@@ -120,6 +122,11 @@ class HandoffStack(Stack):
         self._sweeper_schedule()
         wire_work_queue(self)
         wire_console(self)
+        add_recovery(self)
+        self.monitoring = Monitoring(  # dashboards and alarms (infra/monitoring.py)
+            self, "Monitoring", functions=self.functions, state_machine=self.state_machine, api=self.api,
+            dead_letters=dead_letter_queues(self, self.functions, [self.undelivered_events]),
+            alarm_email=ctx("alarmEmail"))
 
     # --- storage ----------------------------------------------------------------------------
     def _table(self, name: str, *, with_index: bool = False, ttl: str | None = None, pk: str = "pk",

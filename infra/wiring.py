@@ -88,4 +88,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  ("bus:put", "hubspot-token:read"), in_workflow=False, from_queue=True,
                  timeout_seconds=INTEGRATION_TIMEOUT_SECONDS,
                  publishes=(("crm.hubspot", "Opportunity Closed Won"), ("crm.hubspot", "Opportunity Stage Changed"))),
+    # Requeues quarantined events on the bus; its S3 grants and route are in infra/recovery.py.
+    FunctionSpec("RecoveryApi", "recovery_api", "Operators' recovery API (IAM): requeue quarantined events",
+                 ("bus:put",), in_workflow=False, behind_api=True,
+                 publishes=(("crm.*", "Opportunity Closed Won"), ("crm.*", "Opportunity Stage Changed"))),
 )

@@ -121,9 +121,7 @@ class LocalApi:
                 "requestId": str(uuid.uuid4()),
                 "requestTimeEpoch": int(datetime.now(UTC).timestamp() * 1000),
                 "identity": {"sourceIp": request.client_address[0], "userAgent": headers.get("User-Agent", ""),
-                             # API Gateway takes the IAM identity from the SigV4 signature; locally the
-                             # caller names it (IAM is not checked here).
-                             "userArn": headers.get(CALLER_HEADER)},
+                             **_iam_identity(headers)},
                 "domainName": request.headers.get("Host", ""),
                 "apiId": "localapi",
             },
@@ -141,7 +139,14 @@ class LocalApi:
         request.wfile.write(body)
 
 
+# IAM (SigV4) is not emulated: a local caller names its identity in this header, and the server puts
+# it where API Gateway puts the verified one (requestContext.identity.userArn / caller).
 CALLER_HEADER = "X-Local-Caller-Arn"
+
+
+def _iam_identity(headers: dict[str, str]) -> dict[str, str]:
+    arn = next((v for k, v in headers.items() if k.lower() == CALLER_HEADER.lower()), None)
+    return {"userArn": arn, "caller": arn.rsplit("/", 1)[-1]} if arn else {}
 
 
 def parse_json(body: bytes) -> Any:

@@ -289,13 +289,26 @@ class EmbeddedRuntime:
         """GET /handoffs/{id}: (HTTP status, the handoff record or the error)."""
         return self._api_call("GET", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}")
 
-    def resubmit(self, handoff_id: str, event: dict | None = None) -> tuple[int, dict]:
-        """POST /handoffs/{id}/resubmit with a corrected event, or none to re-validate the stored deal."""
-        return self._api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/resubmit", event)
+    def resubmit(self, handoff_id: str, event: dict | None = None, *,
+                 caller: str | None = None) -> tuple[int, dict]:
+        """POST /handoffs/{id}/resubmit with a corrected event, or none to re-validate the stored deal,
+        as the IAM identity `caller` (what SigV4 would establish on AWS)."""
+        return self._api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/resubmit", event,
+                              caller=caller)
 
     def retry(self, handoff_id: str, *, caller: str | None = None) -> tuple[int, dict]:
         """POST /handoffs/{id}/retry as `caller` (an IAM ARN; the local operator by default)."""
         return self._api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/retry", caller=caller)
+
+    def requeue_quarantine(self, *, dry_run: bool = False, key: str | None = None,
+                           event: dict | None = None) -> tuple[int, dict]:
+        """POST /quarantine/requeue: re-ingest quarantined events (one key, with a corrected event)."""
+        body: dict = {"dryRun": dry_run}
+        if key is not None:
+            body["key"] = key
+        if event is not None:
+            body["event"] = event
+        return self._api_call("POST", "/quarantine/requeue", body)
 
     # --- approvals as a person does them -----------------------------------------------------------
     def approval_links(self, *, since: int = 0) -> list[tuple[Email, str]]:

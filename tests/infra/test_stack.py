@@ -214,6 +214,7 @@ def test_api_routes_approvals_by_signed_link_and_handoffs_by_iam(template: dict)
         ("GET", "/handoffs/{handoffId}"): {"authorization": "AWS_IAM", "handler": operators},
         ("POST", "/handoffs/{handoffId}/resubmit"): {"authorization": "AWS_IAM", "handler": operators},
         ("POST", "/handoffs/{handoffId}/retry"): {"authorization": "AWS_IAM", "handler": operators},
+        ("POST", "/quarantine/requeue"): {"authorization": "AWS_IAM", "handler": "handoff.handlers.recovery_api.handler"},
         # HubSpot calls it without AWS credentials; the function verifies X-HubSpot-Signature-v3.
         ("POST", "/crm/hubspot/webhook"): {"authorization": "NONE", "handler": "handoff.handlers.hubspot_webhook.handler"},
     }

@@ -4,7 +4,7 @@ bodies too large to be events. Answered with a named error, nothing kept, never 
 import base64
 import json
 
-from tests.integration.test_handoff_api import Context, Env, call, corrected, env, handoff_api  # noqa: F401
+from tests.integration.test_handoff_api import OPERATOR, Context, Env, call, corrected, env, handoff_api  # noqa: F401
 
 
 def _raw_call(env: Env, body: str, *, b64: bool) -> tuple[int, dict]:
@@ -36,3 +36,13 @@ def test_oversized_resubmission_is_413_and_nothing_is_quarantined(env: Env) -> N
     status, answer, _ = call("POST", f"/handoffs/{env.handoff_id}/resubmit", huge)
     assert status == 413 and answer["limit"] == 256 * 1024 and answer["size"] > 400_000
     assert env.published() == [] and env.quarantined() == []
+
+
+def test_resubmission_records_the_callers_iam_identity_on_the_timeline(env: Env) -> None:
+    fixed = corrected(env, "sf-evt-who")
+    assert call("POST", f"/handoffs/{env.handoff_id}/resubmit", fixed)[0] == 202
+    assert call("POST", f"/handoffs/{env.handoff_id}/resubmit")[0] == 202
+    notes = {t.step: t for t in env.store.record(env.handoff_id).timeline if t.step.startswith("Resubmitted")}
+    assert set(notes) == {"Resubmitted (fix round 1): sf-evt-who",
+                          f"Resubmitted (fix round 1): resubmit-{env.handoff_id}-1"}
+    assert all(OPERATOR in n.detail and n.status == "REQUESTED" for n in notes.values())

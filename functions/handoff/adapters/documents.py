@@ -56,3 +56,11 @@ class Documents:
                 body = self._s3.get_object(Bucket=self._bucket, Key=obj["Key"])["Body"].read()
                 found.append({"key": obj["Key"], **json.loads(body)})
         return found
+
+    def requeued(self, key: str, body: dict) -> str:
+        """A quarantined event that was put back on the bus: kept under requeued/ (with when and
+        which event went out), gone from quarantine/, so a second requeue does not send it again."""
+        target = "requeued/" + key.removeprefix("quarantine/")
+        location = self.put_json(target, body)
+        self._s3.delete_object(Bucket=self._bucket, Key=key)
+        return location

@@ -322,6 +322,18 @@ class HandoffStore:
             item["detail"] = detail
         self._table.put_item(Item=item)
 
+    def record_step_once(self, handoff_id: str, step: str, status: str, at: datetime, *, detail: str) -> bool:
+        """A timeline entry that is never overwritten (an audit note: who resubmitted). False if it exists."""
+        item = {"pk": _pk(handoff_id), "sk": f"STEP#{step}", "step": step, "status": status, "at": iso(at),
+                "detail": detail}
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
     def notice_sent(self, handoff_id: str, key: str) -> bool:
         return "Item" in self._table.get_item(Key={"pk": _pk(handoff_id), "sk": f"NOTICE#{key}"},
                                               ConsistentRead=True)

@@ -50,6 +50,12 @@ def fix_round_step(step: str, rework: int) -> str:
     return step if rework == 0 else f"{step} (fix round {rework})"
 
 
+def resubmission_step(plan: "Resubmission") -> str:
+    """The timeline entry of a resubmission through the operators' API: one per round and eventId (a
+    double click is one entry; two different corrections racing are two)."""
+    return f"{fix_round_step('Resubmitted', plan.fix_round)}: {plan.event_id}"
+
+
 def resubmission_event_id(handoff_id: str, fix_round: int) -> str:
     """The eventId of a resubmission without a body: one per round, so a double click is a duplicate."""
     return f"resubmit-{handoff_id}-{fix_round}"

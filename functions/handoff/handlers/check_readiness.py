@@ -5,10 +5,21 @@ from decimal import Decimal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from handoff.adapters import aws, business_metrics
 from handoff.adapters.analysers import contract_analyser
+from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.mailer import as_html, render_notice
+from handoff.adapters.required_approvals import RequiredApprovals
+from handoff.config import setting
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
-from handoff.domain.approvals import ApproverDirectory, estimate_margin, required_approvals
+from handoff.domain.approval_carryover import carry_over, required_in_round
+from handoff.domain.approvals import (
+    ApprovalRequirement,
+    ApproverDirectory,
+    MarginUnknown,
+    estimate_margin,
+    required_approvals,
+)
 from handoff.domain.crm_fields import in_crm_terms, intake_of
 from handoff.domain.fix_loop import fix_round_step
 from handoff.domain.playbooks import Playbook, PlaybookError, UnknownServiceLine
@@ -69,6 +80,27 @@ def _exceptions(deal: ClosedWonEvent, playbook: Playbook) -> tuple[list[Exceptio
             categories)
 
 
+def _approvals(handoff_id: str, rework: int, deal: ClosedWonEvent, playbook: Playbook,
+               non_standard: list[str], margin: Decimal | MarginUnknown) -> list[ApprovalRequirement]:
+    """The approvals this round needs: what the deal requires now, plus what an earlier round required
+    and nobody approved (handoff.domain.approval_carryover); recorded for the rounds to come."""
+    table = aws.table(setting("HANDOFF_TABLE"))
+    directory = ApproverDirectory.load()
+    required = required_approvals(deal, playbook.approvals, directory, non_standard_clauses=non_standard,
+                                  estimated_margin=margin)
+    history = RequiredApprovals(table)
+    earlier = history.earlier(handoff_id, before_round=rework) if rework else []
+    if earlier:
+        approved = {a.kind for a in ApprovalStore(table).list_for_handoff(handoff_id) if a.status == "APPROVED"}
+        required = carry_over(required, earlier, approved, deal, directory, playbook.approvals.deadlines)
+        carried = [r.kind for r in required if r.reason.startswith("Required since")]
+        if carried:
+            logger.warning("approvals carried over from an earlier round", extra={"handoff_id": handoff_id,
+                                                                                 "kinds": carried})
+    history.record(handoff_id, rework, required_in_round(required, rework, earlier))
+    return required
+
+
 def validate(request: HandoffRef) -> dict:
     records = store()
     records.set_status(request.handoffId, HandoffStatus.VALIDATING)
@@ -86,6 +118,10 @@ def validate(request: HandoffRef) -> dict:
         non_standard, categories = [], []
     records.set_exceptions(request.handoffId, STEP, exceptions)
     blocking = [e for e in exceptions if e.severity == "BLOCKING"]
+    if blocking and playbook is not None:
+        # What this deal would need approved is kept even when it is blocked: a correction must not drop it.
+        _approvals(request.handoffId, rework, deal, playbook, non_standard, estimate_margin(
+            deal, playbook.cost_rates, playbook.default_cost_rate, playbook.cost_rate_currency))
     if blocking or playbook is None:
         records.set_status(request.handoffId, HandoffStatus.BLOCKED)
         records.record_step(request.handoffId, step, "BLOCKED", now(),
@@ -94,6 +130,7 @@ def validate(request: HandoffRef) -> dict:
         queue_exceptions_once(request.handoffId, f"blocked#{rework}", HandoffStatus.BLOCKED.value, blocking,
                               priority=max((e.priority or 0) for e in blocking), fix_round=rework)
         metrics.add_metric(name="HandoffBlocked", unit=MetricUnit.Count, value=1)
+        business_metrics.handoff_counted("HandoffsBlocked", deal)
         logger.info("handoff blocked", extra={"handoff_id": request.handoffId, "codes": [e.code for e in blocking]})
         return {"ready": False, "approvals": []}
 
@@ -102,8 +139,7 @@ def validate(request: HandoffRef) -> dict:
     floor = playbook.approvals.finance_margin_below
     records.save(request.handoffId, estimatedMargin=str(margin) if isinstance(margin, Decimal) else None,
                  marginFloor=str(floor) if floor is not None else None, nonStandardClauses=",".join(categories))
-    approvals = required_approvals(deal, playbook.approvals, ApproverDirectory.load(),
-                                   non_standard_clauses=non_standard, estimated_margin=margin)
+    approvals = _approvals(request.handoffId, rework, deal, playbook, non_standard, margin)
     status = HandoffStatus.AWAITING_APPROVAL if approvals else HandoffStatus.PROVISIONING
     records.set_status(request.handoffId, status)
     records.record_step(request.handoffId, step, "SUCCEEDED", now(),

@@ -40,7 +40,7 @@ from handoff.domain.errors import (
     OtherOpportunity,
     ResubmissionRefused,
 )
-from handoff.domain.fix_loop import Correction, plan_resubmission
+from handoff.domain.fix_loop import Correction, plan_resubmission, resubmission_step
 from handoff.handlers._runtime import event_bus, logger, metrics, now, quarantine, store, tracer, workflow
 from handoff.logic.retry_handoff import retry_handoff
 from handoff.logic.search_handoffs import SearchRefused, parse_search_parameters, search_handoffs
@@ -119,10 +119,15 @@ def resubmit(handoff_id: str) -> Response:
         return _json(422, {"message": f"the event does not meet the contract (kept in {location})",
                            "handoffId": handoff_id, "status": state.status, "problems": error.problems})
     plan = plan_resubmission(state, records.raw_deal(handoff_id), correction)
+    caller = _caller() or "an unidentified caller (no IAM identity in the request)"
+    # On the timeline before the event goes out: an attempt that fails (503) stays audited too.
+    records.record_step_once(handoff_id, resubmission_step(plan), "REQUESTED", now(),
+                             detail=f"by {caller}; eventId {plan.event_id}; "
+                                    f"{'corrected event' if plan.corrected else 'stored deal re-validated'}")
     event_bus().publish(plan.source, plan.detail_type, plan.detail)
     logger.info("handoff resubmitted", extra={"handoff_id": handoff_id, "event_id": plan.event_id,
                                               "fix_round": plan.fix_round, "corrected": plan.corrected,
-                                              "caller": _caller()})
+                                              "caller": caller})
     metrics.add_metric(name="HandoffResubmitted", unit=MetricUnit.Count, value=1)
     stage = app.current_event.request_context.stage
     return _json(202, ResubmitAccepted(
