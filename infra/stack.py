@@ -24,6 +24,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import security
+from infra.analytics import Analytics
 from infra.bundling import PipBundling
 from infra.console import wire_console
 from infra.handoff_indexes import add_search_indexes
@@ -89,6 +90,7 @@ class HandoffStack(Stack):
         self.web_acl = security.web_acl(self, self.api.deployment_stage)
         # Named, so the callback grant can be scoped to it without referencing it (a cycle).
         self.state_machine_name = f"{self.stack_name}-handoff"
+        self.analytics = Analytics(self, "Analytics", access_logs=self.access_logs)
         environment = {
             "POWERTOOLS_SERVICE_NAME": "closed-won-handoff",
             "POWERTOOLS_METRICS_NAMESPACE": "ClosedWonHandoff",
@@ -108,6 +110,7 @@ class HandoffStack(Stack):
             "BEDROCK_MODEL_ID": ctx("bedrockModelId") or "",
             "WORK_ITEMS_TABLE": self.work_items.table_name,
             **work_queue_environment(self),
+            "FACTS_DELIVERY_STREAM": self.analytics.delivery.ref,
             **self.intake.environment(),
         }
         code = self._code()
@@ -122,6 +125,7 @@ class HandoffStack(Stack):
         self._sweeper_schedule()
         wire_work_queue(self)
         wire_console(self)
+        self.analytics.consume(self.handoffs, self.functions["RecordFacts"])
         add_recovery(self)
         self.monitoring = Monitoring(  # dashboards and alarms (infra/monitoring.py)
             self, "Monitoring", functions=self.functions, state_machine=self.state_machine, api=self.api,
@@ -153,7 +157,7 @@ class HandoffStack(Stack):
         return table
 
     def _documents_bucket(self) -> s3.Bucket:
-        access_logs = s3.Bucket(
+        access_logs = self.access_logs = s3.Bucket(
             self, "AccessLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -246,6 +250,7 @@ class HandoffStack(Stack):
             "work-items:write": lambda f: security.grant_table(self.work_items, f, security.TABLE_WRITE),
             "dead-letters:read": lambda f: None,  # infra/work_queue.py, once every queue exists
             # Dead-letter queues, the Cognito pool and the console's key are granted in infra/console.py.
+            "facts:put": lambda f: self.analytics.grant_put(f),
             **self.intake.grants(),
         }
         for use in spec.uses:

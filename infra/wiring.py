@@ -75,6 +75,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  ("handoffs:write", "work-items:write", "bus:put", "states:callback", "dead-letters:read"),
                  in_workflow=False, behind_api=True,
                  publishes=(("crm.*", "Opportunity Closed Won"),)),  # resubmissions, as the operators' API
+    # Fed by the handoff table's stream (infra/analytics.py), not by the workflow or the bus.
+    FunctionSpec("RecordFacts", "record_facts", "Facts from the handoff table's stream, to Firehose and S3",
+                 ("facts:put",), in_workflow=False),
     # CRM intake (infra/intake.py): Salesforce Event Relay events and HubSpot webhooks become canonical events.
     FunctionSpec("SalesforceIntake", "salesforce_intake",
                  "Salesforce Event Relay events: re-read the opportunity over REST and publish the canonical event",
