@@ -30,7 +30,7 @@ SKIPPED = {
 # report reads the table's stream itself, through the same code as RecordFacts, and queries the facts
 # with DuckDB running the same SQL (local/report.py); nothing here would be called.
 ANALYTICS_SKIPPED = {
-    "AWS::Lambda::EventSourceMapping", "AWS::Glue::Database", "AWS::Glue::Table", "AWS::Athena::WorkGroup",
+    "AWS::Glue::Database", "AWS::Glue::Table", "AWS::Athena::WorkGroup",
     "AWS::Athena::NamedQuery",
 }
 
@@ -333,6 +333,8 @@ class Provisioner:
 
     def _create_Lambda_EventSourceMapping(self, logical: str, props: dict, _meta: dict) -> None:
         source = self.resolve(props["EventSourceArn"])
+        if source.split(":")[2] == "dynamodb":
+            return  # the analytics stream: locally the report reads the stream itself (ANALYTICS_SKIPPED)
         if source.split(":")[2] != "sqs":
             raise UnsupportedTemplate(f"{logical}: only SQS event sources are supported by the local runtime")
         function = self.resolve(props["FunctionName"])
