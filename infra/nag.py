@@ -49,6 +49,9 @@ def acknowledge_findings(stack: Stack) -> None:
              "IAM authorization (SigV4): the callers are CRM integrations and operators with AWS identities, "
              "not end users in a Cognito user pool.")
     _ack(stack.undelivered_events, "SQS3", "This queue is the EventBridge target's dead-letter queue.")
+    _ack(stack.monitoring.topic, "SNS2",
+         "CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key; alarm messages "
+         "carry alarm names and metric values, no personal or deal data. SSL is enforced on the topic.")
     from infra.recovery import acknowledge
 
     acknowledge(stack, _ack)

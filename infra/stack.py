@@ -27,6 +27,7 @@ from infra import security
 from infra.bundling import PipBundling
 from infra.handoff_indexes import add_search_indexes
 from infra.intake import CrmIntake
+from infra.monitoring import Monitoring, dead_letter_queues
 from infra.recovery import add_recovery
 from infra.retry_policies import expanded_text
 from infra.wiring import FUNCTIONS, FunctionSpec
@@ -115,6 +116,10 @@ class HandoffStack(Stack):
         self.intake.wire(self.functions)
         self._sweeper_schedule()
         add_recovery(self)
+        self.monitoring = Monitoring(  # dashboards and alarms (infra/monitoring.py)
+            self, "Monitoring", functions=self.functions, state_machine=self.state_machine, api=self.api,
+            dead_letters=dead_letter_queues(self, self.functions, [self.undelivered_events]),
+            alarm_email=ctx("alarmEmail"))
 
     # --- storage ----------------------------------------------------------------------------
     def _table(self, name: str, *, with_index: bool = False, ttl: str | None = None, pk: str = "pk",

@@ -29,6 +29,10 @@ SKIPPED = {
 # Deliberately not provisioned: the local HTTP server stands in for API Gateway, so there is no stage
 # for a web ACL to protect; what the ACL does is asserted on the template (tests/infra, tests/security).
 NOT_EMULATED = {"AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation"}
+# CloudWatch is not emulated (EMF metric lines go to the log), so neither are the dashboards, the
+# alarms and the topic they notify; tests/infra/test_monitoring.py asserts them on the template.
+MONITORING_NOT_EMULATED = {"AWS::CloudWatch::Dashboard", "AWS::CloudWatch::Alarm", "AWS::SNS::Topic",
+                           "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy"}
 
 
 class UnsupportedTemplate(RuntimeError):
@@ -174,7 +178,8 @@ class Provisioner:
             resource = self.resources[logical]
             cfn_type = resource["Type"]
             self.out.types[logical] = cfn_type
-            if cfn_type in SKIPPED or cfn_type in NOT_EMULATED or cfn_type.startswith("Custom::"):
+            if (cfn_type in SKIPPED or cfn_type in NOT_EMULATED or cfn_type in MONITORING_NOT_EMULATED
+                    or cfn_type.startswith("Custom::")):
                 continue
             create = getattr(self, "_create_" + cfn_type.replace("AWS::", "").replace("::", "_"), None)
             if create is None:

@@ -126,6 +126,17 @@ class ApprovalStore:
                 return sorted(due, key=lambda a: a.expires_at)
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def pending_requested_at(self) -> list[str]:
+        """When each pending approval was requested (every one, via gsi1), for the pending gauges."""
+        found, kwargs = [], {}
+        while True:
+            page = self._table.query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(PENDING_GSI_PK),
+                                     ProjectionExpression="createdAt", **kwargs)
+            found += [item["createdAt"] for item in page["Items"] if item.get("createdAt")]
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     # --- creation -------------------------------------------------------------------------------
     def create_pending(self, handoff_id: str, requirement: ApprovalRequirement, event: ClosedWonEvent,
                        task_token: str, now: datetime, *, fix_round: int = 0) -> Created:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from functools import wraps
 from typing import Any
 
+from handoff.adapters import business_metrics
 from handoff.contracts.timestamps import iso
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,12 @@ class CallLog:
             logger.warning("call outcome not recorded", extra={"system": system, "operation": operation}, exc_info=True)
 
 
+def _step(idempotency_key: str | None) -> str:
+    """The step a call was made for (a metric dimension); calls outside a handoff are the pipeline's."""
+    match = _FOR_HANDOFF.match(idempotency_key or "")
+    return match["step"] if match else "pipeline"
+
+
 class RecordedPort:
     """A port whose public calls are recorded in the CallLog; results and errors pass through."""
 
@@ -59,8 +66,10 @@ class RecordedPort:
                 result = attr(*args, **kwargs)
             except Exception as exc:
                 self._log.record(key, self._system, name, "FAILED", time.monotonic() - started, type(exc).__name__)
+                business_metrics.integration_call(self._system, _step(key), failed=True)
                 raise
             self._log.record(key, self._system, name, "SUCCEEDED", time.monotonic() - started)
+            business_metrics.integration_call(self._system, _step(key), failed=False)
             return result
 
         return call

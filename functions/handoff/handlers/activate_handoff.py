@@ -2,6 +2,7 @@
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from handoff.adapters import business_metrics
 from handoff.contracts import HandoffStatus
 from handoff.contracts.timestamps import iso
 from handoff.handlers._provisioning import idempotency_key, ports
@@ -32,6 +33,9 @@ def activate(request: HandoffRef) -> dict:
     seconds = (activated_at - record.received_at).total_seconds()
     metrics.add_metric(name="HandoffActivated", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="SecondsToActivation", unit=MetricUnit.Seconds, value=seconds)
+    deal = records.deal(request.handoffId)
+    business_metrics.handoff_counted("HandoffsActivated", deal)
+    business_metrics.closed_won_to_activation(deal, (activated_at - deal.detail.occurred_at).total_seconds())
     logger.info("handoff activated", extra={"handoff_id": request.handoffId, "project_code": record.project.code})
     return {"handoffId": request.handoffId, "projectCode": record.project.code}
 

@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handoff.adapters import aws
+from handoff.adapters import aws, business_metrics
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, signing_key
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer, render_escalation, render_escalation_notice, render_reminder
@@ -135,12 +135,23 @@ def _sweeper() -> Sweeper:
     )
 
 
+def _pending_gauges(approvals: ApprovalStore, now: datetime) -> None:
+    """Approvals pending and the oldest one's age, for the business dashboard (every sweep)."""
+    requested = approvals.pending_requested_at()
+    oldest = min(requested, default=None)
+    age = (now - datetime.fromisoformat(oldest)).total_seconds() if oldest else 0
+    business_metrics.gauge("ApprovalsPending", len(requested))
+    business_metrics.gauge("OldestPendingApprovalSeconds", max(0.0, age), MetricUnit.Seconds)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
     now = event_time(event)
-    report = _sweeper().sweep(now)
+    sweeper = _sweeper()
+    report = sweeper.sweep(now)
+    _pending_gauges(sweeper.approvals, now)
     summary = {name: len(ids) for name, ids in asdict(report).items()}
     logger.info("approval sweep done", extra={"at": now.isoformat(), **summary})
     if report.failed:

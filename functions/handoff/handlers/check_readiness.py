@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from handoff.adapters import aws
+from handoff.adapters import aws, business_metrics
 from handoff.adapters.analysers import contract_analyser
 from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.mailer import as_html, render_notice
@@ -130,6 +130,7 @@ def validate(request: HandoffRef) -> dict:
         queue_exceptions_once(request.handoffId, f"blocked#{rework}", HandoffStatus.BLOCKED.value, blocking,
                               priority=max((e.priority or 0) for e in blocking))
         metrics.add_metric(name="HandoffBlocked", unit=MetricUnit.Count, value=1)
+        business_metrics.handoff_counted("HandoffsBlocked", deal)
         logger.info("handoff blocked", extra={"handoff_id": request.handoffId, "codes": [e.code for e in blocking]})
         return {"ready": False, "approvals": []}
 

@@ -6,6 +6,7 @@ from typing import Literal
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
+from handoff.adapters import business_metrics
 from handoff.contracts import ExceptionEntry, HandoffStatus
 from handoff.domain.errors import MasterDataConflict
 from handoff.domain.playbooks import DEFAULT_OWNER_GROUPS
@@ -66,6 +67,10 @@ def close(request: CloseRequest) -> dict:
     logger.warning("handoff closed", extra={"handoff_id": request.handoffId, "status": status.value,
                                             "error": request.error.Error})
     metrics.add_metric(name=f"Handoff{status.value.title()}", unit=MetricUnit.Count, value=1)
+    if status is HandoffStatus.FAILED:
+        business_metrics.handoff_counted("HandoffsFailed", store_.deal(request.handoffId))
+    elif status is HandoffStatus.BLOCKED:
+        business_metrics.handoff_counted("HandoffsBlocked", store_.deal(request.handoffId))
     return {"handoffId": request.handoffId, "status": status.value}
 
 

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from handoff.contracts.errors import describe_validation_error
 from handoff.contracts.event import Person
+from handoff.contracts.record import HandoffStatus
 from handoff.contracts.search import HandoffSummary, SearchPage, SearchParameters
 from handoff.contracts.timestamps import iso
 from handoff.ports.search import HandoffIndex, IndexedHandoff, IndexPath
@@ -117,6 +118,7 @@ def _candidates(params: SearchParameters, index: HandoffIndex, *, forward: bool,
         else:
             upper = min(upper or after, after)
     path = _access_path(params)
+    partitions: list[tuple[IndexPath, str]]
     if path is None:
         partitions = [("year", y) for y in sorted(_years(index, lower, upper), reverse=not forward)]
     else:
@@ -135,7 +137,8 @@ def _years(index: HandoffIndex, lower: str | None, upper: str | None) -> list[st
 def _matcher(params: SearchParameters) -> Callable[[IndexedHandoff], bool]:
     tests: list[Callable[[IndexedHandoff], bool]] = []
     if params.status:
-        tests.append(lambda r: r.status == params.status.value)
+        status = params.status.value
+        tests.append(lambda r: r.status == status)
     if params.service_line:
         tests.append(lambda r: r.service_line == params.service_line)
     if params.region:
@@ -178,7 +181,7 @@ _SORT_VALUES: dict[str, Callable[[IndexedHandoff], Any]] = {
 }
 
 
-def _sort_key(sort: str, row: IndexedHandoff) -> tuple:
+def _sort_key(sort: str, row: IndexedHandoff) -> tuple[Any, ...]:
     value = _SORT_VALUES[sort](row)
     # Handoffs without the value sort before all others ascending (after them descending).
     return (value is not None, value if value is not None else "", row.search_key)
@@ -209,7 +212,7 @@ def _summary(row: IndexedHandoff, now: datetime) -> HandoffSummary:
     owner = Person(name=row.owner_name, email=row.owner_email) if row.owner_name and row.owner_email else None
     return HandoffSummary(
         handoff_id=row.handoff_id, opportunity_id=row.opportunity_id, opportunity_name=row.opportunity_name,
-        customer_name=row.customer_name, customer_id=row.customer_id, status=row.status,
+        customer_name=row.customer_name, customer_id=row.customer_id, status=HandoffStatus(row.status),
         service_line=row.service_line, region=row.region, owner=owner, amount=row.amount,
         received_at=received, updated_at=datetime.fromisoformat(row.updated_at) if row.updated_at else None,
         age_seconds=max(0, int((now - received) // timedelta(seconds=1))), rework=row.rework,
