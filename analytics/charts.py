@@ -64,7 +64,7 @@ def pareto_chart(title: str, counts: list[tuple[str, int]]) -> str:
         return _frame(title, "no exceptions", 40, '<text x="8" y="24" fill="#555">No exceptions</text>')
     height, left, bottom, top = 300, 40, 110, 20
     plot_h = height - bottom - top
-    step = (WIDTH - left - 40) / len(counts)
+    step = (WIDTH - left - 110) / len(counts)  # room on the right for the last slanted label
     total, peak, running = sum(c for _, c in counts), max(c for _, c in counts), 0
     parts, points = [], []
     for i, (code, count) in enumerate(counts):
@@ -78,7 +78,8 @@ def pareto_chart(title: str, counts: list[tuple[str, int]]) -> str:
         running += count
         points.append(f"{x + step / 2:.1f},{top + plot_h * (1 - running / total):.1f}")
     parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{ACCENT}" stroke-width="2"/>')
-    parts.append(f'<text x="{WIDTH - 36}" y="{top + 4}" fill="{ACCENT}" font-size="11">100 %</text>')
+    parts.append(f'<text x="{left + len(counts) * step + 4:.1f}" y="{top + 4}" fill="{ACCENT}" '
+                 'font-size="11">100 % cumulative</text>')
     shares, acc = [], 0
     for code, count in counts:
         acc += count

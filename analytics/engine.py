@@ -7,8 +7,8 @@ from typing import Any
 
 import duckdb
 
+from analytics.schema import FACT_COLUMNS
 from analytics.sql import queries, views
-from handoff.domain.facts import FACT_COLUMNS
 
 _DUCK_TYPES = {"string": "VARCHAR", "int": "INTEGER", "double": "DOUBLE", "boolean": "BOOLEAN"}
 

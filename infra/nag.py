@@ -49,6 +49,11 @@ def acknowledge_findings(stack: Stack) -> None:
              "IAM authorization (SigV4): the callers are CRM integrations and operators with AWS identities, "
              "not end users in a Cognito user pool.")
     _ack(stack.undelivered_events, "SQS3", "This queue is the EventBridge target's dead-letter queue.")
+    facts = stack.get_logical_id(stack.analytics.bucket.node.default_child)
+    for prefix in ("facts", "facts-errors"):
+        _ack(stack.analytics.delivery_role, f"IAM5[Resource::<{facts}.Arn>/{prefix}/*]",
+             "Firehose writes one object per buffer under its prefix of the stack's own facts bucket; the keys are "
+             "made by Firehose (date partitions), so they can only be granted by prefix.")
     _ack(stack.monitoring.topic, "SNS2",
          "CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key; alarm messages "
          "carry alarm names and metric values, no personal or deal data. SSL is enforced on the topic.")

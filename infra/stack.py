@@ -24,6 +24,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import security
+from infra.analytics import Analytics
 from infra.bundling import PipBundling
 from infra.handoff_indexes import add_search_indexes
 from infra.intake import CrmIntake
@@ -86,6 +87,7 @@ class HandoffStack(Stack):
         self.web_acl = security.web_acl(self, self.api.deployment_stage)
         # Named, so the callback grant can be scoped to it without referencing it (a cycle).
         self.state_machine_name = f"{self.stack_name}-handoff"
+        self.analytics = Analytics(self, "Analytics", access_logs=self.access_logs)
         environment = {
             "POWERTOOLS_SERVICE_NAME": "closed-won-handoff",
             "POWERTOOLS_METRICS_NAMESPACE": "ClosedWonHandoff",
@@ -103,6 +105,7 @@ class HandoffStack(Stack):
             "DELIVERY_LEADS_EMAIL": delivery_leads,
             "CONTRACT_ANALYSER": ctx("contractAnalyser") or "offline",
             "BEDROCK_MODEL_ID": ctx("bedrockModelId") or "",
+            "FACTS_DELIVERY_STREAM": self.analytics.delivery.ref,
             **self.intake.environment(),
         }
         code = self._code()
@@ -115,6 +118,7 @@ class HandoffStack(Stack):
         self._pipeline_rule()
         self.intake.wire(self.functions)
         self._sweeper_schedule()
+        self.analytics.consume(self.handoffs, self.functions["RecordFacts"])
         add_recovery(self)
         self.monitoring = Monitoring(  # dashboards and alarms (infra/monitoring.py)
             self, "Monitoring", functions=self.functions, state_machine=self.state_machine, api=self.api,
@@ -146,7 +150,7 @@ class HandoffStack(Stack):
         return table
 
     def _documents_bucket(self) -> s3.Bucket:
-        access_logs = s3.Bucket(
+        access_logs = self.access_logs = s3.Bucket(
             self, "AccessLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -236,6 +240,7 @@ class HandoffStack(Stack):
             "states:callback": lambda f: security.grant_callbacks(self, f, self.state_machine_name),
             "states:start": lambda f: None,  # granted once the state machine exists: _let_start_executions
             "bedrock:invoke": self._grant_bedrock,
+            "facts:put": lambda f: self.analytics.grant_put(f),
             **self.intake.grants(),
         }
         for use in spec.uses:

@@ -64,6 +64,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  "Soft staffing requests from pipeline stage changes; released when the deal is lost",
                  ("handoffs:write", "quarantine:write", *INTEGRATION), in_workflow=False,
                  timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
+    # Fed by the handoff table's stream (infra/analytics.py), not by the workflow or the bus.
+    FunctionSpec("RecordFacts", "record_facts", "Facts from the handoff table's stream, to Firehose and S3",
+                 ("facts:put",), in_workflow=False),
     # CRM intake (infra/intake.py): Salesforce Event Relay events and HubSpot webhooks become canonical events.
     FunctionSpec("SalesforceIntake", "salesforce_intake",
                  "Salesforce Event Relay events: re-read the opportunity over REST and publish the canonical event",

@@ -151,7 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     report_cmd.add_argument("--decide", choices=["approve", "reject", "none"], default="approve")
     report_cmd.add_argument("--json", action="store_true", help="print the report as one JSON object")
     report_cmd.add_argument("--html", type=Path, metavar="DIR", help="write DIR/index.html")
+    history_cmd = commands.add_parser("history", help="write a seeded SYNTHETIC history of handoffs as facts")
+    history_cmd.add_argument("--seed", type=int, required=True)
+    history_cmd.add_argument("--out", type=Path, required=True, metavar="DIR")
+    history_cmd.add_argument("--handoffs", type=int, default=300)
+    history_cmd.add_argument("--months", type=int, default=6)
     args = parser.parse_args(argv)
+    if args.command == "history":
+        from local import history
+
+        return history.main(args.seed, args.out, args.handoffs, args.months)
     if args.command == "report":
         from local import report
 

@@ -26,6 +26,14 @@ SKIPPED = {
     "AWS::ApiGateway::Method", "AWS::CDK::Metadata",
 }
 
+# The analytics path in AWS (stream -> RecordFacts -> Firehose -> S3 -> Glue -> Athena). Locally the
+# report reads the table's stream itself, through the same code as RecordFacts, and queries the facts
+# with DuckDB running the same SQL (local/report.py); nothing here would be called.
+ANALYTICS_SKIPPED = {
+    "AWS::Lambda::EventSourceMapping", "AWS::Glue::Database", "AWS::Glue::Table", "AWS::Athena::WorkGroup",
+    "AWS::Athena::NamedQuery",
+}
+
 # Deliberately not provisioned: the local HTTP server stands in for API Gateway, so there is no stage
 # for a web ACL to protect; what the ACL does is asserted on the template (tests/infra, tests/security).
 NOT_EMULATED = {"AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation"}
@@ -179,6 +187,7 @@ class Provisioner:
             cfn_type = resource["Type"]
             self.out.types[logical] = cfn_type
             if (cfn_type in SKIPPED or cfn_type in NOT_EMULATED or cfn_type in MONITORING_NOT_EMULATED
+                    or cfn_type in ANALYTICS_SKIPPED
                     or cfn_type.startswith("Custom::")):
                 continue
             create = getattr(self, "_create_" + cfn_type.replace("AWS::", "").replace("::", "_"), None)
@@ -254,6 +263,17 @@ class Provisioner:
         identity = self.resolve(props["EmailIdentity"])
         self.client("ses").verify_email_identity(EmailAddress=identity)
         self.out.physical[logical] = identity
+
+    def _create_KinesisFirehose_DeliveryStream(self, logical: str, props: dict, _meta: dict) -> None:
+        # Provisioned (RecordFacts is configured with its name), delivering to the facts bucket as on AWS.
+        destination = self.resolve(props["ExtendedS3DestinationConfiguration"])
+        name = props.get("DeliveryStreamName") or self._name(logical)
+        answer = self.client("firehose").create_delivery_stream(
+            DeliveryStreamName=name, DeliveryStreamType=props.get("DeliveryStreamType", "DirectPut"),
+            ExtendedS3DestinationConfiguration={"BucketARN": destination["BucketARN"], "RoleARN": destination["RoleARN"],
+                                                "Prefix": destination.get("Prefix", "")})
+        self.out.physical[logical] = name
+        self.out.arns[logical] = answer["DeliveryStreamARN"]
 
     def _create_Events_EventBus(self, logical: str, props: dict, _meta: dict) -> None:
         kwargs = {"Name": self.resolve(props["Name"])}

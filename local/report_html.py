@@ -9,7 +9,7 @@ from analytics import charts
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0 auto;max-width:980px;padding:1rem;color:#1b1b1b;line-height:1.4}
-h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
+h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}h3{font-size:1rem;margin:.4rem 0}
 .synthetic{background:#fff3cd;border:2px solid #b58100;padding:.6rem 1rem;font-weight:600}
 .kpis{display:flex;flex-wrap:wrap;gap:.8rem;padding:0;list-style:none}
 .kpis li{border:1px solid #ccc;border-radius:6px;padding:.6rem 1rem;min-width:9rem}
@@ -24,7 +24,8 @@ def _pct(value: float | None) -> str:
 
 
 def _figure(svg: str, caption: str) -> str:
-    return f"<figure>{svg}<figcaption>{escape(caption)}</figcaption></figure>"
+    title = svg.split("<title>", 1)[1].split("</title>", 1)[0]  # already escaped
+    return f"<figure><h3>{title}</h3>{svg}<figcaption>{escape(caption)}</figcaption></figure>"
 
 
 def render(report: dict[str, Any]) -> str:

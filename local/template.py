@@ -9,7 +9,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".local" / "cache"
-SHAPING = ("app.py", "cdk.json", "infra", "statemachines")
+SHAPING = ("app.py", "cdk.json", "infra", "statemachines", "analytics")  # analytics: the named queries
 
 # The asset path in each function's metadata points at the real source folder: code edits need
 # no new synth, and bundling (pip for the Lambda platform) is skipped.

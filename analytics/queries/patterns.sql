@@ -1,7 +1,8 @@
 -- Contract patterns ranked by how much they go with exceptions and margin erosion: for each
 -- pattern (contract type, non-standard clause kinds, subcontractors, countries, customer), its
 -- handoffs, exception rate, margin-at-risk rate, average margin, and the lift of its exception
--- rate over all handoffs'. Ranked by exception rate + margin-at-risk rate, then size.
+-- rate over all handoffs'. Patterns of 3 handoffs or more, ranked by exception rate + margin-at-risk
+-- rate, then size.
 WITH tagged AS (
   SELECT 'contractType' AS dimension, COALESCE(contract_type, 'unknown') AS pattern, h.* FROM handoffs h
   UNION ALL
@@ -22,6 +23,7 @@ WITH tagged AS (
            AS margin_risk_rate,
          avg(margin) AS avg_margin
   FROM tagged GROUP BY dimension, pattern
+  HAVING count(*) >= 3  -- fewer handoffs say nothing about a pattern
 )
 SELECT p.dimension, p.pattern, p.handoffs, p.exception_rate, p.margin_risk_rate, p.avg_margin,
        CASE WHEN o.rate > 0 THEN p.exception_rate / o.rate END AS exception_lift,

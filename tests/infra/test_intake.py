@@ -35,7 +35,8 @@ def test_salesforce_events_reach_the_intake_only_from_the_pinned_source_and_allo
 
 
 def test_hubspot_batches_are_queued_and_consumed_with_partial_failures(template: dict) -> None:
-    mapping = next(iter(resources(template, "AWS::Lambda::EventSourceMapping").values()))["Properties"]
+    mapping = next(m for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+                   if m["Properties"]["FunctionName"]["Ref"].startswith("HubSpotIntake"))["Properties"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     queue = next(q for name, q in resources(template, "AWS::SQS::Queue").items() if name.startswith("HubSpotWebhookQueue"))
     assert queue["Properties"]["VisibilityTimeout"] >= 6 * next(

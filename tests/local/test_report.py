@@ -49,6 +49,10 @@ def test_every_change_is_a_fact_and_history_survives_the_fix_round(reported: tup
     steps = [f.step for f in facts if f.handoff_id == handoff and f.kind == "step" and f.fix_round == 1]
     assert "ValidateReadiness" in steps  # the second round's own entry, the first round's kept
     assert len({f.fact_id for f in facts}) == len(facts)
+    # The fix round's timeline entry says what changed and which blocking exception it addresses.
+    [entry] = [f for f in facts if f.handoff_id == handoff and f.kind == "step" and f.step == "AcceptEvent"
+               and f.fix_round == 1]
+    assert "account.taxId" in (entry.detail or "") and "It addresses INVALID_TAX_ID" in (entry.detail or "")
 
 
 def test_the_report_counts_what_happened(reported: tuple) -> None:

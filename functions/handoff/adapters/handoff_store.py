@@ -20,6 +20,7 @@ from handoff.contracts.timestamps import iso
 from handoff.domain.errors import HandoffNotFailed, HandoffNotFound
 from handoff.domain.fix_loop import HandoffState, fix_round_step
 from handoff.domain.retry import VALIDATE, RetryPlan, plan_retry, takes_new_deal
+from handoff.domain.round_changes import summarise_round
 
 RECORD = "RECORD"
 DEAL = "DEAL"
@@ -110,12 +111,15 @@ class HandoffStore:
         # The round and the corrected deal in one transaction: the eventId is used up only together
         # with the deal it brought. The last round's exceptions go with it (readiness writes its own
         # anew; an APPROVAL_TIMEOUT from CloseHandoff would otherwise outlive the round it blocked).
+        exception_items = [item for item in self._query(handoff_id) if item["sk"].startswith("EXCEPTIONS#")]
         summary = search_attributes(event)  # the corrected deal's name, customer, owner and amount
         # Emptied, not deleted: no function is granted DeleteItem on the handoff table.
         last_round = [{"Put": {"Item": {"pk": _pk(handoff_id), "sk": item["sk"], "step": item.get("step", ""),
                                         "exceptions": "[]"}}}
-                      for item in self._query(handoff_id)
-                      if item["sk"].startswith("EXCEPTIONS#") and item.get("exceptions") != "[]"]
+                      for item in exception_items if item.get("exceptions") != "[]"]
+        blocking = [(e["code"], e.get("field")) for item in exception_items for e in json.loads(item["exceptions"])
+                    if e.get("severity") == "BLOCKING"]
+        previous_deal = self.raw_deal(handoff_id)
         try:
             self._transact([
                 *last_round,
@@ -143,8 +147,12 @@ class HandoffStore:
                              detail=f"another correction was taken first; the handoff is {status}")
             return Registration(handoff_id, "duplicate", status, "resubmitted concurrently")
         # Its own timeline entry per round: the blocked round stays visible.
-        self.record_step(handoff_id, fix_round_step("AcceptEvent", int(current.get("rework", 0)) + 1), "SUCCEEDED",
-                         now, detail=f"corrected event {event_id}")
+        # With what changed and why it matters (advice only), also kept for the next fix request.
+        fix_round = int(current.get("rework", 0)) + 1
+        changes = summarise_round(previous_deal.get("detail", {}), raw_event.get("detail", {}), fix_round, blocking)
+        self.record_step(handoff_id, fix_round_step("AcceptEvent", fix_round), "SUCCEEDED",
+                         now, detail=f"corrected event {event_id}. {changes}")
+        self.save(handoff_id, roundSummary=changes)
         return Registration(handoff_id, "resume", HandoffStatus.VALIDATING.value)
 
     def _retry_on_event(self, handoff_id: str, event_id: str, raw_event: dict, now: datetime) -> Registration:
@@ -274,6 +282,10 @@ class HandoffStore:
         if item is None:
             raise HandoffNotFound(f"no handoff {handoff_id}")
         return item
+
+    def round_summary(self, handoff_id: str) -> str | None:
+        """What the latest fix round changed and why it matters (handoff.domain.round_changes)."""
+        return self._get(handoff_id).get("roundSummary")
 
     def retries(self, handoff_id: str) -> int:
         """How many times the handoff was retried after failing."""

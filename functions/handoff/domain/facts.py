@@ -9,7 +9,7 @@ terms, system call outcome. Nothing is ever updated: a fix round adds facts, it 
 A fact's id is derived from the change's id (the stream record's eventID) and what the fact is
 about, so a redelivered stream record yields the same ids and the queries keep one copy
 (analytics/views/facts.sql). Facts are flat (one table, every column nullable): the Glue table,
-Firehose's JSON and DuckDB's reader share FACT_COLUMNS."""
+Firehose's JSON and DuckDB's reader share analytics/schema.py's FACT_COLUMNS."""
 
 import hashlib
 import json
@@ -25,22 +25,6 @@ Item = dict[str, Any]  # a table item or stream image, deserialized
 DECIDED = {"APPROVED", "REJECTED", "EXPIRED"}
 _ROUND = re.compile(r"^(?P<step>.+?) \(fix round (?P<round>\d+)\)$")
 
-# Column -> SQL type, in the order of the Glue table (Athena) and of DuckDB's reader. Times are
-# epoch seconds (DOUBLE: the same arithmetic in both engines) beside an ISO text for people.
-FACT_COLUMNS: dict[str, str] = {
-    "fact_id": "string", "schema_version": "int", "seq": "string", "kind": "string", "synthetic": "boolean",
-    "handoff_id": "string", "opportunity_id": "string", "occurred_at": "string", "ts": "double", "dt": "string",
-    "fix_round": "int", "status": "string", "previous_status": "string", "step": "string",
-    "service_line": "string", "region": "string",
-    "code": "string", "severity": "string", "field": "string", "owner_group": "string", "priority": "int",
-    "approval_id": "string", "approval_kind": "string", "decision": "string",
-    "system": "string", "operation": "string", "outcome": "string", "error": "string",
-    "duration_seconds": "double",
-    "contract_type": "string", "amount": "string", "currency": "string", "lines_total": "string",
-    "close_date": "string", "closed_ts": "double", "payment_terms_days": "int", "clauses": "string",
-    "subcontractors": "int", "countries": "string", "account_country": "string", "customer_new": "boolean",
-    "margin": "double", "margin_floor": "double", "detail": "string",
-}
 
 
 class Fact(BaseModel):

@@ -139,6 +139,8 @@ class ExceptionPolicy(PlaybookModel):
     reference_currency: CurrencyCode = "USD"
     revenue_full_score_at: PositiveDecimal = Decimal(10_000_000)
     fx_to_reference: dict[CurrencyCode, PositiveDecimal] = Field(default_factory=dict)
+    # Customer risk (handoff.domain.customer_risk): points 0..30 for deals in these countries.
+    country_risk: dict[CountryCode, Annotated[int, Field(ge=0, le=30)]] = Field(default_factory=dict)
 
     @field_validator("severities")
     @classmethod

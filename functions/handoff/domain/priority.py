@@ -2,17 +2,22 @@
 
 Score 0..1000: BLOCKING exceptions score 500..1000 and WARNINGs 0..499, so anything that stops a
 handoff outranks anything that does not, whatever the deal size; within a severity the revenue at
-risk decides, log-scaled (a 10x larger deal adds a fixed step), full at revenue_full_score_at."""
+risk decides, log-scaled (a 10x larger deal adds a fixed step), full at revenue_full_score_at.
+With the customer's risk (handoff.domain.customer_risk) the 500 points are shared: 350 from revenue,
+150 from customer risk, so a risky new customer's problem outranks a safe one's of the same size."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from handoff.contracts import ExceptionEntry, Money
+from handoff.domain.customer_risk import CustomerRisk
 from handoff.domain.playbooks import ExceptionPolicy, Playbook
 
 SEVERITY_BASE = {"BLOCKING": 500, "WARNING": 0}
 SEVERITY_CAP = {"BLOCKING": 1000, "WARNING": 499}
 REVENUE_POINTS = Decimal(500)
+REVENUE_SHARE_WITH_RISK = Decimal("0.7")
+RISK_POINTS = 150
 
 
 def revenue_points(revenue_at_risk: Money, policy: ExceptionPolicy) -> int:
@@ -25,7 +30,8 @@ def revenue_points(revenue_at_risk: Money, policy: ExceptionPolicy) -> int:
 
 
 def prioritise(
-    exceptions: list[ExceptionEntry], *, revenue_at_risk: Money, now: datetime, playbook: Playbook
+    exceptions: list[ExceptionEntry], *, revenue_at_risk: Money, now: datetime, playbook: Playbook,
+    customer_risk: CustomerRisk | None = None,
 ) -> list[ExceptionEntry]:
     """Copies with owner_group, due_date (UTC date of now + the severity's SLA) and priority set,
     highest priority first (ties: blocking first, then by code and field, so the order is stable).
@@ -34,6 +40,9 @@ def prioritise(
         raise ValueError("now must be timezone-aware")
     policy = playbook.exceptions
     revenue = revenue_points(revenue_at_risk, policy)
+    if customer_risk is not None:
+        share = (Decimal(revenue) * REVENUE_SHARE_WITH_RISK).to_integral_value(rounding=ROUND_HALF_UP)
+        revenue = int(share) + RISK_POINTS * customer_risk.score // 100
     ranked = [
         entry.model_copy(
             update={

@@ -21,6 +21,7 @@ from handoff.domain.approvals import (
     required_approvals,
 )
 from handoff.domain.crm_fields import in_crm_terms, intake_of
+from handoff.domain.customer_risk import customer_risk
 from handoff.domain.fix_loop import fix_round_step
 from handoff.domain.playbooks import Playbook, PlaybookError, UnknownServiceLine
 from handoff.domain.priority import prioritise
@@ -40,9 +41,12 @@ from handoff.handlers._runtime import (
 STEP = "ValidateReadiness"
 
 
-def _fix_request(handoff_id: str, deal: ClosedWonEvent, blocking: list[ExceptionEntry], rework: int) -> None:
+def _fix_request(handoff_id: str, deal: ClosedWonEvent, blocking: list[ExceptionEntry], rework: int,
+                 changes: str | None = None) -> None:
     owner = deal.detail.opportunity.owner
     items = "\n".join(f"- {e.field or e.step}: {e.message}" for e in blocking)
+    if rework and changes:
+        items += f"\n\nWhat the last correction changed: {changes}"
     text = (
         f"Hello {owner.name},\n\n"
         f"The handoff of \"{deal.detail.opportunity.name}\" (opportunity {deal.detail.opportunity.id}) is on hold "
@@ -76,8 +80,9 @@ def _exceptions(deal: ClosedWonEvent, playbook: Playbook) -> tuple[list[Exceptio
     found = in_crm_terms(found, intake_of(deal.detail.model_extra))  # name the CRM field to fill in
     non_standard = list(dict.fromkeys(f.clause_id for f in analysis.findings if not f.standard))
     categories = sorted({str(f.category) for f in analysis.findings if not f.standard})
-    return (prioritise(found, revenue_at_risk=deal.detail.contract.value, now=now(), playbook=playbook), non_standard,
-            categories)
+    risk = customer_risk(deal, playbook.exceptions.country_risk)
+    return (prioritise(found, revenue_at_risk=deal.detail.contract.value, now=now(), playbook=playbook,
+                       customer_risk=risk), non_standard, categories)
 
 
 def _approvals(handoff_id: str, rework: int, deal: ClosedWonEvent, playbook: Playbook,
@@ -126,7 +131,7 @@ def validate(request: HandoffRef) -> dict:
         records.set_status(request.handoffId, HandoffStatus.BLOCKED)
         records.record_step(request.handoffId, step, "BLOCKED", now(),
                             detail=", ".join(sorted({e.code for e in blocking})))
-        _fix_request(request.handoffId, deal, blocking, rework)
+        _fix_request(request.handoffId, deal, blocking, rework, records.round_summary(request.handoffId))
         queue_exceptions_once(request.handoffId, f"blocked#{rework}", HandoffStatus.BLOCKED.value, blocking,
                               priority=max((e.priority or 0) for e in blocking))
         metrics.add_metric(name="HandoffBlocked", unit=MetricUnit.Count, value=1)
