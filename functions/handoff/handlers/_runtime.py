@@ -1,6 +1,7 @@
 """What every handler shares: Powertools Logger, Tracer and Metrics, the parser, and the adapters
 built from the environment at call time."""
 
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from handoff import log_masking
 from handoff.adapters import aws
 from handoff.adapters.documents import Documents
 from handoff.adapters.dynamodb_errors import transient_as_named
@@ -29,6 +31,7 @@ from handoff.domain.errors import EventInvalid
 from handoff.handlers._invocation import invocation
 
 logger = Logger()
+log_masking.install(logging.getLogger(logger.name))  # no emails, tax ids or amounts in any log line
 tracer = Tracer()
 metrics = Metrics()
 
