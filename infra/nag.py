@@ -20,6 +20,8 @@ def acknowledge_findings(stack: Stack) -> None:
          "resource-level permissions.")
     _ack(stack, f"IAM5[Resource::<{stack.get_logical_id(stack.handoffs.node.default_child)}.Arn>/index/*]",
          "Table-level data grant includes the table's own indexes (the approval sweeper queries gsi1).")
+    _ack(stack, f"IAM5[Resource::<{stack.get_logical_id(stack.work_items.node.default_child)}.Arn>/index/*]",
+         "Table-level data grant includes the work items table's indexes (the queue and a handoff's items).")
     documents = stack.get_logical_id(stack.documents.node.default_child)
     _ack(stack, f"IAM5[Resource::<{documents}.Arn>/quarantine/*]",
          "Put of rejected events under the quarantine prefix of the stack's own bucket; keys are per event.")
@@ -63,3 +65,19 @@ def acknowledge_findings(stack: Stack) -> None:
 
     acknowledge(stack, _ack)
     stack.intake.acknowledge(_ack)
+    _acknowledge_console(stack)
+
+
+def _acknowledge_console(stack: Stack) -> None:
+    for method in stack.console_methods:
+        _ack(method, "APIG4",
+             "People sign in through the Cognito hosted UI; the Console function verifies the ID token from the "
+             "HttpOnly session cookie (signature against the pool's JWKS, issuer, audience, expiry) on every "
+             "request and checks group membership per action. API Gateway authorizers read headers, not cookies.")
+        _ack(method, "COG4", "See APIG4: the function itself verifies the Cognito ID token carried in the cookie.")
+    _ack(stack.console_secret, "SMG4",
+         "Only signs the console's CSRF tokens: rotating it by hand at any time only invalidates forms open at that "
+         "moment; there is no external system to rotate with.")
+    _ack(stack.user_pool, "COG8",
+         "Sign-in is meant to federate with the firm's SSO, whose identity provider applies its own risk checks; "
+         "local users must use TOTP MFA and a strong password. The Plus tier is a per-user cost left to the deployer.")

@@ -27,6 +27,7 @@ from infra import security
 from infra.analytics import Analytics
 from infra.bundling import LOCK_FILE, NOT_BUNDLED, PipBundling
 from infra.configuration import ContextError, DeployConfiguration, context_flag, context_json
+from infra.console import wire_console
 from infra.handoff_indexes import add_search_indexes
 from infra.intake import CrmIntake
 from infra.lambda_runtime import ARCHITECTURE, RUNTIME, pip_target_options
@@ -35,6 +36,7 @@ from infra.monitoring import Monitoring, dead_letter_queues
 from infra.recovery import add_recovery
 from infra.retry_policies import expanded_text
 from infra.wiring import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, FUNCTIONS, FunctionSpec
+from infra.work_queue import wire_work_queue, work_items_table, work_queue_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
@@ -66,6 +68,7 @@ class HandoffStack(Stack):
         self.handoffs = self._table("Handoffs", with_index=True, stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES)
         self.ledger = self._table("Ledger")
         self.idempotency = self._table("Idempotency", ttl="expiration", pk="id", sk=None)
+        self.work_items = work_items_table(self)
         self.documents = self._documents_bucket()
         self.exceptions = self._queue("Exceptions", retention=Duration.days(14))
         # One bus per stage: -c eventBusName=closed-won-handoffs-staging.
@@ -106,6 +109,8 @@ class HandoffStack(Stack):
             **self.mail.environment,
             "CONTRACT_ANALYSER": ctx("contractAnalyser") or "offline",
             "BEDROCK_MODEL_ID": ctx("bedrockModelId") or "",
+            "WORK_ITEMS_TABLE": self.work_items.table_name,
+            **work_queue_environment(self),
             "FACTS_DELIVERY_STREAM": self.analytics.delivery.ref,
             **self.intake.environment(),
         }
@@ -121,6 +126,8 @@ class HandoffStack(Stack):
         self._pipeline_rule()
         self.intake.wire(self.functions)
         self._sweeper_schedule()
+        wire_work_queue(self)
+        wire_console(self)
         self.analytics.consume(self.handoffs, self.functions["RecordFacts"])
         add_recovery(self)
         self.monitoring = Monitoring(  # dashboards and alarms (infra/monitoring.py)
@@ -253,6 +260,9 @@ class HandoffStack(Stack):
             "config:systems": lambda f: self.configuration.grant(f, "systems-config"),
             "states:start": lambda f: None,  # granted once the state machine exists: _let_start_executions
             "bedrock:invoke": self._grant_bedrock,
+            "work-items:write": lambda f: security.grant_table(self.work_items, f, security.TABLE_WRITE),
+            "dead-letters:read": lambda f: None,  # infra/work_queue.py, once every queue exists
+            # Dead-letter queues, the Cognito pool and the console's key are granted in infra/console.py.
             "facts:put": lambda f: self.analytics.grant_put(f),
             **self.intake.grants(),
         }

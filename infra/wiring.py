@@ -78,6 +78,17 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  "Signed launch-packet links: answers with a freshly presigned, short-lived S3 link",
                  ("handoffs:read", "packets:read", "approval-secret:read"), in_workflow=False, behind_api=True,
                  timeout_seconds=API_TIMEOUT_SECONDS),
+    # The exceptions queue's consumer (SQS event source, partial batch failures) and the daily digest.
+    FunctionSpec("WorkQueueIntake", "work_queue_intake", "Exceptions queue to work items (owner group, priority, SLA)",
+                 ("handoffs:read", "work-items:write"), in_workflow=False, from_queue=True),
+    FunctionSpec("WorkQueueDigest", "work_queue_digest", "Daily digest of open work items per owner group by email",
+                 ("work-items:write", "mail:send", "dead-letters:read"), in_workflow=False),
+    # The console's pages for people (Cognito sign-in, infra/console.py): reads handoffs, writes approvals
+    # decisions and work items, resubmits through the bus, reads (never consumes) dead-letter queues.
+    FunctionSpec("Console", "console", "Operations console: handoffs, the work queue and my approvals (Cognito)",
+                 ("handoffs:write", "work-items:write", "bus:put", "states:callback", "dead-letters:read"),
+                 in_workflow=False, behind_api=True, timeout_seconds=API_TIMEOUT_SECONDS,
+                 publishes=(("crm.*", "Opportunity Closed Won"),)),  # resubmissions, as the operators' API
     # Fed by the handoff table's stream (infra/analytics.py), not by the workflow or the bus.
     FunctionSpec("RecordFacts", "record_facts", "Facts from the handoff table's stream, to Firehose and S3",
                  ("facts:put",), in_workflow=False),

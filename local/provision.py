@@ -30,7 +30,7 @@ SKIPPED = {
 # report reads the table's stream itself, through the same code as RecordFacts, and queries the facts
 # with DuckDB running the same SQL (local/report.py); nothing here would be called.
 ANALYTICS_SKIPPED = {
-    "AWS::Lambda::EventSourceMapping", "AWS::Glue::Database", "AWS::Glue::Table", "AWS::Athena::WorkGroup",
+    "AWS::Glue::Database", "AWS::Glue::Table", "AWS::Athena::WorkGroup",
     "AWS::Athena::NamedQuery",
 }
 
@@ -69,6 +69,9 @@ class Provisioned:
     schedules: dict[str, list[dict]] = field(default_factory=dict)  # rule logical id -> targets
     queue_sources: list[dict] = field(default_factory=list)  # SQS event source mappings: queue, function, batch
     stage_name: str = ""
+    # Every REST API of the stack by logical id: (stage, routes). `routes` and `stage_name` above are
+    # the first one's (the approval links and the operators' API).
+    apis: dict[str, tuple[str, list[tuple[str, str, str]]]] = field(default_factory=dict)
     streams: dict[str, str] = field(default_factory=dict)  # table logical id -> stream ARN
 
     def by_type(self, cfn_type: str) -> list[str]:
@@ -243,8 +246,9 @@ class Provisioner:
         attributes = {}
         if "RedrivePolicy" in props:
             attributes["RedrivePolicy"] = json.dumps(self.resolve(props["RedrivePolicy"]))
-        if "MessageRetentionPeriod" in props:
-            attributes["MessageRetentionPeriod"] = str(props["MessageRetentionPeriod"])
+        for name in ("MessageRetentionPeriod", "VisibilityTimeout"):
+            if name in props:
+                attributes[name] = str(props[name])
         url = self.client("sqs").create_queue(QueueName=props.get("QueueName") or self._name(logical),
                                               Attributes=attributes)["QueueUrl"]
         self.out.physical[logical] = url
@@ -386,6 +390,8 @@ class Provisioner:
 
     def _create_Lambda_EventSourceMapping(self, logical: str, props: dict, _meta: dict) -> None:
         source = self.resolve(props["EventSourceArn"])
+        if source.split(":")[2] == "dynamodb":
+            return  # the analytics stream: locally the report reads the stream itself (ANALYTICS_SKIPPED)
         if source.split(":")[2] != "sqs":
             raise UnsupportedTemplate(f"{logical}: only SQS event sources are supported by the local runtime")
         function = self.resolve(props["FunctionName"])
@@ -395,6 +401,30 @@ class Provisioner:
             "partial": "ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
         })
         self.out.physical[logical] = logical
+
+    # --- Cognito: the console's user pool (sign-in itself is not emulated: a fixed local operator) ---
+    def _create_Cognito_UserPool(self, logical: str, props: dict, _meta: dict) -> None:
+        pool = self.client("cognito-idp").create_user_pool(PoolName=props.get("UserPoolName") or self._name(logical))
+        self.out.physical[logical] = pool["UserPool"]["Id"]
+        self.out.arns[logical] = pool["UserPool"]["Arn"]
+
+    def _create_Cognito_UserPoolClient(self, logical: str, props: dict, _meta: dict) -> None:
+        client = self.client("cognito-idp").create_user_pool_client(
+            UserPoolId=self.resolve(props["UserPoolId"]), ClientName=self._name(logical),
+            AllowedOAuthFlows=props.get("AllowedOAuthFlows", []),
+            CallbackURLs=[self._local_url(str(u)) for u in self.resolve(props.get("CallbackURLs", []))])
+        self.out.physical[logical] = client["UserPoolClient"]["ClientId"]
+
+    def _create_Cognito_UserPoolDomain(self, logical: str, props: dict, _meta: dict) -> None:
+        domain = self.resolve(props["Domain"])
+        self.client("cognito-idp").create_user_pool_domain(Domain=domain, UserPoolId=self.resolve(props["UserPoolId"]))
+        self.out.physical[logical] = domain
+
+    def _create_Cognito_UserPoolGroup(self, logical: str, props: dict, _meta: dict) -> None:
+        name = props["GroupName"]
+        self.client("cognito-idp").create_group(GroupName=name, UserPoolId=self.resolve(props["UserPoolId"]),
+                                                Description=props.get("Description", ""))
+        self.out.physical[logical] = name
 
     def _create_StepFunctions_StateMachine(self, logical: str, props: dict, _meta: dict) -> None:
         definition = self.resolve(props["DefinitionString"])
@@ -421,12 +451,17 @@ class Provisioner:
             return path_of(resource["ParentId"]) + "/" + resource["PathPart"]
 
         function_by_arn = {self.out.arns[f.logical_id]: f.name for f in self.out.functions.values()}
+        stages = {r["Properties"]["RestApiId"]["Ref"]: r["Properties"]["StageName"]
+                  for r in self.resources.values() if r["Type"] == "AWS::ApiGateway::Stage"}
+        for api in [n for n, r in self.resources.items() if r["Type"] == "AWS::ApiGateway::RestApi"]:
+            self.out.apis[api] = (stages.get(api, ""), [])
         for logical in [n for n, r in self.resources.items() if r["Type"] == "AWS::ApiGateway::Method"]:
             props = self.resources[logical]["Properties"]
             uri = self.resolve(props["Integration"]["Uri"])
             function = next((name for arn, name in function_by_arn.items() if arn in uri), None)
             if function is None:
                 raise UnsupportedTemplate(f"{logical}: integration {uri} is not a function of this stack")
-            self.out.routes.append((props["HttpMethod"], path_of(props["ResourceId"]), function))
-        stages = [r for r in self.resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]
-        self.out.stage_name = stages[0]["Properties"]["StageName"] if stages else ""
+            route = (props["HttpMethod"], path_of(props["ResourceId"]) or "/", function)
+            self.out.apis[props["RestApiId"]["Ref"]][1].append(route)
+        if self.out.apis:
+            self.out.stage_name, self.out.routes = next(iter(self.out.apis.values()))

@@ -358,11 +358,32 @@ class EmbeddedRuntime:
 
     def sweep_approvals(self, at: datetime) -> None:
         """Fire the approval sweep schedule as EventBridge would at time `at`."""
-        for targets in self.resources.schedules.values():
+        self.fire_schedule("ApprovalSweepSchedule", at)
+
+    def send_digests(self, at: datetime) -> Any:
+        """Fire the work queue's daily digest schedule as EventBridge would at time `at`; returns
+        the digest's result ({"sent": {group: items}, ...}) or raises its error."""
+        (result, error), = self.fire_schedule("WorkQueueDigestSchedule", at)
+        if error:
+            raise RuntimeError(f"the digest failed: {result}")
+        return result
+
+    def work_items(self) -> Any:
+        """The work queue's store (handoff.adapters.work_items_store.WorkItemStore)."""
+        from handoff.adapters.work_items_store import WorkItemStore
+
+        return WorkItemStore(self.session.resource("dynamodb", region_name=REGION).Table(self.env("WORK_ITEMS_TABLE")))
+
+    def fire_schedule(self, logical_prefix: str, at: datetime) -> list[tuple[Any, str | None]]:
+        """Invoke the targets of the schedule rules named `logical_prefix*` with EventBridge's
+        Scheduled Event for time `at`; returns each target's (result, error type)."""
+        results = []
+        for targets in [t for rule, t in self.resources.schedules.items() if rule.startswith(logical_prefix)]:
             for target in targets:
                 function = target["Arn"].split(":")[6]
-                self._invoke(function, {
-                    "version": "0", "id": f"sweep-{at.timestamp()}", "detail-type": "Scheduled Event",
+                results.append(self._invoke(function, {
+                    "version": "0", "id": f"schedule-{at.timestamp()}", "detail-type": "Scheduled Event",
                     "source": "aws.events", "account": ACCOUNT, "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "region": REGION, "resources": [], "detail": {},
-                })
+                }))
+        return results

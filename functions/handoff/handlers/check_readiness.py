@@ -133,7 +133,7 @@ def validate(request: HandoffRef) -> dict:
                             detail=", ".join(sorted({e.code for e in blocking})))
         _fix_request(request.handoffId, deal, blocking, rework, records.round_summary(request.handoffId))
         queue_exceptions_once(request.handoffId, f"blocked#{rework}", HandoffStatus.BLOCKED.value, blocking,
-                              priority=max((e.priority or 0) for e in blocking))
+                              priority=max((e.priority or 0) for e in blocking), fix_round=rework)
         metrics.add_metric(name="HandoffBlocked", unit=MetricUnit.Count, value=1)
         business_metrics.handoff_counted("HandoffsBlocked", deal)
         logger.info("handoff blocked", extra={"handoff_id": request.handoffId, "codes": [e.code for e in blocking]})
