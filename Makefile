@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONPATH := functions:.
 
-.PHONY: demo test setup system-packages lint synth bench clean
+.PHONY: demo test setup system-packages lint synth bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+
+# After changing functions/requirements.txt: the Lambda bundle installs only what the lock names.
+lock: setup
+	$(BIN)/python -m infra.lock
 
 synth: setup
 	npx cdk synth --quiet

@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """CDK entry point: `cdk synth` / `cdk deploy` run this. Tests and the local runtime call build_app()."""
 
+import sys
+from pathlib import Path
 from typing import Any
+
+# The stack validates deploy-time configuration with the functions' own models (handoff.*).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "functions"))
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks

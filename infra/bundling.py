@@ -1,5 +1,6 @@
-"""Lambda packaging without Docker: pip installs the pinned runtime dependencies for the Lambda
-platform into the asset, next to the handoff package."""
+"""Lambda packaging without Docker: pip installs the locked runtime dependencies (exact versions
+and hashes, functions/requirements.lock) for the Lambda platform into the asset, next to the
+handoff package."""
 
 import shutil
 import subprocess
@@ -9,25 +10,31 @@ from pathlib import Path
 import jsii
 from aws_cdk import ILocalBundling
 
+from infra.lambda_runtime import pip_target_options
+
+LOCK_FILE = "requirements.lock"
+# Deploy-time configuration (approvers, playbooks) is read from SSM Parameter Store; the repo's
+# YAML files are the parameters' defaults and stay out of the bundle.
+NOT_BUNDLED = ("__pycache__", "*.pyc", "playbooks", "config")
+
+
+def pip_install_command(source: Path, output_dir: str) -> list[str]:
+    # --require-hashes: a wheel whose hash is not the locked one fails the synth; --no-deps: the lock
+    # is the whole transitive set, nothing is resolved at bundling time.
+    return [
+        sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check",
+        "--require-hashes", "--no-deps", "--requirement", str(source / LOCK_FILE),
+        "--target", output_dir, *pip_target_options(),
+    ]
+
 
 @jsii.implements(ILocalBundling)
 class PipBundling:
-    def __init__(self, source: Path, python_version: str, platform: str):
+    def __init__(self, source: Path):
         self._source = source
-        self._python_version = python_version
-        self._platform = platform
 
     def try_bundle(self, output_dir: str, *, image, **_options) -> bool:
-        subprocess.run(
-            [
-                sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
-                "--requirement", str(self._source / "requirements.txt"),
-                "--target", output_dir,
-                "--platform", self._platform, "--implementation", "cp",
-                "--python-version", self._python_version, "--only-binary=:all:",
-            ],
-            check=True,
-        )
+        subprocess.run(pip_install_command(self._source, output_dir), check=True)
         shutil.copytree(self._source / "handoff", Path(output_dir) / "handoff",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"), dirs_exist_ok=True)
+                        ignore=shutil.ignore_patterns(*NOT_BUNDLED), dirs_exist_ok=True)
         return True

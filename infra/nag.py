@@ -20,11 +20,14 @@ def acknowledge_findings(stack: Stack) -> None:
          "resource-level permissions.")
     _ack(stack, f"IAM5[Resource::<{stack.get_logical_id(stack.handoffs.node.default_child)}.Arn>/index/*]",
          "Table-level data grant includes the table's own indexes (the approval sweeper queries gsi1).")
+    _ack(stack, f"IAM5[Resource::<{stack.get_logical_id(stack.work_items.node.default_child)}.Arn>/index/*]",
+         "Table-level data grant includes the work items table's indexes (the queue and a handoff's items).")
     documents = stack.get_logical_id(stack.documents.node.default_child)
     _ack(stack, f"IAM5[Resource::<{documents}.Arn>/quarantine/*]",
          "Put of rejected events under the quarantine prefix of the stack's own bucket; keys are per event.")
     _ack(stack, f"IAM5[Resource::<{documents}.Arn>/launch-packets/*]",
-         "Put and presigned get of launch packets under their prefix of the stack's own bucket; keys are per handoff.")
+         "Put (the packet step) and presigned get (the packet link's route) of launch packets under their prefix of "
+         "the stack's own bucket; keys are per handoff.")
     for function in stack.functions.values():
         _ack(stack.state_machine,
              f"IAM5[Resource::<{stack.get_logical_id(function.node.default_child)}.Arn>:*]",
@@ -41,8 +44,9 @@ def acknowledge_findings(stack: Stack) -> None:
              "links, and REST credentials are rotated by the systems that issue them.")
     for method in stack.approval_methods:
         _ack(method, "APIG4",
-             "Approvers follow an emailed link: each request carries an HMAC signature over approval id, approver "
-             "and expiry, verified by the handler; there is no user pool to authorize against.")
+             "Approvers and delivery leads follow an emailed link: each request carries an HMAC signature over the "
+             "approval or handoff id, the approver or purpose, and expiry, verified by the handler; there is no user "
+             "pool to authorize against.")
         _ack(method, "COG4", "See APIG4: signed links, not Cognito users, authorize approvals.")
     for method in stack.operator_methods:
         _ack(method, "COG4",
@@ -61,3 +65,19 @@ def acknowledge_findings(stack: Stack) -> None:
 
     acknowledge(stack, _ack)
     stack.intake.acknowledge(_ack)
+    _acknowledge_console(stack)
+
+
+def _acknowledge_console(stack: Stack) -> None:
+    for method in stack.console_methods:
+        _ack(method, "APIG4",
+             "People sign in through the Cognito hosted UI; the Console function verifies the ID token from the "
+             "HttpOnly session cookie (signature against the pool's JWKS, issuer, audience, expiry) on every "
+             "request and checks group membership per action. API Gateway authorizers read headers, not cookies.")
+        _ack(method, "COG4", "See APIG4: the function itself verifies the Cognito ID token carried in the cookie.")
+    _ack(stack.console_secret, "SMG4",
+         "Only signs the console's CSRF tokens: rotating it by hand at any time only invalidates forms open at that "
+         "moment; there is no external system to rotate with.")
+    _ack(stack.user_pool, "COG8",
+         "Sign-in is meant to federate with the firm's SSO, whose identity provider applies its own risk checks; "
+         "local users must use TOTP MFA and a strong password. The Plus tier is a per-user cost left to the deployer.")

@@ -1,6 +1,7 @@
 """The handoff stack: bus and rule, state machine, one Lambda per step, table, queues, approval API."""
 
 import json
+import re
 from pathlib import Path
 
 from aws_cdk import (
@@ -18,25 +19,28 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra import security
 from infra.analytics import Analytics
-from infra.bundling import PipBundling
+from infra.bundling import LOCK_FILE, NOT_BUNDLED, PipBundling
+from infra.configuration import ContextError, DeployConfiguration, context_flag, context_json
+from infra.console import wire_console
 from infra.handoff_indexes import add_search_indexes
 from infra.intake import CrmIntake
+from infra.lambda_runtime import ARCHITECTURE, RUNTIME, pip_target_options
+from infra.mail import Mail
 from infra.monitoring import Monitoring, dead_letter_queues
 from infra.recovery import add_recovery
 from infra.retry_policies import expanded_text
-from infra.wiring import FUNCTIONS, FunctionSpec
+from infra.wiring import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, FUNCTIONS, FunctionSpec
+from infra.work_queue import wire_work_queue, work_items_table, work_queue_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 DEFINITION = ROOT / "statemachines" / "handoff.asl.json"
-RUNTIME = lambda_.Runtime.PYTHON_3_14
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 
@@ -59,17 +63,17 @@ class HandoffStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         ctx = self.node.try_get_context
-        mail_from = ctx("mailFrom") or "handoffs@example.com"
-        delivery_leads = ctx("deliveryLeadsEmail") or "delivery-leads@example.com"
-        systems_config = ctx("systemsConfig") or {}
 
         # Every change of a handoff, old and new image, feeds the facts (infra/analytics.py).
         self.handoffs = self._table("Handoffs", with_index=True, stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES)
         self.ledger = self._table("Ledger")
         self.idempotency = self._table("Idempotency", ttl="expiration", pk="id", sk=None)
+        self.work_items = work_items_table(self)
         self.documents = self._documents_bucket()
         self.exceptions = self._queue("Exceptions", retention=Duration.days(14))
+        # One bus per stage: -c eventBusName=closed-won-handoffs-staging.
         self.bus = events.EventBus(self, "HandoffBus", event_bus_name=ctx("eventBusName") or "closed-won-handoffs")
+        self._crm_publishers()
         self.approval_secret = secretsmanager.Secret(
             self, "ApprovalSigningKey",
             description="HMAC key that signs approval links",
@@ -79,9 +83,10 @@ class HandoffStack(Stack):
             self, "SystemsCredentials",
             description="Credentials of the REST systems of record (API keys, OAuth2 clients), JSON by system",
         )
-        self.sender = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(mail_from))
+        self.mail = Mail(self, "Mail")
         self.intake = CrmIntake(self)
-        systems_config = self.intake.systems_config(systems_config)
+        self.configuration = DeployConfiguration(
+            self, "Configuration", systems_config=self.intake.systems_config(self._systems_config()))
 
         self.api = self._approval_api_shell()
         self.web_acl = security.web_acl(self, self.api.deployment_stage)
@@ -100,11 +105,12 @@ class HandoffStack(Stack):
             "EVENT_BUS_NAME": self.bus.event_bus_name,
             "APPROVAL_SECRET_ARN": self.approval_secret.secret_arn,
             "SYSTEMS_SECRET_ARN": self.systems_secret.secret_arn,
-            "SYSTEMS_CONFIG": json.dumps(systems_config),
-            "MAIL_FROM": mail_from,
-            "DELIVERY_LEADS_EMAIL": delivery_leads,
+            **self.configuration.environment,
+            **self.mail.environment,
             "CONTRACT_ANALYSER": ctx("contractAnalyser") or "offline",
             "BEDROCK_MODEL_ID": ctx("bedrockModelId") or "",
+            "WORK_ITEMS_TABLE": self.work_items.table_name,
+            **work_queue_environment(self),
             "FACTS_DELIVERY_STREAM": self.analytics.delivery.ref,
             **self.intake.environment(),
         }
@@ -112,12 +118,16 @@ class HandoffStack(Stack):
         self.functions = {spec.logical_name: self._function(spec, code, environment) for spec in FUNCTIONS}
         self._wire_approval_api()
         self._wire_handoff_api()
+        self._wire_launch_packet_api()
+        self.mail.subscribe(self.functions["MailFeedback"])
         self.state_machine = self._state_machine()
         self._let_start_executions()
         self._rule()
         self._pipeline_rule()
         self.intake.wire(self.functions)
         self._sweeper_schedule()
+        wire_work_queue(self)
+        wire_console(self)
         self.analytics.consume(self.handoffs, self.functions["RecordFacts"])
         add_recovery(self)
         self.monitoring = Monitoring(  # dashboards and alarms (infra/monitoring.py)
@@ -185,14 +195,16 @@ class HandoffStack(Stack):
 
     # --- functions --------------------------------------------------------------------------
     def _code(self) -> lambda_.Code:
-        python_version = RUNTIME.name.removeprefix("python")
+        # Docker is the fallback only when local bundling is unavailable; both install the lock.
+        docker_pip = " ".join(["pip install --require-hashes --no-deps -r", LOCK_FILE, "-t /asset-output",
+                               *pip_target_options()])
         return lambda_.Code.from_asset(
             str(FUNCTIONS_DIR),
-            exclude=["**/__pycache__", "*.pyc"],
+            exclude=[f"**/{name}" for name in NOT_BUNDLED],
             bundling=BundlingOptions(
                 image=RUNTIME.bundling_image,
-                command=["bash", "-c", "pip install -r requirements.txt -t /asset-output && cp -r handoff /asset-output/"],
-                local=PipBundling(FUNCTIONS_DIR, python_version, "manylinux2014_aarch64"),
+                command=["bash", "-c", f"{docker_pip} && cp -r handoff /asset-output/"],  # exclude applied
+                local=PipBundling(FUNCTIONS_DIR),
             ),
         )
 
@@ -202,13 +214,16 @@ class HandoffStack(Stack):
             # The API's own functions build links from the request; referencing the API URL there would be a cycle.
             env["APPROVAL_BASE_URL"] = self.api.url.rstrip("/")
         asynchronous = not spec.in_workflow and not spec.behind_api and not spec.from_queue
+        if spec.behind_api and spec.timeout_seconds >= API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS:
+            raise ValueError(f"{spec.logical_name}: a {spec.timeout_seconds} s timeout outlives API Gateway's "
+                             f"{API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS} s integration timeout")
         log_group = logs.LogGroup(self, f"{spec.logical_name}Logs", retention=LOG_RETENTION,
                                   removal_policy=RemovalPolicy.DESTROY)
         function = lambda_.Function(
             self, f"{spec.logical_name}Function",
             description=spec.description,
             runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
+            architecture=ARCHITECTURE,
             handler=f"handoff.handlers.{spec.module}.handler",
             code=code,
             environment=env,
@@ -230,16 +245,24 @@ class HandoffStack(Stack):
             "ledger:write": lambda f: security.grant_table(self.ledger, f, security.TABLE_WRITE),
             "idempotency:write": lambda f: security.grant_table(self.idempotency, f, security.IDEMPOTENCY_WRITE),
             "quarantine:write": lambda f: self._grant_documents(f, "quarantine/*", ["s3:PutObject"]),
-            # Put launch packets and presign links to them.
-            "packets:write": lambda f: self._grant_documents(f, "launch-packets/*", ["s3:PutObject", "s3:GetObject"]),
+            "packets:write": lambda f: self._grant_documents(f, "launch-packets/*", ["s3:PutObject"]),
+            # Presign links to launch packets: a presigned URL carries the signer's permissions.
+            "packets:read": lambda f: self._grant_documents(f, "launch-packets/*", ["s3:GetObject"]),
             "exceptions:send": lambda f: self.exceptions.grant_send_messages(f),
             "bus:put": lambda f: security.grant_put_events(self.bus, f, spec.publishes),
             "approval-secret:read": lambda f: self.approval_secret.grant_read(f),
             "systems-secret:read": lambda f: self.systems_secret.grant_read(f),
-            "mail:send": lambda f: self.sender.grant_send_email(f),
+            "mail:send": self.mail.grant_send,
             "states:callback": lambda f: security.grant_callbacks(self, f, self.state_machine_name),
+            "config:approvers": lambda f: self.configuration.grant(f, "approvers"),
+            "config:delivery-leads": lambda f: self.configuration.grant(f, "delivery-leads-email"),
+            "config:playbooks": lambda f: self.configuration.grant(f, "playbooks"),
+            "config:systems": lambda f: self.configuration.grant(f, "systems-config"),
             "states:start": lambda f: None,  # granted once the state machine exists: _let_start_executions
             "bedrock:invoke": self._grant_bedrock,
+            "work-items:write": lambda f: security.grant_table(self.work_items, f, security.TABLE_WRITE),
+            "dead-letters:read": lambda f: None,  # infra/work_queue.py, once every queue exists
+            # Dead-letter queues, the Cognito pool and the console's key are granted in infra/console.py.
             "facts:put": lambda f: self.analytics.grant_put(f),
             **self.intake.grants(),
         }
@@ -260,13 +283,16 @@ class HandoffStack(Stack):
 
     # --- approval API -----------------------------------------------------------------------
     def _approval_api_shell(self) -> apigw.RestApi:
+        # The account's one API Gateway logging role: `-c apiGatewayCloudWatchRole=false` when the
+        # platform team already set it (AWS::ApiGateway::Account is account-wide, last writer wins).
+        cloud_watch_role = context_flag(self, "apiGatewayCloudWatchRole", True)
         access_logs = logs.LogGroup(self, "ApprovalApiAccessLogs", retention=LOG_RETENTION,
                                     removal_policy=RemovalPolicy.DESTROY)
         return apigw.RestApi(
             self, "ApprovalApi",
             description="Approval links (GET shows the page, POST decides) and the operators' handoff API (IAM)",
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            cloud_watch_role=cloud_watch_role,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY if cloud_watch_role else None,
             endpoint_types=[apigw.EndpointType.REGIONAL],
             deploy_options=apigw.StageOptions(
                 stage_name="v1",
@@ -310,6 +336,13 @@ class HandoffStack(Stack):
         # The search's parameters are checked by the handler (400 naming each), not by API Gateway.
         self.operator_methods.append(handoffs.add_method("GET", integration, authorization_type=apigw.AuthorizationType.IAM))
 
+    def _wire_launch_packet_api(self) -> None:
+        # The link in the launch-packet email: signed like approval links, checked by the handler.
+        packet = self.api.root.add_resource("launch-packets").add_resource("{handoffId}")
+        self.approval_methods.append(packet.add_method(
+            "GET", apigw.LambdaIntegration(self.functions["LaunchPacketApi"]), request_validator=self.validator,
+            request_parameters={"method.request.path.handoffId": True}))
+
     # --- workflow ---------------------------------------------------------------------------
     def _state_machine(self) -> sfn.StateMachine:
         workflow_functions = {s.logical_name: self.functions[s.logical_name] for s in FUNCTIONS if s.in_workflow}
@@ -320,7 +353,10 @@ class HandoffStack(Stack):
             definition_substitutions={f"{name}FunctionArn": fn.function_arn for name, fn in workflow_functions.items()},
             tracing_enabled=True,
             logs=sfn.LogOptions(
+                # Under /aws/vendedlogs/: Step Functions' log delivery adds its resource policy there
+                # without hitting CloudWatch Logs' 5120-character resource-policy limit.
                 destination=logs.LogGroup(self, "WorkflowLogs", retention=LOG_RETENTION,
+                                          log_group_name=f"/aws/vendedlogs/states/{self.stack_name}-HandoffWorkflow",
                                           removal_policy=RemovalPolicy.DESTROY),
                 level=sfn.LogLevel.ALL,
                 include_execution_data=False,
@@ -329,6 +365,31 @@ class HandoffStack(Stack):
         for fn in workflow_functions.values():
             fn.grant_invoke(machine)
         return machine
+
+    def _systems_config(self) -> dict:
+        config = context_json(self, "systemsConfig", {})
+        if not isinstance(config, dict):
+            raise ContextError("systemsConfig", "must be a JSON object keyed by port")
+        return config
+
+    def _crm_publishers(self) -> None:
+        """A CRM in another account may put events on the bus: `crmPublisherAccounts` (account ids),
+        and only events whose source starts with `crm.` (what the rules listen to)."""
+        accounts = context_json(self, "crmPublisherAccounts", [])
+        if not isinstance(accounts, list) or not all(isinstance(a, str | int) for a in accounts):
+            raise ContextError("crmPublisherAccounts", "must be a list of 12-digit AWS account ids")
+        accounts = [str(a) for a in accounts]
+        bad = [a for a in accounts if not re.fullmatch(r"\d{12}", a)]
+        if bad:
+            raise ContextError("crmPublisherAccounts", f"{bad} are not 12-digit AWS account ids")
+        for account in accounts:
+            self.bus.add_to_resource_policy(iam.PolicyStatement(
+                sid=f"CrmPublisher{account}",
+                principals=[iam.AccountPrincipal(account)],
+                actions=["events:PutEvents"],
+                resources=[self.bus.event_bus_arn],
+                conditions={"StringLike": {"events:source": "crm.*"}},
+            ))
 
     def _let_start_executions(self) -> None:
         """Functions outside the workflow that start it (a retry of a FAILED handoff): this machine only.

@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 # its defaults is 3 attempts x (8 s connect + 8 s read) + 2 backoffs of up to 8 s = 64 s, plus an
 # OAuth token request (16 s). 30 s would cut a slow but healthy call short; 120 s leaves headroom.
 INTEGRATION_TIMEOUT_SECONDS = 120
-INTEGRATION = ("ledger:write", "idempotency:write", "systems-secret:read")
+INTEGRATION = ("ledger:write", "idempotency:write", "systems-secret:read", "config:systems", "config:playbooks")
+# API Gateway ends every integration at 29 s; a function behind it must answer (or fail) before.
+API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29
+API_TIMEOUT_SECONDS = 20
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("AcceptEvent", "accept_event", "Validate a closed-won event, quarantine it or register the handoff",
                  ("handoffs:write", "quarantine:write")),
     FunctionSpec("CheckReadiness", "check_readiness", "Readiness gates, contract analysis and approval routing",
-                 ("handoffs:write", "mail:send", "exceptions:send", "bedrock:invoke")),
+                 ("handoffs:write", "mail:send", "exceptions:send", "bedrock:invoke", "config:approvers",
+                  "config:playbooks")),
     FunctionSpec("RequestApproval", "request_approval", "Store an approval with its task token and email the approver",
                  ("handoffs:write", "mail:send", "approval-secret:read")),
     FunctionSpec("SyncCustomer", "sync_customer", "Match or create the customer in the customer master",
@@ -42,28 +46,49 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  ("handoffs:write", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
     FunctionSpec("RaiseRequisitions", "raise_requisitions", "Raise purchase requisitions for subcontractors",
                  ("handoffs:write", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
+    # Signs the packet link (approval-secret:read) and never reads documents back: the link's route presigns.
     FunctionSpec("AssembleLaunchPacket", "assemble_launch_packet", "Store the launch packet and notify delivery",
-                 ("handoffs:write", "packets:write", "mail:send")),
+                 ("handoffs:write", "packets:write", "mail:send", "config:delivery-leads", "approval-secret:read")),
     FunctionSpec("ActivateHandoff", "activate_handoff", "Mark the handoff activated and write the project back to CRM",
                  ("handoffs:write", "bus:put", *INTEGRATION, "salesforce-key:read", "hubspot-token:read"),
                  timeout_seconds=INTEGRATION_TIMEOUT_SECONDS, publishes=(("closed-won-handoff", "Handoff Activated"),)),
     FunctionSpec("CloseHandoff", "close_handoff", "Record a rejection, timeout or failure and queue the exception",
                  ("handoffs:write", "exceptions:send")),
     FunctionSpec("ApprovalApi", "approval_api", "Approval pages and decisions behind API Gateway",
-                 ("handoffs:write", "approval-secret:read", "states:callback"), in_workflow=False, behind_api=True),
+                 ("handoffs:write", "approval-secret:read", "states:callback"), in_workflow=False, behind_api=True,
+                 timeout_seconds=API_TIMEOUT_SECONDS),
     # Reads the record and the search indexes (never Scans); a resubmission goes on the bus and
     # AcceptEvent writes it; a retry of a FAILED handoff is a conditional write here (status, who
     # asked, on the timeline) and a new execution (states:start).
     FunctionSpec("HandoffApi", "handoff_api",
                  "Operators' handoff API (IAM): search handoffs, read one, resubmit a blocked one, retry a failed one",
                  ("handoffs:write", "bus:put", "quarantine:write", "states:start"), in_workflow=False, behind_api=True,
-                 publishes=(("crm.*", "Opportunity Closed Won"),)),  # under the handoff's own CRM source
+                 # Under the handoff's own CRM source.
+                 timeout_seconds=API_TIMEOUT_SECONDS, publishes=(("crm.*", "Opportunity Closed Won"),)),
     FunctionSpec("ApprovalSweeper", "approval_sweeper", "Reminders, escalations and expiry of pending approvals",
                  ("handoffs:write", "mail:send", "approval-secret:read", "states:callback"), in_workflow=False),
     FunctionSpec("TrackPipeline", "track_pipeline",
                  "Soft staffing requests from pipeline stage changes; released when the deal is lost",
                  ("handoffs:write", "quarantine:write", *INTEGRATION), in_workflow=False,
                  timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
+    FunctionSpec("MailFeedback", "mail_feedback",
+                 "SES bounces and complaints: a bounced approval or fix request goes on the handoff and to operations",
+                 ("handoffs:write", "exceptions:send"), in_workflow=False),
+    FunctionSpec("LaunchPacketApi", "launch_packet_api",
+                 "Signed launch-packet links: answers with a freshly presigned, short-lived S3 link",
+                 ("handoffs:read", "packets:read", "approval-secret:read"), in_workflow=False, behind_api=True,
+                 timeout_seconds=API_TIMEOUT_SECONDS),
+    # The exceptions queue's consumer (SQS event source, partial batch failures) and the daily digest.
+    FunctionSpec("WorkQueueIntake", "work_queue_intake", "Exceptions queue to work items (owner group, priority, SLA)",
+                 ("handoffs:read", "work-items:write"), in_workflow=False, from_queue=True),
+    FunctionSpec("WorkQueueDigest", "work_queue_digest", "Daily digest of open work items per owner group by email",
+                 ("work-items:write", "mail:send", "dead-letters:read"), in_workflow=False),
+    # The console's pages for people (Cognito sign-in, infra/console.py): reads handoffs, writes approvals
+    # decisions and work items, resubmits through the bus, reads (never consumes) dead-letter queues.
+    FunctionSpec("Console", "console", "Operations console: handoffs, the work queue and my approvals (Cognito)",
+                 ("handoffs:write", "work-items:write", "bus:put", "states:callback", "dead-letters:read"),
+                 in_workflow=False, behind_api=True, timeout_seconds=API_TIMEOUT_SECONDS,
+                 publishes=(("crm.*", "Opportunity Closed Won"),)),  # resubmissions, as the operators' API
     # Fed by the handoff table's stream (infra/analytics.py), not by the workflow or the bus.
     FunctionSpec("RecordFacts", "record_facts", "Facts from the handoff table's stream, to Firehose and S3",
                  ("facts:put",), in_workflow=False),
@@ -82,6 +107,6 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  publishes=(("crm.hubspot", "Opportunity Closed Won"), ("crm.hubspot", "Opportunity Stage Changed"))),
     # Requeues quarantined events on the bus; its S3 grants and route are in infra/recovery.py.
     FunctionSpec("RecoveryApi", "recovery_api", "Operators' recovery API (IAM): requeue quarantined events",
-                 ("bus:put",), in_workflow=False, behind_api=True,
+                 ("bus:put",), in_workflow=False, behind_api=True, timeout_seconds=API_TIMEOUT_SECONDS,
                  publishes=(("crm.*", "Opportunity Closed Won"), ("crm.*", "Opportunity Stage Changed"))),
 )

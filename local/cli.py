@@ -145,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd.add_argument("--inject-faults", metavar="RATE", help="fail this share (0..1) of calls transiently")
     run_cmd.add_argument("--seed", type=int, default=0, help="the seed of --inject-faults (default 0)")
     commands.add_parser("demo", help="every closed-won example, approved through the approval links")
+    console_cmd = commands.add_parser("console", help="run the events, then serve the operations console")
+    console_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    console_cmd.add_argument("--decide", choices=["approve", "reject", "none"], default="approve")
+    console_cmd.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
     ingest_cmd = commands.add_parser("ingest", help="what Salesforce or HubSpot sends, through the CRM intake")
     ingest_cmd.add_argument("crm", choices=["salesforce", "hubspot"])
     ingest_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -184,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         files = sorted((FIXTURES / "closed-won").glob("*.json"))
         decide, as_json = "approve", False
     else:
-        files, decide, as_json = args.files, args.decide, args.json
+        files, decide, as_json = args.files, args.decide, getattr(args, "json", False)
     injection = None
     if args.command == "run" and args.inject_faults is not None:
         from local.inject_faults import FaultInjection, RateRefused, parse_rate
@@ -202,6 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_logs()
     out = _quiet_stdout()
     try:
-        return run(events, decide, as_json, out, injection)
+        if args.command == "console":
+            from local.console import serve
+
+            return serve(events, args.decide, args.port, out)
+        code = run(events, decide, as_json, out, injection)
+        if args.command == "demo":
+            out.write("\nOpen the console on these handoffs (then http://127.0.0.1:8765/):\n  .venv/bin/python -m local "
+                      "console tests/fixtures/closed-won/*.json tests/fixtures/needs-fix/*.json\n")
+        return code
     finally:
         out.flush()

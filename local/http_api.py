@@ -73,8 +73,8 @@ class LocalApi:
     def _serve(self, request: BaseHTTPRequestHandler, method: str) -> None:
         url = urlsplit(request.path)
         path = url.path
-        prefix = f"/{self.stage}"
-        if not (path == prefix or path.startswith(prefix + "/")):
+        prefix = f"/{self.stage}" if self.stage else ""  # no stage: served at the root (the local console)
+        if prefix and not (path == prefix or path.startswith(prefix + "/")):
             return self._reply(request, 403, {"content-type": "application/json"}, b'{"message":"Forbidden"}')
         resource_path = path[len(prefix):] or "/"
         for route in self.routes:
@@ -88,7 +88,9 @@ class LocalApi:
             if error:
                 return self._reply(request, 502, {"content-type": "application/json"},
                                    b'{"message": "Internal server error"}')
-            headers = {k.lower(): v for k, v in (payload.get("headers") or {}).items()}
+            headers: list[tuple[str, str]] = [(k.lower(), v) for k, v in (payload.get("headers") or {}).items()]
+            for key, values in (payload.get("multiValueHeaders") or {}).items():
+                headers += [(key.lower(), v) for v in values if (key.lower(), v) not in headers]
             raw = payload.get("body") or ""
             data = base64.b64decode(raw) if payload.get("isBase64Encoded") else raw.encode()
             return self._reply(request, int(payload.get("statusCode", 200)), headers, data)
@@ -114,7 +116,7 @@ class LocalApi:
             "requestContext": {
                 "resourcePath": route.pattern,
                 "httpMethod": method,
-                "path": f"/{self.stage}{path}",
+                "path": f"/{self.stage}{path}" if self.stage else path,
                 "stage": self.stage,
                 "requestId": str(uuid.uuid4()),
                 "requestTimeEpoch": int(datetime.now(UTC).timestamp() * 1000),
@@ -126,9 +128,10 @@ class LocalApi:
         }
 
     @staticmethod
-    def _reply(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+    def _reply(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str] | list[tuple[str, str]],
+               body: bytes) -> None:
         request.send_response(status)
-        for key, value in headers.items():
+        for key, value in headers.items() if isinstance(headers, dict) else headers:
             if key != "content-length":
                 request.send_header(key, value)
         request.send_header("Content-Length", str(len(body)))

@@ -1,8 +1,9 @@
 """Every patch this runtime makes to moto, in one place. moto (pinned exactly in requirements.txt)
 runs real ASL, but without Docker it runs no Lambda code, it never starts executions from
 EventBridge rules, Retry and Wait really sleep, and its DynamoDB is not safe under concurrent
-transactions, its SendTaskFailure drops the cause, and a retried .waitForTaskToken task keeps its
-first token (Step Functions issues a new one per attempt). Each gap is bridged here;
+transactions, its SendTaskFailure drops the cause, a retried .waitForTaskToken task keeps its
+first token (Step Functions issues a new one per attempt), its SES publishes no configuration-set
+events and its SNS cannot invoke in-process Lambdas. Each gap is bridged here;
 tests/local/test_moto_bridge.py fails loudly when a moto upgrade moves what is patched.
 
 Fault injection: `MotoBridge.faults` (`EmbeddedRuntime.faults`) is a `FaultPlan` (local/faults.py)
@@ -22,6 +23,8 @@ invocation timed out, as Lambda does. `FaultPlan(seed=...)` makes `rate` reprodu
 `faults.fired` lists what was injected. Function timeouts are enforced for real (local/lambdas.py).
 """
 
+import email
+import email.policy
 import json
 import threading
 import time
@@ -38,6 +41,8 @@ from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from moto.core.responses import EmptyResult
 from moto.dynamodb.responses import DynamoHandler
 from moto.events.models import EventsBackend, Rule
+from moto.ses.responses import EmailResponse
+from moto.sns.models import Subscription
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
@@ -124,6 +129,8 @@ class MotoBridge:
             "send_task_failure": StepFunctionResponse.send_task_failure,
             "stubber_call": BotocoreStubber.__call__,
             "botocore_endpoint_time": botocore.endpoint.time,
+            "ses_send_raw_email": EmailResponse.send_raw_email,
+            "sns_deliver": Subscription.publish,
         }
         stubber_call = self._originals["stubber_call"]
 
@@ -212,6 +219,26 @@ class MotoBridge:
                 env.callback_pool_manager.add(context.update_task_token())
             task_execution(state, env)
 
+        def ses_send_raw_email(response: EmailResponse) -> Any:
+            # SES publishes a configuration set's events (a bounce from the mailbox simulator) to its
+            # destinations some seconds after accepting the message; moto publishes none.
+            result = bridge._originals["ses_send_raw_email"](response)
+            configuration_set = response._get_param("ConfigurationSetName")
+            if configuration_set:
+                bridge._later(bridge._ses_events, response.backend, configuration_set, result.result["MessageId"],
+                              response._get_param("Source"), response._get_param("RawMessage.Data"))
+            return result
+
+        def sns_deliver(subscription: Subscription, message: str, message_id: str, *args: Any, **kwargs: Any) -> None:
+            if subscription.protocol != "lambda":
+                return bridge._originals["sns_deliver"](subscription, message, message_id, *args, **kwargs)
+            # SNS invokes the function asynchronously with its own record format.
+            event = sns_lambda_event(subscription, message, message_id, kwargs.get("subject"))
+            bridge._later(bridge._invoke_async, {"Arn": subscription.endpoint}, event)
+            return None
+
+        EmailResponse.send_raw_email = ses_send_raw_email
+        Subscription.publish = sns_deliver
         LambdaSimpleBackend.invoke = invoke
         StateTaskServiceCallback._eval_execution = fresh_token_per_attempt
         BotocoreStubber.__call__ = faulty_stubber_call
@@ -235,6 +262,8 @@ class MotoBridge:
         if "_eval_execution" in StateTaskServiceCallback.__dict__:
             del StateTaskServiceCallback._eval_execution  # back to the inherited one
         botocore.endpoint.time = self._originals["botocore_endpoint_time"]
+        EmailResponse.send_raw_email = self._originals["ses_send_raw_email"]
+        Subscription.publish = self._originals["sns_deliver"]
         self._originals = {}
 
     # --- behaviour -------------------------------------------------------------------------------
@@ -254,6 +283,33 @@ class MotoBridge:
         self.slept.append(scaled)
         with self.activity:
             time.sleep(scaled)
+
+    def _later(self, work: Callable[..., None], *args: Any) -> None:
+        """Run `work` on its own thread, counted as activity from now (wait_settled waits for it)."""
+        self.activity.__enter__()
+
+        def run() -> None:
+            try:
+                work(*args)
+            finally:
+                self.activity.__exit__()
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def _ses_events(self, backend: Any, configuration_set: str, message_id: str, source: str, raw: Any) -> None:
+        """What SES's event publishing sends for a message to the mailbox simulator's bounce or
+        complaint address, to each SNS destination of the configuration set that takes that event."""
+        self.sleep(2)  # SES reports a simulator bounce within seconds, after the send returned
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        for event in ses_simulator_events(configuration_set, message_id, source, text):
+            destination = backend.config_set_event_destination.get(configuration_set) or {}
+            topic = (destination.get("SNSDestination") or {}).get("TopicARN")
+            wanted = [t.lower() for t in destination.get("MatchingEventTypes", [])]
+            if topic and destination.get("Enabled", True) and event["eventType"].lower() in wanted:
+                from moto.sns.models import sns_backends
+
+                region = topic.split(":")[3]
+                sns_backends[topic.split(":")[4]][region].publish(json.dumps(event), arn=topic)
 
     def _deliver(self, target: dict, service: str, event: dict) -> None:
         """EventBridge target delivery with the target's retry policy and dead-letter queue."""
@@ -290,6 +346,63 @@ class MotoBridge:
             dlq = self.function_dead_letters.get(function_name)
             if dlq:
                 self.dead_letter(dlq, event, f"{error}: {payload.get('errorMessage', '') if isinstance(payload, dict) else ''}")
+
+
+SIMULATOR = "simulator.amazonses.com"
+
+
+def ses_simulator_events(configuration_set: str, message_id: str, source: str, raw: str) -> list[dict]:
+    """SES event records (format of the SES developer guide, "Examples of event data that Amazon SES
+    publishes to Amazon SNS") for the recipients at the mailbox simulator: bounce@ bounces
+    (Permanent, General), complaint@ complains. The message's tags come from X-SES-MESSAGE-TAGS."""
+    message = email.message_from_string(raw, policy=email.policy.default)
+    recipients = [str(a.addr_spec) for field in ("To", "Cc") for a in getattr(message.get(field), "addresses", ())]
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    tags: dict[str, list[str]] = {"ses:configuration-set": [configuration_set],
+                                  "ses:from-domain": [source.rpartition("@")[2]],
+                                  "ses:source-ip": ["127.0.0.1"]}
+    for pair in str(message.get("X-SES-MESSAGE-TAGS") or "").split(","):
+        name, _, value = pair.strip().partition("=")
+        if name and value:
+            tags[name] = [value]
+    mail = {"timestamp": now, "source": source, "sendingAccountId": "123456789012", "messageId": message_id,
+            "sourceArn": f"arn:aws:ses:us-east-1:123456789012:identity/{source.rpartition('@')[2]}",
+            "destination": recipients, "headersTruncated": False,
+            "headers": [{"name": k, "value": str(v)} for k, v in message.items()],
+            "commonHeaders": {"from": [str(message.get("From", source))], "to": recipients,
+                              "messageId": message_id, "subject": str(message.get("Subject", ""))},
+            "tags": tags}
+    events = []
+    bounced = [r for r in recipients if r.partition("+")[0].split("@")[0] == "bounce" and r.endswith("@" + SIMULATOR)]
+    if bounced:
+        events.append({"eventType": "Bounce", "mail": mail, "bounce": {
+            "bounceType": "Permanent", "bounceSubType": "General", "timestamp": now,
+            "feedbackId": f"{message_id}-bounce", "reportingMTA": "dns; amazonses.com",
+            "bouncedRecipients": [{"emailAddress": r, "action": "failed", "status": "5.1.1",
+                                   "diagnosticCode": "smtp; 550 5.1.1 user unknown"} for r in bounced]}})
+    complained = [r for r in recipients if r.split("@")[0].partition("+")[0] == "complaint" and r.endswith("@" + SIMULATOR)]
+    if complained:
+        events.append({"eventType": "Complaint", "mail": mail, "complaint": {
+            "timestamp": now, "feedbackId": f"{message_id}-complaint", "complaintFeedbackType": "abuse",
+            "complainedRecipients": [{"emailAddress": r} for r in complained]}})
+    return events
+
+
+def sns_lambda_event(subscription: Any, message: str, message_id: str, subject: str | None) -> dict:
+    """The event SNS invokes a subscribed function with (one record per message)."""
+    topic = subscription.topic.arn
+    region = topic.split(":")[3]
+    return {"Records": [{
+        "EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": subscription.arn,
+        "Sns": {
+            "Type": "Notification", "MessageId": message_id, "TopicArn": topic, "Subject": subject,
+            "Message": message, "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "SignatureVersion": "1", "Signature": "EXAMPLE",
+            "SigningCertUrl": f"https://sns.{region}.amazonaws.com/SimpleNotificationService-local.pem",
+            "UnsubscribeUrl": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription.arn}",
+            "MessageAttributes": {},
+        },
+    }]}
 
 
 def partner_event_bus_names() -> Callable[[], None]:

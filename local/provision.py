@@ -23,24 +23,24 @@ SKIPPED = {
     "AWS::IAM::Policy", "AWS::Lambda::Permission", "AWS::Lambda::EventInvokeConfig", "AWS::SQS::QueuePolicy",
     "AWS::S3::BucketPolicy", "AWS::ApiGateway::Account", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage",
     "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Resource",
-    "AWS::ApiGateway::Method", "AWS::CDK::Metadata",
+    "AWS::ApiGateway::Method", "AWS::CDK::Metadata", "AWS::Events::EventBusPolicy", "AWS::SNS::TopicPolicy",
 }
 
 # The analytics path in AWS (stream -> RecordFacts -> Firehose -> S3 -> Glue -> Athena). Locally the
 # report reads the table's stream itself, through the same code as RecordFacts, and queries the facts
 # with DuckDB running the same SQL (local/report.py); nothing here would be called.
 ANALYTICS_SKIPPED = {
-    "AWS::Lambda::EventSourceMapping", "AWS::Glue::Database", "AWS::Glue::Table", "AWS::Athena::WorkGroup",
+    "AWS::Glue::Database", "AWS::Glue::Table", "AWS::Athena::WorkGroup",
     "AWS::Athena::NamedQuery",
 }
 
 # Deliberately not provisioned: the local HTTP server stands in for API Gateway, so there is no stage
 # for a web ACL to protect; what the ACL does is asserted on the template (tests/infra, tests/security).
 NOT_EMULATED = {"AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation"}
-# CloudWatch is not emulated (EMF metric lines go to the log), so neither are the dashboards, the
-# alarms and the topic they notify; tests/infra/test_monitoring.py asserts them on the template.
-MONITORING_NOT_EMULATED = {"AWS::CloudWatch::Dashboard", "AWS::CloudWatch::Alarm", "AWS::SNS::Topic",
-                           "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy"}
+# CloudWatch is not emulated (EMF metric lines go to the log), so neither are the dashboards and
+# the alarms; tests/infra/test_monitoring.py asserts them on the template. SNS topics are provisioned
+# (SES's bounce topic delivers to MailFeedback); the alarm topic is created and never published to.
+MONITORING_NOT_EMULATED = {"AWS::CloudWatch::Dashboard", "AWS::CloudWatch::Alarm", "AWS::SNS::TopicPolicy"}
 
 
 class UnsupportedTemplate(RuntimeError):
@@ -69,6 +69,9 @@ class Provisioned:
     schedules: dict[str, list[dict]] = field(default_factory=dict)  # rule logical id -> targets
     queue_sources: list[dict] = field(default_factory=list)  # SQS event source mappings: queue, function, batch
     stage_name: str = ""
+    # Every REST API of the stack by logical id: (stage, routes). `routes` and `stage_name` above are
+    # the first one's (the approval links and the operators' API).
+    apis: dict[str, tuple[str, list[tuple[str, str, str]]]] = field(default_factory=dict)
     streams: dict[str, str] = field(default_factory=dict)  # table logical id -> stream ARN
 
     def by_type(self, cfn_type: str) -> list[str]:
@@ -195,6 +198,7 @@ class Provisioner:
                 raise UnsupportedTemplate(f"{logical}: resource type {cfn_type} is not supported by the local runtime")
             create(logical, resource.get("Properties", {}), resource.get("Metadata", {}))
         self._routes()
+        self.account_prerequisites()
         return self.out
 
     def _name(self, logical: str) -> str:
@@ -242,8 +246,9 @@ class Provisioner:
         attributes = {}
         if "RedrivePolicy" in props:
             attributes["RedrivePolicy"] = json.dumps(self.resolve(props["RedrivePolicy"]))
-        if "MessageRetentionPeriod" in props:
-            attributes["MessageRetentionPeriod"] = str(props["MessageRetentionPeriod"])
+        for name in ("MessageRetentionPeriod", "VisibilityTimeout"):
+            if name in props:
+                attributes[name] = str(props[name])
         url = self.client("sqs").create_queue(QueueName=props.get("QueueName") or self._name(logical),
                                               Attributes=attributes)["QueueUrl"]
         self.out.physical[logical] = url
@@ -261,8 +266,64 @@ class Provisioner:
 
     def _create_SES_EmailIdentity(self, logical: str, props: dict, _meta: dict) -> None:
         identity = self.resolve(props["EmailIdentity"])
-        self.client("ses").verify_email_identity(EmailAddress=identity)
+        self._verify(identity)
         self.out.physical[logical] = identity
+
+    def _verify(self, identity: str) -> None:
+        ses = self.client("ses")
+        if "@" in identity:
+            ses.verify_email_identity(EmailAddress=identity)
+        else:
+            ses.verify_domain_identity(Domain=identity)
+
+    def account_prerequisites(self) -> None:
+        """What the README asks a platform team to have done before deploying, done here: the
+        sender identity the functions are configured with (SES_IDENTITY) is verified in SES."""
+        identities = {f.environment["SES_IDENTITY"] for f in self.out.functions.values() if "SES_IDENTITY" in f.environment}
+        for identity in identities:
+            self._verify(identity)
+
+    def _create_SES_ConfigurationSet(self, logical: str, props: dict, _meta: dict) -> None:
+        name = props.get("Name") or self._name(logical)
+        self.client("ses").create_configuration_set(ConfigurationSet={"Name": name})
+        self.out.physical[logical] = name
+
+    def _create_SES_ConfigurationSetEventDestination(self, logical: str, props: dict, _meta: dict) -> None:
+        destination = self.resolve(props["EventDestination"])
+        if set(destination) - {"Name", "Enabled", "MatchingEventTypes", "SnsDestination"}:
+            raise UnsupportedTemplate(f"{logical}: only SNS event destinations are supported locally")
+        self.client("ses").create_configuration_set_event_destination(
+            ConfigurationSetName=self.resolve(props["ConfigurationSetName"]),
+            EventDestination={"Name": destination.get("Name") or self._name(logical),
+                              "Enabled": destination.get("Enabled", False),
+                              "MatchingEventTypes": destination["MatchingEventTypes"],
+                              "SNSDestination": {"TopicARN": destination["SnsDestination"]["TopicARN"]}})
+        self.out.physical[logical] = destination.get("Name") or self._name(logical)
+
+    def _create_KMS_Key(self, logical: str, props: dict, _meta: dict) -> None:
+        key = self.client("kms").create_key(Description=props.get("Description", ""),
+                                            Policy=json.dumps(self.resolve(props["KeyPolicy"])))["KeyMetadata"]
+        self.out.physical[logical] = key["KeyId"]
+        self.out.arns[logical] = key["Arn"]
+
+    def _create_SNS_Topic(self, logical: str, props: dict, _meta: dict) -> None:
+        attributes = {"KmsMasterKeyId": str(self.resolve(props["KmsMasterKeyId"]))} if "KmsMasterKeyId" in props else {}
+        arn = self.client("sns").create_topic(Name=props.get("TopicName") or self._name(logical),
+                                              Attributes=attributes)["TopicArn"]
+        self.out.physical[logical] = arn
+        self.out.arns[logical] = arn
+
+    def _create_SNS_Subscription(self, logical: str, props: dict, _meta: dict) -> None:
+        arn = self.client("sns").subscribe(TopicArn=self.resolve(props["TopicArn"]), Protocol=props["Protocol"],
+                                           Endpoint=self.resolve(props["Endpoint"]))["SubscriptionArn"]
+        self.out.physical[logical] = arn
+
+    def _create_SSM_Parameter(self, logical: str, props: dict, _meta: dict) -> None:
+        name = self.resolve(props["Name"])
+        self.client("ssm").put_parameter(Name=name, Value=self.resolve(props["Value"]), Type=props["Type"],
+                                         Tier=props.get("Tier", "Standard"), Description=props.get("Description", ""))
+        self.out.physical[logical] = name
+        self.out.arns[logical] = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}"
 
     def _create_KinesisFirehose_DeliveryStream(self, logical: str, props: dict, _meta: dict) -> None:
         # Provisioned (RecordFacts is configured with its name), delivering to the facts bucket as on AWS.
@@ -329,6 +390,8 @@ class Provisioner:
 
     def _create_Lambda_EventSourceMapping(self, logical: str, props: dict, _meta: dict) -> None:
         source = self.resolve(props["EventSourceArn"])
+        if source.split(":")[2] == "dynamodb":
+            return  # the analytics stream: locally the report reads the stream itself (ANALYTICS_SKIPPED)
         if source.split(":")[2] != "sqs":
             raise UnsupportedTemplate(f"{logical}: only SQS event sources are supported by the local runtime")
         function = self.resolve(props["FunctionName"])
@@ -338,6 +401,30 @@ class Provisioner:
             "partial": "ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
         })
         self.out.physical[logical] = logical
+
+    # --- Cognito: the console's user pool (sign-in itself is not emulated: a fixed local operator) ---
+    def _create_Cognito_UserPool(self, logical: str, props: dict, _meta: dict) -> None:
+        pool = self.client("cognito-idp").create_user_pool(PoolName=props.get("UserPoolName") or self._name(logical))
+        self.out.physical[logical] = pool["UserPool"]["Id"]
+        self.out.arns[logical] = pool["UserPool"]["Arn"]
+
+    def _create_Cognito_UserPoolClient(self, logical: str, props: dict, _meta: dict) -> None:
+        client = self.client("cognito-idp").create_user_pool_client(
+            UserPoolId=self.resolve(props["UserPoolId"]), ClientName=self._name(logical),
+            AllowedOAuthFlows=props.get("AllowedOAuthFlows", []),
+            CallbackURLs=[self._local_url(str(u)) for u in self.resolve(props.get("CallbackURLs", []))])
+        self.out.physical[logical] = client["UserPoolClient"]["ClientId"]
+
+    def _create_Cognito_UserPoolDomain(self, logical: str, props: dict, _meta: dict) -> None:
+        domain = self.resolve(props["Domain"])
+        self.client("cognito-idp").create_user_pool_domain(Domain=domain, UserPoolId=self.resolve(props["UserPoolId"]))
+        self.out.physical[logical] = domain
+
+    def _create_Cognito_UserPoolGroup(self, logical: str, props: dict, _meta: dict) -> None:
+        name = props["GroupName"]
+        self.client("cognito-idp").create_group(GroupName=name, UserPoolId=self.resolve(props["UserPoolId"]),
+                                                Description=props.get("Description", ""))
+        self.out.physical[logical] = name
 
     def _create_StepFunctions_StateMachine(self, logical: str, props: dict, _meta: dict) -> None:
         definition = self.resolve(props["DefinitionString"])
@@ -364,12 +451,17 @@ class Provisioner:
             return path_of(resource["ParentId"]) + "/" + resource["PathPart"]
 
         function_by_arn = {self.out.arns[f.logical_id]: f.name for f in self.out.functions.values()}
+        stages = {r["Properties"]["RestApiId"]["Ref"]: r["Properties"]["StageName"]
+                  for r in self.resources.values() if r["Type"] == "AWS::ApiGateway::Stage"}
+        for api in [n for n, r in self.resources.items() if r["Type"] == "AWS::ApiGateway::RestApi"]:
+            self.out.apis[api] = (stages.get(api, ""), [])
         for logical in [n for n, r in self.resources.items() if r["Type"] == "AWS::ApiGateway::Method"]:
             props = self.resources[logical]["Properties"]
             uri = self.resolve(props["Integration"]["Uri"])
             function = next((name for arn, name in function_by_arn.items() if arn in uri), None)
             if function is None:
                 raise UnsupportedTemplate(f"{logical}: integration {uri} is not a function of this stack")
-            self.out.routes.append((props["HttpMethod"], path_of(props["ResourceId"]), function))
-        stages = [r for r in self.resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]
-        self.out.stage_name = stages[0]["Properties"]["StageName"] if stages else ""
+            route = (props["HttpMethod"], path_of(props["ResourceId"]) or "/", function)
+            self.out.apis[props["RestApiId"]["Ref"]][1].append(route)
+        if self.out.apis:
+            self.out.stage_name, self.out.routes = next(iter(self.out.apis.values()))

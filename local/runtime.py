@@ -98,6 +98,9 @@ class EmbeddedRuntime:
         # The REST connector's retry waits are scaled like Step Functions' Retry (and fresh adapters
         # are built: no credentials cached from another runtime in this process).
         self._previous_backoff_sleep = use_backoff_sleep(self.bridge.sleep)
+        from handoff.adapters import configuration
+
+        configuration.forget()  # parameters cached from another runtime in this process
         self.api.start()
         from local.queue_sources import QueuePoller
 
@@ -148,6 +151,14 @@ class EmbeddedRuntime:
         url = self.client("sqs").get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
         self.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(event), MessageAttributes={
             "ERROR_MESSAGE": {"DataType": "String", "StringValue": error[:256]}})
+
+    def set_parameter(self, name: str, value: str) -> None:
+        """Change deploy-time configuration as an operator would (aws ssm put-parameter); the
+        functions see it at once, as they would once their cache's max age has passed."""
+        from handoff.adapters import configuration
+
+        self.client("ssm").put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+        configuration.forget()
 
     def physical(self, logical_prefix: str, cfn_type: str) -> str:
         matches = [lid for lid in self.resources.by_type(cfn_type) if lid.startswith(logical_prefix)]
@@ -347,11 +358,32 @@ class EmbeddedRuntime:
 
     def sweep_approvals(self, at: datetime) -> None:
         """Fire the approval sweep schedule as EventBridge would at time `at`."""
-        for targets in self.resources.schedules.values():
+        self.fire_schedule("ApprovalSweepSchedule", at)
+
+    def send_digests(self, at: datetime) -> Any:
+        """Fire the work queue's daily digest schedule as EventBridge would at time `at`; returns
+        the digest's result ({"sent": {group: items}, ...}) or raises its error."""
+        (result, error), = self.fire_schedule("WorkQueueDigestSchedule", at)
+        if error:
+            raise RuntimeError(f"the digest failed: {result}")
+        return result
+
+    def work_items(self) -> Any:
+        """The work queue's store (handoff.adapters.work_items_store.WorkItemStore)."""
+        from handoff.adapters.work_items_store import WorkItemStore
+
+        return WorkItemStore(self.session.resource("dynamodb", region_name=REGION).Table(self.env("WORK_ITEMS_TABLE")))
+
+    def fire_schedule(self, logical_prefix: str, at: datetime) -> list[tuple[Any, str | None]]:
+        """Invoke the targets of the schedule rules named `logical_prefix*` with EventBridge's
+        Scheduled Event for time `at`; returns each target's (result, error type)."""
+        results = []
+        for targets in [t for rule, t in self.resources.schedules.items() if rule.startswith(logical_prefix)]:
             for target in targets:
                 function = target["Arn"].split(":")[6]
-                self._invoke(function, {
-                    "version": "0", "id": f"sweep-{at.timestamp()}", "detail-type": "Scheduled Event",
+                results.append(self._invoke(function, {
+                    "version": "0", "id": f"schedule-{at.timestamp()}", "detail-type": "Scheduled Event",
                     "source": "aws.events", "account": ACCOUNT, "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "region": REGION, "resources": [], "detail": {},
-                })
+                }))
+        return results

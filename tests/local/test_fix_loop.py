@@ -4,15 +4,12 @@ API continues the SAME handoff to ACTIVATED, with the fix rounds counted as rewo
 
 import copy
 import json
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 from handoff.adapters.handoff_store import handoff_id_for
 from handoff.contracts import HandoffRecord
-from handoff.domain import playbooks
 from local.outbox import Email
 from local.runtime import EmbeddedRuntime
 from tests.conftest import load_raw
@@ -176,8 +173,10 @@ def test_corrections_that_are_still_wrong_block_again_with_a_new_email_each(runt
         ("AcceptEvent (fix round 2)", "SUCCEEDED"), ("ValidateReadiness (fix round 2)", "BLOCKED"),
         ("AcceptEvent (fix round 3)", "SUCCEEDED"), ("ValidateReadiness (fix round 3)", "SUCCEEDED"),
     ]
-    queued = [json.loads(m["Body"]) for m in runtime.queue_messages("ExceptionsQueue")]
-    assert sum(m["handoffId"] == record.handoff_id and m["status"] == "BLOCKED" for m in queued) == 3
+    # Three blocked rounds reached the work queue; the live handoff left nothing open.
+    items = runtime.work_items().for_handoff(record.handoff_id)
+    assert items and max(i.fix_round for i in items) == 2, items
+    assert all(i.state == "resolved" for i in items), [(i.code, i.state) for i in items]
     assert_one_handoff(runtime, event)
 
 
@@ -261,10 +260,7 @@ def test_unknown_handoffs_are_not_found(runtime: EmbeddedRuntime) -> None:
 
 
 def test_a_playbook_fix_then_a_resubmission_without_body_activates_the_stored_deal(
-        runtime: EmbeddedRuntime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    directory = tmp_path / "playbooks"
-    shutil.copytree(playbooks.DEFAULT_DIRECTORY, directory)
-    monkeypatch.setattr(playbooks, "DEFAULT_DIRECTORY", directory)  # the handlers run in this process
+        runtime: EmbeddedRuntime) -> None:
     event = own_deal("closed-won", "us-fixed-fee-advisory", "playbook-fix")
     event["detail"]["opportunity"]["serviceLine"] = "cloud-migration"
     handoff_id = handoff_of(event)
@@ -276,13 +272,15 @@ def test_a_playbook_fix_then_a_resubmission_without_body_activates_the_stored_de
     text = mail.text()
     # A human message naming the choices, not the server's file path.
     assert "No playbook for service line 'cloud-migration' (known: advisory, data-analytics, " in text
-    assert str(directory) not in text and ".yaml" not in text
+    assert runtime.env("PLAYBOOKS_PARAMETER_PATH") not in text and ".yaml" not in text
 
-    # Operations add the playbook; nothing changes on the deal, so they resubmit it without a body (twice:
-    # a double click). One resubmission eventId per round makes the second a duplicate or a 409.
-    advisory = (directory / "advisory.yaml").read_text()
-    (directory / "cloud-migration.yaml").write_text(
-        advisory.replace("service_line: advisory", "service_line: cloud-migration"))
+    # Operations add the playbook (a parameter under the playbooks path: no code release); nothing changes
+    # on the deal, so they resubmit it without a body (twice: a double click). One resubmission eventId
+    # per round makes the second a duplicate or a 409.
+    path = runtime.env("PLAYBOOKS_PARAMETER_PATH")
+    advisory = runtime.client("ssm").get_parameter(Name=f"{path}/advisory")["Parameter"]["Value"]
+    runtime.set_parameter(f"{path}/cloud-migration",
+                          advisory.replace("service_line: advisory", "service_line: cloud-migration"))
     first = runtime.resubmit(handoff_id)
     second = runtime.resubmit(handoff_id)
     assert first[0] == 202 and first[1]["corrected"] is False and first[1]["fixRound"] == 1, first

@@ -92,13 +92,16 @@ def test_public_approval_routes_are_behind_waf_with_managed_rules_and_a_rate_lim
     rate = rules["RateLimitPerIp"]
     assert rate["Statement"]["RateBasedStatement"] == {"Limit": security.RATE_LIMIT_PER_IP, "AggregateKeyType": "IP"}
     assert "Block" in rate["Action"]
-    [association] = _resources(template, "AWS::WAFv2::WebACLAssociation").values()
-    [stage_id] = _resources(template, "AWS::ApiGateway::Stage")
-    assert stage_id in json.dumps(association["Properties"]["ResourceArn"])
+    # Every stage: the approval links and operators' API, and the console.
+    associations = json.dumps([a["Properties"]["ResourceArn"]
+                               for a in _resources(template, "AWS::WAFv2::WebACLAssociation").values()])
+    stages = _resources(template, "AWS::ApiGateway::Stage")
+    assert len(stages) == 2 and all(stage_id in associations for stage_id in stages)
 
 
 def test_approval_routes_have_their_own_throttling(template: dict) -> None:
-    [stage] = _resources(template, "AWS::ApiGateway::Stage").values()
+    [stage] = [s for s in _resources(template, "AWS::ApiGateway::Stage").values()
+               if s["Properties"]["RestApiId"]["Ref"].startswith("ApprovalApi")]
     settings = {(s["HttpMethod"], s["ResourcePath"]): s for s in stage["Properties"]["MethodSettings"]}
     for method in ("GET", "POST"):
         setting = settings[(method, "/~1approvals~1{approvalId}")]

@@ -76,3 +76,18 @@ class StubSfn:
             raise self.error
         self.calls.append((name, kwargs))
         return {}
+
+
+def create_work_items_table(name: str, region: str) -> None:
+    """The work items table: pk and the byQueue and byHandoff indexes, as infra/work_queue.py defines it."""
+    def index(name: str, pk: str, sk: str) -> dict:
+        return {"IndexName": name, "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}]}
+
+    boto3.client("dynamodb", region_name=region).create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
+                              for n in ("pk", "queueKey", "dueAt", "handoffId")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[index("byQueue", "queueKey", "dueAt"), index("byHandoff", "handoffId", "pk")],
+    )

@@ -66,9 +66,9 @@ def _item(approval: Approval) -> dict[str, Any]:
 
 
 def _entry(action: str, at: datetime, actor: str | None, ip: str | None = None, user_agent: str | None = None,
-           detail: str | None = None) -> dict[str, Any]:
+           detail: str | None = None, verified_by: str | None = None) -> dict[str, Any]:
     entry = AuditEntry(action=action, at=at, actor=actor, ip=_clip(ip, 64), user_agent=_clip(user_agent, 256),
-                       detail=_clip(detail, 500))
+                       detail=_clip(detail, 500), verified_by=verified_by)
     return entry.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
@@ -124,6 +124,18 @@ class ApprovalStore:
                     due.append(approval)
             if "LastEvaluatedKey" not in page:
                 return sorted(due, key=lambda a: a.expires_at)
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def pending(self) -> list[Approval]:
+        """Every pending approval (gsi1), soonest due first; re-read, the index is eventually consistent."""
+        found, kwargs = [], {}
+        while True:
+            page = self._table.query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(PENDING_GSI_PK),
+                                     **kwargs)
+            found += [a for a in (self.get(i["sk"].removeprefix("APPROVAL#")) for i in page["Items"])
+                      if a and a.status == "PENDING"]
+            if "LastEvaluatedKey" not in page:
+                return sorted(found, key=lambda a: a.expires_at)
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def pending_requested_at(self) -> list[str]:
@@ -203,11 +215,13 @@ class ApprovalStore:
             raise
 
     def decide(self, approval_id: str, decision: Status, actor: str, comment: str | None, ip: str | None,
-               user_agent: str | None, now: datetime) -> DecideResult:
-        """Record the first decision (APPROVED or REJECTED) while the approval is pending and unexpired."""
+               user_agent: str | None, now: datetime, *, verified_by: str = "signed-link") -> DecideResult:
+        """Record the first decision (APPROVED or REJECTED) while the approval is pending and unexpired;
+        the audit says how the actor's identity was verified (`signed-link`: the emailed HMAC link;
+        `cognito`: signed in to the console)."""
         if decision not in ("APPROVED", "REJECTED"):
             raise ValueError(f"not a decision: {decision}")
-        entry = _entry(decision.lower(), now, actor, ip, user_agent, _clip(comment, 500))
+        entry = _entry(decision.lower(), now, actor, ip, user_agent, _clip(comment, 500), verified_by)
         sets = {"status": decision, "decidedBy": actor, "decidedAt": iso(now)} | (
             {"comment": _clip(comment)} if comment else {})
         item = self._update(

@@ -2,6 +2,7 @@
 send_raw_email. An approval email carries exactly one link: the signed approval page, which
 decides nothing by itself. Nothing here ever sees the task token."""
 
+import os
 import unicodedata
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -9,6 +10,7 @@ from email.utils import format_datetime, formataddr, getaddresses, make_msgid, p
 from html import escape
 from typing import Any
 
+from handoff.adapters.ses_feedback import MESSAGE_TAGS_HEADER, message_tags
 from handoff.domain.approvals import Approval, Contact, human_time, summary_rows
 
 _KIND = {"legal": "Legal", "finance": "Finance", "compliance": "Compliance", "procurement": "Procurement"}
@@ -34,8 +36,10 @@ def one_line(text: str) -> str:
 
 
 def render_notice(to: str | Contact, subject: str, text: str, html: str, *, sender: str | None = None,
-                  reply_to: str | Contact | None = None, now: datetime | None = None) -> EmailMessage:
-    """Any notification: proper headers, a text part and an HTML part."""
+                  reply_to: str | Contact | None = None, now: datetime | None = None,
+                  tags: str | None = None) -> EmailMessage:
+    """Any notification: proper headers, a text part and an HTML part. `tags` (message_tags()) name
+    the handoff and notice, so SES's bounce and complaint events say which email they are about."""
     msg = EmailMessage()
     if sender:
         msg["From"] = sender
@@ -49,6 +53,8 @@ def render_notice(to: str | Contact, subject: str, text: str, html: str, *, send
     # RFC 3834: machine-sent; out-of-office replies should not answer it.
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
+    if tags:
+        msg[MESSAGE_TAGS_HEADER] = tags
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     return msg
@@ -91,12 +97,16 @@ def _subject(prefix: str, approval: Approval) -> str:
     return f"{prefix} ({_KIND.get(approval.kind, approval.kind).lower()}): {opportunity}"
 
 
+def _tags(approval: Approval) -> str:
+    return message_tags(approval.handoff_id, f"approval-{approval.kind}")
+
+
 def render_approval_request(approval: Approval, link: str, *, sender: str | None = None,
                             now: datetime | None = None) -> EmailMessage:
     opening = f"A closed-won deal needs your {approval.kind} approval before it becomes a project."
     text, html = _request_parts(approval, link, opening)
     return render_notice(approval.contact, _subject("Approval needed", approval), text, html, sender=sender,
-                         reply_to=approval.deal_owner, now=now)
+                         reply_to=approval.deal_owner, now=now, tags=_tags(approval))
 
 
 def render_reminder(approval: Approval, link: str, *, sender: str | None = None,
@@ -108,7 +118,7 @@ def render_reminder(approval: Approval, link: str, *, sender: str | None = None,
                    "Without an answer the handoff stops.")
     text, html = _request_parts(approval, link, opening)
     return render_notice(approval.contact, _subject("Reminder: approval needed", approval), text, html,
-                         sender=sender, reply_to=approval.deal_owner, now=now)
+                         sender=sender, reply_to=approval.deal_owner, now=now, tags=_tags(approval))
 
 
 def render_escalation(approval: Approval, link: str, *, sender: str | None = None,
@@ -119,7 +129,7 @@ def render_escalation(approval: Approval, link: str, *, sender: str | None = Non
     opening = f"Escalated to you: {who} did not answer this {approval.kind} approval in time."
     text, html = _request_parts(approval, link, opening)
     return render_notice(approval.contact, _subject("Escalated approval", approval), text, html, sender=sender,
-                         reply_to=approval.deal_owner, now=now)
+                         reply_to=approval.deal_owner, now=now, tags=_tags(approval))
 
 
 def render_escalation_notice(old: Approval, new: Approval, *, sender: str | None = None,
@@ -144,9 +154,12 @@ def as_html(text: str) -> str:
 
 
 class Mailer:
-    def __init__(self, ses_client: Any, sender: str):
+    def __init__(self, ses_client: Any, sender: str, configuration_set: str | None = None):
         self._ses = ses_client
         self.sender = sender
+        # The stack's configuration set publishes bounces and complaints; the identity may be one
+        # the stack did not create, so it is named on every send rather than as the identity's default.
+        self.configuration_set = configuration_set or os.environ.get("SES_CONFIGURATION_SET") or None
 
     def send(self, msg: EmailMessage) -> str:
         """Send through SES send_raw_email; returns the SES message id."""
@@ -154,6 +167,7 @@ class Mailer:
             msg["From"] = self.sender
             msg.replace_header("Message-ID", make_msgid(domain=_domain(self.sender)))
         recipients = [addr for _, addr in getaddresses(msg.get_all("To", []) + msg.get_all("Cc", []))]
+        extra = {"ConfigurationSetName": self.configuration_set} if self.configuration_set else {}
         response = self._ses.send_raw_email(Source=parseaddr(self.sender)[1], Destinations=recipients,
-                                            RawMessage={"Data": msg.as_bytes()})
+                                            RawMessage={"Data": msg.as_bytes()}, **extra)
         return response["MessageId"]

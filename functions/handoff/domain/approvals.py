@@ -394,6 +394,7 @@ class AuditEntry(_Model):
     ip: str | None = None
     user_agent: str | None = None
     detail: str | None = None
+    verified_by: str | None = None  # decisions: how the actor was verified (signed-link, cognito, local)
 
 
 class Approval(BaseModel):

@@ -107,7 +107,8 @@ DEFAULT_SEVERITIES: dict[str, Severity] = {
     **dict.fromkeys(
         ["MISSING_FIELD", "CONTRACT_NOT_SIGNED", "MILESTONES_MISMATCH", "AMOUNT_MISMATCH", "CURRENCY_MISMATCH",
          "INVALID_TAX_ID", "DATES_INCOHERENT", "RATE_CARD_GAP", "INTEGRATION_FAILURE", "APPROVAL_TIMEOUT",
-         "MASTER_DATA_CONFLICT", "UNKNOWN_PLAYBOOK", "PROCESSING_FAILURE"],
+         "MASTER_DATA_CONFLICT", "UNKNOWN_PLAYBOOK", "PROCESSING_FAILURE", "APPROVAL_EMAIL_BOUNCED",
+         "FIX_REQUEST_EMAIL_BOUNCED"],
         "BLOCKING",
     ),
     **dict.fromkeys(["NON_STANDARD_CLAUSE", "SCOPE_MISMATCH", "UNKNOWN_VENDOR"], "WARNING"),
@@ -115,7 +116,7 @@ DEFAULT_SEVERITIES: dict[str, Severity] = {
 DEFAULT_OWNER_GROUPS: dict[str, str] = {
     **dict.fromkeys(
         ["MISSING_FIELD", "AMOUNT_MISMATCH", "DATES_INCOHERENT", "SCOPE_MISMATCH", "UNKNOWN_PLAYBOOK",
-         "APPROVAL_TIMEOUT"],
+         "APPROVAL_TIMEOUT", "APPROVAL_EMAIL_BOUNCED", "FIX_REQUEST_EMAIL_BOUNCED"],
         "deal-desk",
     ),
     **dict.fromkeys(["CONTRACT_NOT_SIGNED", "NON_STANDARD_CLAUSE"], "legal"),
@@ -347,18 +348,27 @@ class _Parsed(NamedTuple):
 
 
 def load_playbook(
-    service_line: str, *, region: str, country: str, contract_type: str, directory: Path | None = None
+    service_line: str, *, region: str, country: str, contract_type: str, directory: Path | None = None,
+    sources: Mapping[str, str] | None = None, origin: str = "",
 ) -> Playbook:
-    """The playbook of a service line with the variants matching this deal applied."""
+    """The playbook of a service line with the variants matching this deal applied. From the
+    files of `directory`, or from `sources` ({file stem: YAML text}, e.g. Parameter Store values,
+    named `origin` + stem in errors)."""
+    if sources is not None:
+        return _resolved(_texts_from(service_line, sources, origin), region, country, contract_type)
     path = _path_for(service_line, Path(directory) if directory else DEFAULT_DIRECTORY)
-    return _resolved(str(path), _stamp(path), region, country, contract_type)
+    return _resolved(_texts(path), region, country, contract_type)
 
 
-def all_playbooks(directory: Path | None = None) -> dict[str, Playbook]:
-    """Every playbook in the directory (base form), each file and each variant fully validated."""
+def all_playbooks(directory: Path | None = None, *, sources: Mapping[str, str] | None = None,
+                  origin: str = "") -> dict[str, Playbook]:
+    """Every playbook (base form), each file and each variant fully validated."""
+    if sources is not None:
+        return {stem: _parsed(_texts_from(stem, sources, origin)).base
+                for stem in sorted(sources) if not stem.startswith("_")}
     directory = Path(directory) if directory else DEFAULT_DIRECTORY
     return {
-        path.stem: _parsed(str(path), _stamp(path)).base
+        path.stem: _parsed(_texts(path)).base
         for path in sorted(directory.glob("*.yaml"))
         if not path.name.startswith("_")
     }
@@ -385,15 +395,35 @@ def _path_for(service_line: str, directory: Path) -> Path:
     return path
 
 
-def _stamp(path: Path) -> tuple[int, int]:
-    """Cache key part: edits to the line file or the common file invalidate the cache."""
+class _Texts(NamedTuple):
+    """What a playbook is read from (the cache key: an edit to either text is a new playbook)."""
+
+    stem: str
+    file: str
+    text: str
+    common_file: str
+    common_text: str | None
+
+
+def _texts(path: Path) -> _Texts:
     common = path.parent / COMMON_FILE
-    return path.stat().st_mtime_ns, common.stat().st_mtime_ns if common.is_file() else 0
+    return _Texts(path.stem, str(path), path.read_text(encoding="utf-8"), str(common),
+                  common.read_text(encoding="utf-8") if common.is_file() else None)
+
+
+def _texts_from(service_line: str, sources: Mapping[str, str], origin: str) -> _Texts:
+    common_stem = COMMON_FILE.removesuffix(".yaml")
+    if not _SERVICE_LINE.fullmatch(service_line) or service_line not in sources:
+        known = ", ".join(sorted(s for s in sources if not s.startswith("_"))) or "none"
+        raise UnknownServiceLine(f"no playbook for service line {service_line!r} (known: {known})",
+                                 file=f"{origin}{service_line}", key="service_line")
+    return _Texts(service_line, f"{origin}{service_line}", sources[service_line], f"{origin}{common_stem}",
+                  sources.get(common_stem))
 
 
 @lru_cache(maxsize=256)
-def _resolved(file: str, stamp: tuple[int, int], region: str, country: str, contract_type: str) -> Playbook:
-    parsed = _parsed(file, stamp)
+def _resolved(texts: _Texts, region: str, country: str, contract_type: str) -> Playbook:
+    parsed = _parsed(texts)
     matching = [(i, v) for i, v in enumerate(parsed.variants) if v.when.matches(region, country, contract_type)]
     if not matching:
         return parsed.base
@@ -405,21 +435,20 @@ def _resolved(file: str, stamp: tuple[int, int], region: str, country: str, cont
 
 
 @lru_cache(maxsize=64)
-def _parsed(file: str, stamp: tuple[int, int]) -> _Parsed:
-    path = Path(file)
-    common_path = path.parent / COMMON_FILE
-    common = _read(common_path) if common_path.is_file() else {}
-    line = _read(path)
+def _parsed(texts: _Texts) -> _Parsed:
+    file = texts.file
+    common = _read(texts.common_text, texts.common_file) if texts.common_text is not None else {}
+    line = _read(texts.text, file)
     variants_raw = line.pop("variants", None) or []
-    sources = _Sources(file, str(common_path), common, line)
+    sources = _Sources(file, texts.common_file, common, line)
     for source, raw in ((sources.common_file, common), (file, line)):
         if "variants_applied" in raw:  # the loader's to set
             raise PlaybookError("unknown key", file=source, key="variants_applied")
     if "variants" in common:
         raise PlaybookError("variants belong in a service-line file", file=sources.common_file, key="variants")
-    if line.get("service_line") != path.stem:
+    if line.get("service_line") != texts.stem:
         raise PlaybookError(
-            f"must be {path.stem!r}, the file name (found {line.get('service_line')!r})", file=file, key="service_line"
+            f"must be {texts.stem!r}, the file name (found {line.get('service_line')!r})", file=file, key="service_line"
         )
     base_raw = _merge(common, line)
     base = _validate(base_raw, sources)
@@ -427,13 +456,13 @@ def _parsed(file: str, stamp: tuple[int, int]) -> _Parsed:
     return _Parsed(sources, base_raw, base, variants)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(text: str, file: str) -> dict[str, Any]:
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # _Loader is a SafeLoader
+        raw = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
     except yaml.YAMLError as exc:
-        raise PlaybookError(f"not valid YAML: {exc}", file=str(path)) from None
+        raise PlaybookError(f"not valid YAML: {exc}", file=file) from None
     if not isinstance(raw, dict):
-        raise PlaybookError("a playbook must be a YAML mapping", file=str(path))
+        raise PlaybookError("a playbook must be a YAML mapping", file=file)
     return raw
 
 

@@ -15,10 +15,11 @@ from aws_lambda_powertools.utilities.idempotency import (
 
 from handoff.adapters import aws
 from handoff.adapters.call_outcomes import CallLog, RecordedPort
+from handoff.adapters.configuration import playbook, systems_config_text
 from handoff.adapters.registry import PORT_NAMES, Ports, build_ports
 from handoff.config import setting
 from handoff.contracts import ClosedWonEvent
-from handoff.domain.playbooks import Playbook, load_playbook
+from handoff.domain.playbooks import Playbook
 from handoff.handlers._invocation import current_lambda_context
 
 T = TypeVar("T")
@@ -32,7 +33,7 @@ def ports() -> Ports:
     """The adapters, built once per process (a warm Lambda keeps its credential and OAuth token
     caches and its HTTP connections) for each configuration: a process that sees another
     SYSTEMS_CONFIG or table (tests, the local runtime) gets adapters of its own."""
-    config, table = os.environ.get("SYSTEMS_CONFIG") or "{}", setting("LEDGER_TABLE")
+    config, table = systems_config_text(), setting("LEDGER_TABLE")
     secret = os.environ.get("SYSTEMS_SECRET_ARN") or ""
     key = (config, table, secret)
     with _ports_lock:
@@ -108,5 +109,5 @@ def once(handoff_id: str, step: str, work: Callable[[], dict[str, Any]]) -> dict
 
 def playbook_for(deal: ClosedWonEvent) -> Playbook:
     detail = deal.detail
-    return load_playbook(detail.opportunity.service_line, region=detail.opportunity.region,
-                         country=detail.account.country, contract_type=detail.contract.type)
+    return playbook(detail.opportunity.service_line, region=detail.opportunity.region,
+                    country=detail.account.country, contract_type=detail.contract.type)

@@ -1,6 +1,7 @@
 """What every handler shares: Powertools Logger, Tracer and Metrics, the parser, and the adapters
 built from the environment at call time."""
 
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from handoff import log_masking
 from handoff.adapters import aws
 from handoff.adapters.documents import Documents
 from handoff.adapters.dynamodb_errors import transient_as_named
@@ -22,6 +24,7 @@ from handoff.adapters.event_bus import EventBus
 from handoff.adapters.exceptions_queue import ExceptionsQueue
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer
+from handoff.adapters.ses_feedback import MESSAGE_TAGS_HEADER, message_tags
 from handoff.adapters.workflow import Workflow
 from handoff.config import setting
 from handoff.contracts import ContractError, ExceptionEntry
@@ -29,6 +32,7 @@ from handoff.domain.errors import EventInvalid
 from handoff.handlers._invocation import invocation
 
 logger = Logger()
+log_masking.install(logging.getLogger(logger.name))  # no emails, tax ids or amounts in any log line
 tracer = Tracer()
 metrics = Metrics()
 
@@ -92,6 +96,8 @@ def notify_once(handoff_id: str, key: str, message: EmailMessage) -> str | None:
     the SES message id, None when it was already sent. At least once: a crash between sending and
     recording sends it again on the retry, which beats never sending it."""
     records = store()
+    if MESSAGE_TAGS_HEADER not in message:
+        message[MESSAGE_TAGS_HEADER] = message_tags(handoff_id, key)  # bounces name the handoff and notice
     if records.notice_sent(handoff_id, key):
         logger.info("notice already sent", extra={"handoff_id": handoff_id, "notice": key})
         return None
@@ -102,7 +108,7 @@ def notify_once(handoff_id: str, key: str, message: EmailMessage) -> str | None:
 
 def queue_exceptions_once(handoff_id: str, key: str, status: str, exceptions: list[ExceptionEntry], *,
                           priority: int = 0, owner: str | None = None,
-                          resolution: dict[str, str] | None = None) -> str | None:
+                          resolution: dict[str, str] | None = None, fix_round: int | None = None) -> str | None:
     """Put a handoff's exceptions on the exceptions queue once per handoff and key (a retried step
     finds them queued); returns the SQS message id, None when already queued. At least once, as
     notify_once."""
@@ -112,7 +118,7 @@ def queue_exceptions_once(handoff_id: str, key: str, status: str, exceptions: li
         logger.info("exceptions already queued", extra={"handoff_id": handoff_id, "key": key})
         return None
     message_id = exceptions_queue().publish(handoff_id, status, exceptions, priority=priority, owner=owner,
-                                            resolution=resolution)
+                                            resolution=resolution, fix_round=fix_round)
     records.mark_notice_sent(handoff_id, notice, message_id, now())
     return message_id
 

@@ -1,8 +1,12 @@
 """Assemble launch packet and notify delivery: JSON and Markdown in S3, an email with the link."""
 
+from handoff.adapters import aws
+from handoff.adapters.approvals_store import signing_key
+from handoff.adapters.configuration import delivery_leads_email
 from handoff.adapters.mailer import as_html, render_notice
 from handoff.config import setting
 from handoff.domain.launch_packet import build_packet, render_markdown
+from handoff.domain.packet_link import LINK_VALIDITY, packet_link
 from handoff.handlers._runtime import HandoffRef, documents, logger, notify_once, now, step_handler, store
 
 STEP = "AssembleLaunchPacket"
@@ -17,11 +21,14 @@ def assemble(request: HandoffRef) -> dict:
     location = docs.put_json(f"{prefix}/packet.json", packet)
     markdown = render_markdown(packet)
     docs.put_text(f"{prefix}/packet.md", markdown, "text/markdown; charset=utf-8")
-    link = docs.presigned_url(f"{prefix}/packet.md")
+    # A signed link to the API, presigned to S3 when clicked: a URL presigned here would die with this
+    # function's credentials within hours.
+    key = signing_key(setting("APPROVAL_SECRET_ARN"), aws.client("secretsmanager"))
+    link = packet_link(setting("APPROVAL_BASE_URL"), request.handoffId, now() + LINK_VALIDITY, key)
     name = deal.detail.opportunity.name
     project_code = (packet["created"]["project"] or {}).get("code", "")
     message_text = f"The handoff for {name} is ready to launch.\n\nLaunch packet: {link}\n\n{markdown}"
-    message = render_notice(to=setting("DELIVERY_LEADS_EMAIL"), subject=f"Launch packet ready: {project_code} {name}",
+    message = render_notice(to=delivery_leads_email(), subject=f"Launch packet ready: {project_code} {name}",
                             text=message_text, html=as_html(message_text))
     notify_once(request.handoffId, "launch-packet", message)
     records.save(request.handoffId, launchPacket=location)

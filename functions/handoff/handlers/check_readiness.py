@@ -8,6 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from handoff.adapters import aws, business_metrics
 from handoff.adapters.analysers import contract_analyser
 from handoff.adapters.approvals_store import ApprovalStore
+from handoff.adapters.configuration import approver_directory
 from handoff.adapters.mailer import as_html, render_notice
 from handoff.adapters.required_approvals import RequiredApprovals
 from handoff.config import setting
@@ -15,7 +16,6 @@ from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
 from handoff.domain.approval_carryover import carry_over, required_in_round
 from handoff.domain.approvals import (
     ApprovalRequirement,
-    ApproverDirectory,
     MarginUnknown,
     estimate_margin,
     required_approvals,
@@ -90,7 +90,7 @@ def _approvals(handoff_id: str, rework: int, deal: ClosedWonEvent, playbook: Pla
     """The approvals this round needs: what the deal requires now, plus what an earlier round required
     and nobody approved (handoff.domain.approval_carryover); recorded for the rounds to come."""
     table = aws.table(setting("HANDOFF_TABLE"))
-    directory = ApproverDirectory.load()
+    directory = approver_directory()
     required = required_approvals(deal, playbook.approvals, directory, non_standard_clauses=non_standard,
                                   estimated_margin=margin)
     history = RequiredApprovals(table)
@@ -133,7 +133,7 @@ def validate(request: HandoffRef) -> dict:
                             detail=", ".join(sorted({e.code for e in blocking})))
         _fix_request(request.handoffId, deal, blocking, rework, records.round_summary(request.handoffId))
         queue_exceptions_once(request.handoffId, f"blocked#{rework}", HandoffStatus.BLOCKED.value, blocking,
-                              priority=max((e.priority or 0) for e in blocking))
+                              priority=max((e.priority or 0) for e in blocking), fix_round=rework)
         metrics.add_metric(name="HandoffBlocked", unit=MetricUnit.Count, value=1)
         business_metrics.handoff_counted("HandoffsBlocked", deal)
         logger.info("handoff blocked", extra={"handoff_id": request.handoffId, "codes": [e.code for e in blocking]})

@@ -63,7 +63,8 @@ def close(request: CloseRequest) -> dict:
         resolution = {"action": "retry", "route": f"POST /handoffs/{request.handoffId}/retry"} \
             if status is HandoffStatus.FAILED else None
         queue_exceptions_once(request.handoffId, f"{request.outcome.lower()}#{rework}#{retries}", status.value,
-                              exceptions, owner=exceptions[0].owner_group, resolution=resolution)
+                              exceptions, owner=exceptions[0].owner_group, resolution=resolution,
+                              fix_round=rework)
     logger.warning("handoff closed", extra={"handoff_id": request.handoffId, "status": status.value,
                                             "error": request.error.Error})
     metrics.add_metric(name=f"Handoff{status.value.title()}", unit=MetricUnit.Count, value=1)

@@ -7,9 +7,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field
 
+from handoff.adapters.configuration import playbook as configured_playbook
 from handoff.contracts import ContractError, StageChangedDetail, StageChangedEvent, parse_stage_changed
 from handoff.domain.pipeline import PipelineAction, PipelineDecision, decide
-from handoff.domain.playbooks import PlaybookError, load_playbook
+from handoff.domain.playbooks import PlaybookError
 from handoff.handlers._provisioning import idempotency_key, once, ports
 from handoff.handlers._runtime import logger, metrics, now, quarantine, step_handler, store
 
@@ -29,8 +30,9 @@ def threshold(detail: StageChangedDetail) -> int | None:
     """The playbook's soft-request threshold for this deal; None when its service line has none."""
     opportunity = detail.opportunity
     try:
-        playbook = load_playbook(opportunity.service_line, region=opportunity.region, country=detail.account.country,
-                                 contract_type=detail.contract.type if detail.contract else "")
+        playbook = configured_playbook(opportunity.service_line, region=opportunity.region,
+                                       country=detail.account.country,
+                                       contract_type=detail.contract.type if detail.contract else "")
     except PlaybookError as error:
         logger.warning("no playbook for the deal", extra={"opportunity_id": opportunity.id, "error": str(error)})
         return None

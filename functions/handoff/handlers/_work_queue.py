@@ -1,0 +1,50 @@
+"""What the work queue's handlers share: the store, the SLA hours, the dead-letter queues and the
+facts of a handoff the intake ranks by; built from the environment."""
+
+import json
+from functools import cache
+
+from handoff.adapters import aws
+from handoff.adapters.approvals_store import ApprovalStore
+from handoff.adapters.dead_letters import DeadLetterQueues
+from handoff.adapters.work_items_store import WorkItemStore
+from handoff.config import setting
+from handoff.domain import work_items
+from handoff.handlers._runtime import now, store
+from handoff.logic.work_queue import HandoffFacts, take_dead_letter
+
+
+def items() -> WorkItemStore:
+    return WorkItemStore(aws.table(setting("WORK_ITEMS_TABLE")))
+
+
+@cache
+def _hours(raw: str) -> dict[str, int]:
+    return work_items.sla_hours(json.loads(raw) if raw.strip() else {})
+
+
+def sla_hours() -> dict[str, int]:
+    return _hours(setting("WORK_QUEUE_SLA_HOURS", "{}"))
+
+
+def dead_letter_queues() -> DeadLetterQueues:
+    return DeadLetterQueues(aws.client("sqs"), json.loads(setting("DEAD_LETTER_QUEUES", "{}")))
+
+
+def sync_dead_letters() -> int:
+    """Record every dead-lettered message as a platform item; returns how many are new."""
+    store_, hours, at = items(), sla_hours(), now()
+    return sum(1 for d in dead_letter_queues().peek()
+               if take_dead_letter(store_, d.queue, d.message_id, d.body, d.error, at, hours))
+
+
+def handoff_facts(handoff_id: str) -> HandoffFacts:
+    records = store()
+    state = records.state(handoff_id)
+    deal = records.deal(handoff_id).detail
+    expired = [a for a in ApprovalStore(aws.table(setting("HANDOFF_TABLE"))).list_for_handoff(handoff_id)
+               if a.status == "EXPIRED"]
+    return HandoffFacts(opportunity_id=state.opportunity_id,
+                        title=f"{deal.opportunity.name} ({deal.account.legal_name})", fix_round=state.rework,
+                        revenue_at_risk=deal.contract.value, kickoff=deal.contract.start_date,
+                        expired_approval_kind=expired[-1].kind if expired else None)

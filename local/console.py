@@ -1,0 +1,58 @@
+"""`python -m local console`: run events on the embedded runtime, then serve the operations console
+at http://127.0.0.1:N/ (the Console function through API Gateway proxy events, routes read from the
+template) until interrupted. Locally a fixed operator, member of every group, is signed in."""
+
+import signal
+import threading
+from typing import Any, TextIO
+
+from local.http_api import LocalApi
+
+DEFAULT_PORT = 8765
+
+
+class LocalConsole:
+    """The console API of a started EmbeddedRuntime, served at the root of its own port."""
+
+    def __init__(self, runtime: Any, port: int = 0):
+        matches = [api for logical, api in runtime.resources.apis.items() if logical.startswith("ConsoleApi")]
+        if len(matches) != 1:
+            raise LookupError(f"expected one ConsoleApi in the template, found {len(matches)}")
+        _stage, routes = matches[0]
+        self.api = LocalApi(routes, "", runtime._invoke, port=port)  # the stage is the root here
+        self.url = f"{self.api.base_url}/"
+        # The fixed local operator; links in emails (the digest) point here.
+        runtime.lambdas.extra.update({"CONSOLE_AUTH": "local", "CONSOLE_URL": self.api.base_url})
+
+    def start(self) -> "LocalConsole":
+        self.api.start()
+        return self
+
+    def stop(self) -> None:
+        self.api.stop()
+
+
+def serve(events: list[dict], decide: str, port: int, out: TextIO) -> int:
+    """Run the events, print the console's URL as the first line, serve until SIGINT or SIGTERM."""
+    from local.runtime import EmbeddedRuntime
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with EmbeddedRuntime() as runtime:
+        console = LocalConsole(runtime, port).start()
+        try:
+            runtime.publish(events)
+            runtime.wait_settled()
+            if decide != "none":
+                runtime.decide_all(decide)
+            out.write(console.url + "\n")
+            out.flush()
+            records = runtime.records()
+            out.write(f"{len(records)} handoff(s) from {len(events)} event(s); "
+                      f"{len(runtime.work_items().open_items())} open work item(s). Ctrl-C stops.\n")
+            out.flush()
+            stop.wait()
+        finally:
+            console.stop()
+    return 0
