@@ -86,7 +86,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     # The console's pages for people (Cognito sign-in, infra/console.py): reads handoffs, writes approvals
     # decisions and work items, resubmits through the bus, reads (never consumes) dead-letter queues.
     FunctionSpec("Console", "console", "Operations console: handoffs, the work queue and my approvals (Cognito)",
-                 ("handoffs:write", "work-items:write", "bus:put", "states:callback", "dead-letters:read"),
+                 ("handoffs:write", "work-items:write", "bus:put", "states:callback", "states:start", "dead-letters:read"),
                  in_workflow=False, behind_api=True, timeout_seconds=API_TIMEOUT_SECONDS,
                  publishes=(("crm.*", "Opportunity Closed Won"),)),  # resubmissions, as the operators' API
     # Fed by the handoff table's stream (infra/analytics.py), not by the workflow or the bus.

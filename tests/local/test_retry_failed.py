@@ -158,3 +158,44 @@ def test_a_new_crm_event_for_a_failed_deal_retries_it_with_that_deal(runtime: Em
     run(runtime, corrected)
     assert record_of(runtime, "006RETRY0000CRM1").status == "ACTIVATED"
     assert_exactly_once(runtime, erp, corrected)
+
+
+def test_a_failed_handoff_is_retried_from_the_console_work_queue(runtime: EmbeddedRuntime, erp: FakeErp) -> None:
+    import re
+
+    import requests
+
+    from handoff.domain.work_items import item_id
+    from local.console import LocalConsole
+
+    event = closed_won("us-fixed-fee-advisory", "006RETRY0000CON1")
+    account = event["detail"]["account"]
+    erp.state.customers["C-9002"] = {"erpCustomerId": "C-9002", "legalName": account["legalName"], "country": "CA",
+                                     "taxKey": account["taxId"].replace("-", ""), "nameKey": "cobalt"}
+    run(runtime, event)
+    failed = record_of(runtime, "006RETRY0000CON1")
+    assert failed.status == "FAILED"
+    [exception] = failed.exceptions
+    erp.state.customers["C-9002"]["country"] = "US"  # the data steward fixes the ERP record...
+
+    console = LocalConsole(runtime).start()
+    try:
+        base = console.url.rstrip("/")
+        page = requests.get(f"{base}/queue/{item_id(failed.handoff_id, exception.code, exception.field)}", timeout=30)
+        assert page.status_code == 200 and 'value="retry"' in page.text  # ...and retries from the queue
+        action = re.search(r'<form method="post" action="([^"]+/resolve)"', page.text).group(1)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        url = action if action.startswith("http") else base + action
+        answer = requests.post(url, data={"csrf": csrf, "action": "retry", "note": "ERP record fixed"},
+                               allow_redirects=False, timeout=30)
+        assert answer.status_code in (302, 303), answer.text
+        runtime.wait_settled()
+        again = requests.get(f"{base}/queue/{item_id(failed.handoff_id, exception.code, exception.field)}", timeout=30)
+    finally:
+        console.stop()
+    record = record_of(runtime, "006RETRY0000CON1")
+    assert record.status == "ACTIVATED"
+    assert record.customer.erp_customer_id == "C-9002"
+    retry = next(t for t in record.timeline if t.step == "Retry 1")
+    assert "console:" in retry.detail
+    assert "retried from Sync customer master" in again.text

@@ -367,6 +367,14 @@ def item_page(page: Page, item: WorkItem, handoff_status: str | None, now: datet
         resolve_fields = ('<label for="r-note">Resolution note</label><textarea id="r-note" name="note" '
                           'rows="2"></textarea>')
         blocked = item.handoff_id and handoff_status == "BLOCKED"
+        if item.handoff_id and handoff_status == "FAILED":
+            resolve_fields += (
+                '<fieldset><legend>Act on the handoff</legend>'
+                '<div><input type="radio" id="a-none" name="action" value="none" checked> '
+                '<label for="a-none" style="display:inline">Only resolve the item</label></div>'
+                '<div><input type="radio" id="a-retry" name="action" value="retry"> '
+                '<label for="a-retry" style="display:inline">Retry the handoff from the step that failed '
+                "(once the cause is fixed)</label></div></fieldset>")
         if blocked:
             resolve_fields += (
                 '<fieldset><legend>Act on the handoff</legend>'

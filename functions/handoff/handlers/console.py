@@ -32,10 +32,11 @@ from handoff.adapters.handoff_store import is_handoff_id
 from handoff.config import setting
 from handoff.domain import work_items as wi
 from handoff.domain.errors import HandoffNotFound, IntegrationTransient, ResubmissionRefused
-from handoff.handlers._runtime import event_bus, logger, metrics, store, tracer
+from handoff.handlers._runtime import event_bus, logger, metrics, store, tracer, workflow
 from handoff.handlers._work_queue import items, sync_dead_letters
 from handoff.logic import approval_decisions, console_handoffs
 from handoff.logic import work_queue as queue
+from handoff.logic.retry_handoff import retry_handoff
 from handoff.logic.search_handoffs import SearchRefused
 
 app = APIGatewayRestResolver()
@@ -247,6 +248,8 @@ def act(item_id: str, action: str) -> Response:
         note = form.get("note", "")
         if form.get("action") == "resubmit":
             note = _resubmit(found, form) + (f"; {note.strip()}" if note.strip() else "")
+        elif form.get("action") == "retry":
+            note = _retry(found, page, now) + (f"; {note.strip()}" if note.strip() else "")
         queue.resolve(items(), item_id, actor, note, now)
     else:
         return _html(404, pages.message_page(page, "Not found", "No such action."))
@@ -270,6 +273,14 @@ def _resubmit(found: wi.WorkItem, form: dict[str, str]) -> str:
                                                                    "fix_round": plan.fix_round})
     what = f"{field} = {value.strip()}" if field else ("a corrected detail" if detail.strip() else "the stored deal")
     return f"resubmitted with {what} (fix round {plan.fix_round}, event {plan.event_id})"
+
+
+def _retry(found: wi.WorkItem, page: pages.Page, now: datetime) -> str:
+    """Retry a FAILED handoff from the step that failed (the operators' API's use case), as this operator."""
+    started = retry_handoff(queue.require_handoff(found), f"console:{page.operator.email}", store=store(),
+                            workflow=workflow(), now=now)
+    logger.info("handoff retried from the work queue", extra={"handoff_id": started.handoff_id, "retry": started.retry})
+    return f"retried from {started.resume_at} (retry {started.retry}, execution {started.execution_name})"
 
 
 # --- my approvals ----------------------------------------------------------------------------------------
