@@ -261,6 +261,7 @@ class HandoffStack(Stack):
             "states:start": lambda f: None,  # granted once the state machine exists: _let_start_executions
             "bedrock:invoke": self._grant_bedrock,
             "work-items:write": lambda f: security.grant_table(self.work_items, f, security.TABLE_WRITE),
+            "work-items:read": lambda f: security.grant_table(self.work_items, f, security.TABLE_READ),
             "dead-letters:read": lambda f: None,  # infra/work_queue.py, once every queue exists
             # Dead-letter queues, the Cognito pool and the console's key are granted in infra/console.py.
             "facts:put": lambda f: self.analytics.grant_put(f),

@@ -66,7 +66,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  # Under the handoff's own CRM source.
                  timeout_seconds=API_TIMEOUT_SECONDS, publishes=(("crm.*", "Opportunity Closed Won"),)),
     FunctionSpec("ApprovalSweeper", "approval_sweeper", "Reminders, escalations and expiry of pending approvals",
-                 ("handoffs:write", "mail:send", "approval-secret:read", "states:callback"), in_workflow=False),
+                 # work-items:read: the work queue's gauges (open items, past SLA) ride on the 15-minute sweep.
+                 ("handoffs:write", "mail:send", "approval-secret:read", "states:callback", "work-items:read"),
+                 in_workflow=False),
     FunctionSpec("TrackPipeline", "track_pipeline",
                  "Soft staffing requests from pipeline stage changes; released when the deal is lost",
                  ("handoffs:write", "quarantine:write", *INTEGRATION), in_workflow=False,

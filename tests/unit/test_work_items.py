@@ -144,3 +144,17 @@ def test_activation_resolves_open_exception_items_only() -> None:
     assert wi.handoff_activated(done, NOW) is None
     dead = wi.dead_letter_item("q", "m", "{}", "", NOW, HOURS)
     assert wi.handoff_activated(dead, NOW) is None
+
+
+def test_queue_gauges_count_open_items_by_group_and_measure_the_most_overdue() -> None:
+    tax = wi.raise_item(None, raised(), NOW, HOURS)  # data steward, due in 24 h
+    unsigned = wi.raise_item(None, raised(code="CONTRACT_NOT_SIGNED", field="contract.status"), NOW, HOURS)
+    assert tax is not None and unsigned is not None
+    done = wi.resolve(wi.claim(unsigned, "ana@firm.example", NOW), "ana@firm.example", NOW, "signed")
+    later = NOW + timedelta(hours=30)
+    gauges = wi.queue_gauges([tax, done], later)
+    assert gauges.open_by_group["data-steward"] == 1 and gauges.open_by_group["legal"] == 0
+    assert set(gauges.open_by_group) == set(wi.OWNER_GROUPS)
+    assert gauges.oldest_age_seconds_by_group["data-steward"] == 30 * 3600
+    assert gauges.oldest_past_sla_seconds == (later - tax.due_at).total_seconds() == 6 * 3600
+    assert wi.queue_gauges([tax], NOW).oldest_past_sla_seconds == 0

@@ -7,6 +7,7 @@ reported again, by a redelivered message or by a later fix round, lands on the s
 intake updates an open item and reopens a closed one only for a newer round."""
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -281,3 +282,24 @@ def age_text(since: datetime, now: datetime) -> str:
         return f"{seconds // 3600} h"
     return f"{seconds // 86400} d"
 
+
+
+@dataclass(frozen=True)
+class QueueGauges:
+    """What the dashboards and the SLA alarm read: open items and the oldest one's age by group, and
+    how far past its due time the most overdue open item is (0 when none is late)."""
+
+    open_by_group: dict[str, int]
+    oldest_age_seconds_by_group: dict[str, float]
+    oldest_past_sla_seconds: float
+
+
+def queue_gauges(items: list[WorkItem], now: datetime) -> QueueGauges:
+    open_items = [i for i in items if i.is_open]
+    counts: dict[str, int] = dict.fromkeys(OWNER_GROUPS, 0)
+    oldest: dict[str, float] = dict.fromkeys(OWNER_GROUPS, 0.0)
+    for item in open_items:
+        counts[item.owner_group] += 1
+        oldest[item.owner_group] = max(oldest[item.owner_group], (now - item.created_at).total_seconds())
+    late = [(now - i.due_at).total_seconds() for i in open_items if i.overdue(now)]
+    return QueueGauges(counts, oldest, max(late, default=0.0))

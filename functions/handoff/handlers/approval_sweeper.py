@@ -3,6 +3,7 @@ and the local runtime drive the clock. For each pending approval that is due: re
 escalate once (new approver, new signed link, the old link answers 410), then expire (the task
 fails with Approval.TimedOut). Every step is a conditional write first, so a re-run is harmless."""
 
+import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,9 +15,11 @@ from handoff.adapters import aws, business_metrics
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, signing_key
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer, render_escalation, render_escalation_notice, render_reminder
+from handoff.adapters.work_items_store import WorkItemStore
 from handoff.config import setting
 from handoff.contracts.record import SETTLED
 from handoff.domain.approvals import Approval, approval_link, next_action, timeout_cause
+from handoff.domain.work_items import queue_gauges
 from handoff.handlers._runtime import logger, metrics, tracer
 
 
@@ -144,6 +147,20 @@ def _pending_gauges(approvals: ApprovalStore, now: datetime) -> None:
     business_metrics.gauge("OldestPendingApprovalSeconds", max(0.0, age), MetricUnit.Seconds)
 
 
+def _work_queue_gauges(now: datetime) -> None:
+    """Open work items and the oldest one's age by owner group, and the most overdue item's lateness
+    (the SLA alarm's metric), every sweep: the dashboards and the alarm need a steady beat."""
+    table = os.environ.get("WORK_ITEMS_TABLE")
+    if not table:  # the stack always sets it; a sweeper run without the work queue (tests) has none to measure
+        return
+    gauges = queue_gauges(WorkItemStore(aws.table(table)).open_items(), now)
+    for group, count in gauges.open_by_group.items():
+        business_metrics.gauge("OpenWorkItems", count, OwnerGroup=group)
+        business_metrics.gauge("OldestOpenWorkItemAgeSeconds", gauges.oldest_age_seconds_by_group[group],
+                               MetricUnit.Seconds, OwnerGroup=group)
+    business_metrics.gauge("OldestOpenWorkItemPastSlaSeconds", gauges.oldest_past_sla_seconds, MetricUnit.Seconds)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
@@ -152,6 +169,7 @@ def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
     sweeper = _sweeper()
     report = sweeper.sweep(now)
     _pending_gauges(sweeper.approvals, now)
+    _work_queue_gauges(now)
     summary = {name: len(ids) for name, ids in asdict(report).items()}
     logger.info("approval sweep done", extra={"at": now.isoformat(), **summary})
     if report.failed:
