@@ -1,11 +1,18 @@
-"""Recovery: the RecoveryApi function's route and grants (requeue the quarantine). Called once by
-HandoffStack after the API and the documents bucket exist."""
+"""Recovery: the RecoveryApi function's routes, configuration and grants: redrive the dead-letter
+queues (GET /dead-letters, POST /dead-letters/{queue}/redrive) and requeue the quarantine
+(POST /quarantine/requeue). Called once by HandoffStack after everything it refers to exists.
+
+Functions invoked asynchronously are named (`async_function_name`), and their ARNs built from the
+names: they carry the API's URL, and the API's methods depend on the RecoveryApi function, so a
+reference to them from its configuration or policy would be a dependency cycle."""
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sqs as sqs
 
 if TYPE_CHECKING:
     from infra.stack import HandoffStack
@@ -13,8 +20,51 @@ if TYPE_CHECKING:
 FUNCTION = "RecoveryApi"
 
 
+def async_function_name(stack: Stack, logical_name: str) -> str:
+    return f"{stack.stack_name}-{logical_name}"[:64]
+
+
+def _name(queue: sqs.IQueue) -> str:
+    return queue.node.id.removesuffix("Queue")
+
+
+def dead_letter_queues(stack: "HandoffStack") -> dict[str, tuple[sqs.IQueue, str, Any]]:
+    """Every dead-letter queue by name: (queue, kind, source) with the source queue, the function's
+    name (asynchronous invocations) or None (rule targets: each message names its target)."""
+    found: dict[str, tuple[sqs.IQueue, str, Any]] = {_name(stack.undelivered_events): (stack.undelivered_events,
+                                                                                       "targets", None)}
+    for node in stack.node.find_all():
+        if isinstance(node, sqs.Queue) and node.dead_letter_queue is not None:
+            found[_name(node.dead_letter_queue.queue)] = (node.dead_letter_queue.queue, "queue", node)
+    for logical, function in stack.functions.items():
+        if function.dead_letter_queue is not None:
+            found[_name(function.dead_letter_queue)] = (function.dead_letter_queue, "function",
+                                                        async_function_name(stack, logical))
+    return found
+
+
+def _function_arn(stack: Stack, name: str) -> str:
+    return stack.format_arn(service="lambda", resource="function", resource_name=name,
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME)
+
+
 def add_recovery(stack: "HandoffStack") -> None:
     function = stack.functions[FUNCTION]
+    _grant_quarantine(stack, function)
+    _grant_redrive(stack, function)
+    integration = apigw.LambdaIntegration(function)
+    root = stack.api.root
+    requeue = root.add_resource("quarantine").add_resource("requeue")
+    dead_letters = root.add_resource("dead-letters")
+    redrive = dead_letters.add_resource("{queue}").add_resource("redrive")
+    for resource, method, parameters in ((requeue, "POST", None), (dead_letters, "GET", None),
+                                         (redrive, "POST", {"method.request.path.queue": True})):
+        stack.operator_methods.append(resource.add_method(
+            method, integration, authorization_type=apigw.AuthorizationType.IAM, request_validator=stack.validator,
+            request_parameters=parameters))
+
+
+def _grant_quarantine(stack: "HandoffStack", function: Any) -> None:
     bucket = stack.documents
     # Read and remove quarantined events, keep the requeued ones under requeued/: nothing else.
     function.add_to_role_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn],
@@ -23,10 +73,29 @@ def add_recovery(stack: "HandoffStack") -> None:
                                                     resources=[bucket.arn_for_objects("quarantine/*")]))
     function.add_to_role_policy(iam.PolicyStatement(actions=["s3:PutObject"],
                                                     resources=[bucket.arn_for_objects("requeued/*")]))
-    integration = apigw.LambdaIntegration(function)
-    requeue = stack.api.root.add_resource("quarantine").add_resource("requeue")
-    stack.operator_methods.append(requeue.add_method(
-        "POST", integration, authorization_type=apigw.AuthorizationType.IAM, request_validator=stack.validator))
+
+
+def _grant_redrive(stack: "HandoffStack", function: Any) -> None:
+    queues = dead_letter_queues(stack)
+    config = {name: [queue.queue_url, kind, source.queue_url if kind == "queue" else source or ""]
+              for name, (queue, kind, source) in queues.items()}
+    function.add_environment("REDRIVE_QUEUES", stack.to_json_string(config))
+    add = function.add_to_role_policy
+    # The dead-letter queues, each named: read, hide while re-sending, delete once re-sent.
+    add(iam.PolicyStatement(
+        actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+        resources=[q.queue_arn for q, _, _ in queues.values()]))
+    from_queues = [(q, source) for q, kind, source in queues.values() if kind == "queue"]
+    # SQS's redrive of a queue's dead letters back to it: the move task runs as the caller.
+    add(iam.PolicyStatement(actions=["sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks"],
+                            resources=[q.queue_arn for q, _ in from_queues]))
+    # The source queues, and the exceptions queue, a rule's target whose failures land in UndeliveredEvents.
+    targets = {s.node.path: s for _, s in from_queues} | {stack.exceptions.node.path: stack.exceptions}
+    add(iam.PolicyStatement(actions=["sqs:SendMessage", "sqs:GetQueueUrl"],
+                            resources=[q.queue_arn for q in targets.values()]))
+    # Asynchronous functions: their own DLQs, and rule targets (TrackPipeline) of UndeliveredEvents.
+    add(iam.PolicyStatement(actions=["lambda:InvokeFunction"],
+                            resources=[_function_arn(stack, s) for _, kind, s in queues.values() if kind == "function"]))
 
 
 def acknowledge(stack: "HandoffStack", ack: Callable[[Any, str, str], None]) -> None:

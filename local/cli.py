@@ -167,7 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     history_cmd.add_argument("--out", type=Path, required=True, metavar="DIR")
     history_cmd.add_argument("--handoffs", type=int, default=300)
     history_cmd.add_argument("--months", type=int, default=6)
+    recovery_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in ("redrive", "replay"):
+        return run_recovery_command(args)
     if args.command == "history":
         from local import history
 
@@ -217,3 +220,28 @@ def main(argv: list[str] | None = None) -> int:
         return code
     finally:
         out.flush()
+
+
+def recovery_commands(commands: Any) -> None:
+    """`redrive` and `replay`: the operators' recovery API from the command line (local/redrive.py)."""
+    where = dict(metavar="URL", help="a deployed stage (https://<api-id>.execute-api.<region>.amazonaws.com/v1, "
+                                     "SigV4-signed with your AWS credentials) or a running local API; default: a "
+                                     "fresh embedded stack that runs FILE(s) first")
+    redrive_cmd = commands.add_parser("redrive", help="redrive dead-letter queues to their sources")
+    redrive_cmd.add_argument("files", nargs="*", type=Path, metavar="FILE", help="events to run first (embedded)")
+    redrive_cmd.add_argument("--queue", metavar="NAME", help="one queue (as GET /dead-letters names it); default: "
+                                                             "every queue holding messages")
+    redrive_cmd.add_argument("--dry-run", action="store_true", help="list what would move; change nothing")
+    redrive_cmd.add_argument("--json", action="store_true", help="print the reports as one JSON object")
+    redrive_cmd.add_argument("--api", **where)
+
+
+def run_recovery_command(args: argparse.Namespace) -> int:
+    from local import operator_command
+    from local.redrive import redrive
+
+    def command(api: Any, out: TextIO) -> int:
+        return redrive(api, args.queue, args.dry_run, args.json, out, sys.stderr)
+
+    return operator_command.run(command, api=args.api, files=args.files, decide="approve", read_events=read_events,
+                                input_error=InputError, quiet=_quiet_logs, prepare_stdout=_quiet_stdout)

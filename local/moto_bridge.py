@@ -53,7 +53,12 @@ from moto.stepfunctions.responses import StepFunctionResponse
 
 from local.faults import FaultPlan, api_error, timed_out_payload
 
-__all__ = ["MOTO_VERSION", "Activity", "FaultPlan", "Invoker", "MotoBridge", "error_payload", "sent_raw_messages"]
+# What the handlers must be told about moto's gaps, set in every function's environment by the
+# runtime: moto 5.2.5 has no SQS message move tasks, so a redrive receives and re-sends.
+GAPS_ENVIRONMENT = {"SQS_MESSAGE_MOVE": "receive-send"}
+
+__all__ = ["GAPS_ENVIRONMENT", "MOTO_VERSION", "Activity", "FaultPlan", "Invoker", "MotoBridge", "error_payload",
+           "sent_raw_messages"]
 
 MOTO_VERSION = "5.2.5"
 
@@ -100,7 +105,7 @@ ASYNC_RETRY_DELAYS = (60, 120)
 
 class MotoBridge:
     def __init__(self, invoker: Invoker, *, time_scale: float, start_execution: Callable[[str, str, str], None],
-                 dead_letter: Callable[[str, dict, str], None], function_dead_letters: dict[str, str] | None = None,
+                 dead_letter: Callable[..., None], function_dead_letters: dict[str, str] | None = None,
                  faults: FaultPlan | None = None, timeout_of: TimeoutOf | None = None):
         """`function_dead_letters`: function name -> the queue ARN its failed asynchronous events go to."""
         self.invoker = invoker
@@ -159,6 +164,11 @@ class MotoBridge:
                    headers: Any, response_headers: dict) -> bytes:
             fn = backend.get_function(function_name, qualifier)
             event = json.loads(body) if body else {}
+            if (headers or {}).get("X-Amz-Invocation-Type") == "Event":
+                # An asynchronous invoke is queued (202) and run later, with Lambda's retries and the
+                # function's dead-letter queue; moto would run it in the caller's request.
+                bridge._later(bridge._invoke_async, {"Arn": fn.function_arn}, event)
+                return b""
             with bridge.activity:
                 payload, error_type = bridge.run_function(fn.function_name, event)
             if error_type:
@@ -175,7 +185,7 @@ class MotoBridge:
             for target in rule.targets:
                 service = target["Arn"].split(":")[2]
                 if service in ("states", "lambda"):
-                    bridge._deliver(target, service, original_event)
+                    bridge._deliver(target, service, original_event, rule.arn)
             if others:
                 saved = rule.targets
                 rule.targets = others
@@ -311,7 +321,7 @@ class MotoBridge:
                 region = topic.split(":")[3]
                 sns_backends[topic.split(":")[4]][region].publish(json.dumps(event), arn=topic)
 
-    def _deliver(self, target: dict, service: str, event: dict) -> None:
+    def _deliver(self, target: dict, service: str, event: dict, rule_arn: str = "") -> None:
         """EventBridge target delivery with the target's retry policy and dead-letter queue."""
         attempts = 1 + int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185))
         with self.activity:
@@ -331,7 +341,9 @@ class MotoBridge:
                         self.sleep(min(2 ** attempt, 60))
             dlq = target.get("DeadLetterConfig", {}).get("Arn")
             if dlq:
-                self.dead_letter(dlq, event, last_error)
+                # EventBridge names the target (and rule) of a dead letter in its attributes.
+                self.dead_letter(dlq, event, last_error, {"TARGET_ARN": target["Arn"], **(
+                    {"RULE_ARN": rule_arn} if rule_arn else {})})
 
     def _invoke_async(self, target: dict, event: dict) -> None:
         """Asynchronous invocation as Lambda does it: retried on error, then the function's DLQ."""

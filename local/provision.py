@@ -353,7 +353,7 @@ class Provisioner:
             raise UnsupportedTemplate(f"{logical}: no aws:asset:path metadata; synthesize with the local context")
         environment = {k: self._local_url(str(self.resolve(v)))
                        for k, v in props.get("Environment", {}).get("Variables", {}).items()}
-        name = self._name(logical)
+        name = self.resolve(props.get("FunctionName")) or self._name(logical)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr("placeholder.py", "# runs in-process from the asset path\n")

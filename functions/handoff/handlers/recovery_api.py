@@ -1,19 +1,29 @@
 """The operators' recovery API behind API Gateway, IAM-authorized (SigV4), on the same RestApi and
 stage as the handoff API. The work is in handoff.logic.
 
-POST /quarantine/requeue   re-ingest quarantined events that now meet the contract
-                           ({"dryRun", "key", "event"}: one key, with a corrected event)"""
+GET  /dead-letters                  every dead-letter queue: its source, how it is redriven, messages waiting
+POST /dead-letters/{queue}/redrive  redrive one ({"dryRun": true}: say what would move, change nothing)
+POST /quarantine/requeue            re-ingest quarantined events that now meet the contract
+                                    ({"dryRun", "key", "event"}: one key, with a corrected event)"""
 
 import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.adapters import aws
+from handoff.adapters.redelivery import TargetRedelivery
+from handoff.adapters.sqs_redrive import MoveTaskMover, ReceiveSendMover, SqsDeadLetters
+from handoff.config import setting
 from handoff.domain.errors import IntegrationTransient
+from handoff.domain.redrive import DeadLetterQueue, find, parse_config
 from handoff.handlers._runtime import documents, event_bus, logger, metrics, now, tracer
+from handoff.logic.redrive_dead_letters import describe, redrive
 from handoff.logic.requeue_quarantine import requeue
+from handoff.ports.redrive import QueueMover
 
 app = APIGatewayRestResolver()
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
@@ -55,6 +65,43 @@ def _dry_run(body: dict[str, Any]) -> bool:
     if not isinstance(value, bool):
         raise BodyInvalid("dryRun must be true or false", "dryRun")
     return value
+
+
+def _queues() -> list[DeadLetterQueue]:
+    return parse_config(setting("REDRIVE_QUEUES", "{}"))
+
+
+def _mover(dead_letters: SqsDeadLetters) -> QueueMover:
+    # SQS's own redrive on AWS; the embedded runtime's SQS (moto) has no message move tasks.
+    if setting("SQS_MESSAGE_MOVE", "move-task") == "receive-send":
+        return ReceiveSendMover(aws.client("sqs"), dead_letters)
+    return MoveTaskMover(aws.client("sqs"))
+
+
+@app.get("/dead-letters")
+def list_dead_letters() -> Response:
+    dead_letters = SqsDeadLetters(aws.client("sqs"))
+    return _json(200, {"queues": [describe(q, dead_letters) for q in _queues()]})
+
+
+@app.post("/dead-letters/<queue>/redrive")
+def redrive_dead_letters(queue: str) -> Response:
+    body = _body()
+    dry_run = _dry_run(body)
+    queues = _queues()
+    found = find(queues, queue)
+    if found is None:
+        message = f"no dead-letter queue {queue!r}; one of {', '.join(q.name for q in queues)}"
+        return _json(404, {"message": message, "problems": [{"field": "queue", "message": message}]})
+    dead_letters = SqsDeadLetters(aws.client("sqs"))
+    report = redrive(found, dry_run=dry_run, dead_letters=dead_letters, mover=_mover(dead_letters),
+                     redelivery=TargetRedelivery(aws.client, event_bus()))
+    logger.info("dead letters redriven", extra={"queue": found.name, "dry_run": dry_run, "count": report.count,
+                                                "redriven": len(report.redriven), "failed": len(report.failed),
+                                                "caller": _caller()})
+    if not dry_run:
+        metrics.add_metric(name="DeadLettersRedriven", unit=MetricUnit.Count, value=len(report.redriven))
+    return _json(200 if dry_run else 202, report.to_json_dict())
 
 
 @app.post("/quarantine/requeue")
