@@ -1,5 +1,6 @@
-"""Recovery: the RecoveryApi function's routes, configuration and grants: redrive the dead-letter
-queues (GET /dead-letters, POST /dead-letters/{queue}/redrive) and requeue the quarantine
+"""Recovery: the bus archive, and the RecoveryApi function's routes, configuration and grants:
+redrive the dead-letter queues (GET /dead-letters, POST /dead-letters/{queue}/redrive), replay a
+window of the archive (POST /replays, GET /replays/{replayName}) and requeue the quarantine
 (POST /quarantine/requeue). Called once by HandoffStack after everything it refers to exists.
 
 Functions invoked asynchronously are named (`async_function_name`), and their ARNs built from the
@@ -9,8 +10,9 @@ reference to them from its configuration or policy would be a dependency cycle."
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 
@@ -18,6 +20,21 @@ if TYPE_CHECKING:
     from infra.stack import HandoffStack
 
 FUNCTION = "RecoveryApi"
+# How long the bus archive keeps events (context `archiveRetentionDays`): a replay reaches this far back.
+DEFAULT_ARCHIVE_RETENTION_DAYS = 30
+ARCHIVE_RETENTION_CONTEXT = "archiveRetentionDays"
+
+
+def archive_retention_days(value: Any) -> int:
+    """The context value: a whole number of days, at least 1 (absent: the default)."""
+    from infra.configuration import ContextError
+
+    if value is None or value == "":
+        return DEFAULT_ARCHIVE_RETENTION_DAYS
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
+        raise ContextError(ARCHIVE_RETENTION_CONTEXT, f"must be a whole number of days, at least 1; got {value!r}")
+    return int(text)
 
 
 def async_function_name(stack: Stack, logical_name: str) -> str:
@@ -52,16 +69,41 @@ def add_recovery(stack: "HandoffStack") -> None:
     function = stack.functions[FUNCTION]
     _grant_quarantine(stack, function)
     _grant_redrive(stack, function)
+    _archive(stack, function)
     integration = apigw.LambdaIntegration(function)
     root = stack.api.root
     requeue = root.add_resource("quarantine").add_resource("requeue")
     dead_letters = root.add_resource("dead-letters")
     redrive = dead_letters.add_resource("{queue}").add_resource("redrive")
+    replays = root.add_resource("replays")
     for resource, method, parameters in ((requeue, "POST", None), (dead_letters, "GET", None),
-                                         (redrive, "POST", {"method.request.path.queue": True})):
+                                         (redrive, "POST", {"method.request.path.queue": True}),
+                                         (replays, "POST", None),
+                                         (replays.add_resource("{replayName}"), "GET",
+                                          {"method.request.path.replayName": True})):
         stack.operator_methods.append(resource.add_method(
             method, integration, authorization_type=apigw.AuthorizationType.IAM, request_validator=stack.validator,
             request_parameters=parameters))
+
+
+def _archive(stack: "HandoffStack", function: Any) -> None:
+    """Every CRM event the bus takes is archived; the recovery API replays a window of it onto the bus."""
+    days = archive_retention_days(stack.node.try_get_context(ARCHIVE_RETENTION_CONTEXT))
+    stack.archive = stack.bus.archive(
+        "CrmEventArchive", description="Every CRM event the bus took, for replays of a time window",
+        event_pattern=events.EventPattern(source=events.Match.prefix("crm.")), retention=Duration.days(days))
+    for name, value in (("ARCHIVE_NAME", stack.archive.archive_name), ("ARCHIVE_ARN", stack.archive.archive_arn),
+                        ("EVENT_BUS_ARN", stack.bus.event_bus_arn), ("REPLAY_NAME_PREFIX", stack.stack_name)):
+        function.add_environment(name, value)
+    function.add_to_role_policy(iam.PolicyStatement(actions=["events:StartReplay", "events:DescribeArchive"],
+                                                    resources=[stack.archive.archive_arn]))
+    function.add_to_role_policy(iam.PolicyStatement(actions=["events:DescribeReplay"], resources=[
+        replay_arn(stack)]))
+
+
+def replay_arn(stack: Stack) -> str:
+    """The replays this stack's API starts: named <stack>-<window>-<random> (a name per replay)."""
+    return stack.format_arn(service="events", resource="replay", resource_name=f"{stack.stack_name}-*")
 
 
 def _grant_quarantine(stack: "HandoffStack", function: Any) -> None:
@@ -102,3 +144,7 @@ def acknowledge(stack: "HandoffStack", ack: Callable[[Any, str, str], None]) -> 
     documents = stack.get_logical_id(stack.documents.node.default_child)
     ack(stack, f"IAM5[Resource::<{documents}.Arn>/requeued/*]",
         "Put of re-ingested events under the requeued prefix of the stack's own bucket; keys are per event.")
+    ack(stack, f"IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:replay/"
+                                   f"{stack.stack_name}-*]",
+        "DescribeReplay on the replays this API starts: each gets a new name under the stack's prefix, so they can "
+        "only be granted by prefix.")

@@ -223,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def recovery_commands(commands: Any) -> None:
-    """`redrive` and `replay`: the operators' recovery API from the command line (local/redrive.py)."""
+    """`redrive` and `replay`: the operators' recovery API from the command line (local/redrive.py,
+    local/replay.py)."""
     where = dict(metavar="URL", help="a deployed stage (https://<api-id>.execute-api.<region>.amazonaws.com/v1, "
                                      "SigV4-signed with your AWS credentials) or a running local API; default: a "
                                      "fresh embedded stack that runs FILE(s) first")
@@ -234,13 +235,24 @@ def recovery_commands(commands: Any) -> None:
     redrive_cmd.add_argument("--dry-run", action="store_true", help="list what would move; change nothing")
     redrive_cmd.add_argument("--json", action="store_true", help="print the reports as one JSON object")
     redrive_cmd.add_argument("--api", **where)
+    replay_cmd = commands.add_parser("replay", help="replay a time window of the bus archive onto the bus")
+    replay_cmd.add_argument("files", nargs="*", type=Path, metavar="FILE", help="events to run first (embedded)")
+    replay_cmd.add_argument("--start", required=True, metavar="TIME", help="UTC ISO 8601, e.g. 2026-12-02T00:00:00Z")
+    replay_cmd.add_argument("--end", required=True, metavar="TIME", help="UTC ISO 8601, after --start, not in the future")
+    replay_cmd.add_argument("--wait", type=float, default=600.0, metavar="SECONDS",
+                            help="follow the replay until it completes, at most this long (default 600; 0: do not wait)")
+    replay_cmd.add_argument("--json", action="store_true", help="print the replay as one JSON object")
+    replay_cmd.add_argument("--api", **where)
 
 
 def run_recovery_command(args: argparse.Namespace) -> int:
     from local import operator_command
     from local.redrive import redrive
+    from local.replay import replay
 
-    def command(api: Any, out: TextIO) -> int:
+    def command(api: Any, out: TextIO, settle: Any = lambda: None) -> int:
+        if args.command == "replay":
+            return replay(api, args.start, args.end, args.wait, args.json, out, sys.stderr, settle)
         return redrive(api, args.queue, args.dry_run, args.json, out, sys.stderr)
 
     return operator_command.run(command, api=args.api, files=args.files, decide="approve", read_events=read_events,

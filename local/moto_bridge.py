@@ -40,7 +40,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from moto.core.responses import EmptyResult
 from moto.dynamodb.responses import DynamoHandler
-from moto.events.models import EventsBackend, Rule
+from moto.events.models import EventsBackend, Replay, ReplayState, Rule, events_backends
 from moto.ses.responses import EmailResponse
 from moto.sns.models import Subscription
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -136,6 +136,7 @@ class MotoBridge:
             "botocore_endpoint_time": botocore.endpoint.time,
             "ses_send_raw_email": EmailResponse.send_raw_email,
             "sns_deliver": Subscription.publish,
+            "replay_events": Replay.replay_events,
         }
         stubber_call = self._originals["stubber_call"]
 
@@ -247,6 +248,13 @@ class MotoBridge:
             bridge._later(bridge._invoke_async, {"Arn": subscription.endpoint}, event)
             return None
 
+        def replay_events(replay: Replay, archive: Any) -> None:
+            # moto replays the whole archive at once, inside StartReplay; EventBridge replays the
+            # window's events, oldest first, after answering (STARTING, RUNNING, COMPLETED).
+            replay.state = ReplayState.RUNNING
+            bridge._later(bridge._replay, replay, list(archive.events))
+
+        Replay.replay_events = replay_events
         EmailResponse.send_raw_email = ses_send_raw_email
         Subscription.publish = sns_deliver
         LambdaSimpleBackend.invoke = invoke
@@ -274,6 +282,7 @@ class MotoBridge:
         botocore.endpoint.time = self._originals["botocore_endpoint_time"]
         EmailResponse.send_raw_email = self._originals["ses_send_raw_email"]
         Subscription.publish = self._originals["sns_deliver"]
+        Replay.replay_events = self._originals["replay_events"]
         self._originals = {}
 
     # --- behaviour -------------------------------------------------------------------------------
@@ -320,6 +329,21 @@ class MotoBridge:
 
                 region = topic.split(":")[3]
                 sns_backends[topic.split(":")[4]][region].publish(json.dumps(event), arn=topic)
+
+    def _replay(self, replay: Replay, archived: list[dict]) -> None:
+        """The archived events of [EventStartTime, EventEndTime), in the order they happened, each to
+        every rule of the destination bus with a new id and `replay-name`, as EventBridge sends them."""
+        start, end = _epoch(replay.event_start_time), _epoch(replay.event_end_time)
+        chosen = sorted((e for e in archived if start <= _epoch(e.get("time")) < end), key=lambda e: _epoch(e["time"]))
+        bus = events_backends[replay.account_id][replay.region].describe_event_bus(
+            replay.destination["Arn"].split("event-bus/", 1)[-1])
+        for event in chosen:
+            replayed = {**event, "id": str(uuid.uuid4()), "replay-name": replay.name}
+            for rule in list(bus.rules.values()):
+                rule.send_to_targets(replayed, transform_input=False)
+            replay.last_replayed = event["time"]
+        replay.state = ReplayState.COMPLETED
+        replay.end_time = time.time()
 
     def _deliver(self, target: dict, service: str, event: dict, rule_arn: str = "") -> None:
         """EventBridge target delivery with the target's retry policy and dead-letter queue."""
@@ -398,6 +422,21 @@ def ses_simulator_events(configuration_set: str, message_id: str, source: str, r
             "timestamp": now, "feedbackId": f"{message_id}-complaint", "complaintFeedbackType": "abuse",
             "complainedRecipients": [{"emailAddress": r} for r in complained]}})
     return events
+
+
+def _epoch(value: Any) -> float:
+    """moto keeps event and replay times as epoch seconds (PutEvents' Time, StartReplay's window);
+    an ISO 8601 string is read too."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            from datetime import datetime
+
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return 0.0
 
 
 def sns_lambda_event(subscription: Any, message: str, message_id: str, subject: str | None) -> dict:

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from local.operators_client import Call, embedded, remote
+from local.operators_client import embedded, remote
 
 
-def run(command: Callable[[Call, TextIO], int], *, api: str | None, files: list[Path], decide: str,
+def run(command: Callable[..., int], *, api: str | None, files: list[Path], decide: str,
         read_events: Callable[[Path], list[dict]], input_error: type[Exception],
         quiet: Callable[[], None], prepare_stdout: Callable[[], TextIO]) -> int:
     if api:
@@ -27,7 +27,7 @@ def run(command: Callable[[Call, TextIO], int], *, api: str | None, files: list[
     try:
         with EmbeddedRuntime() as runtime:
             _settle(runtime, events, decide)
-            return command(embedded(runtime), out)
+            return command(embedded(runtime), out, lambda: _settle(runtime, [], decide))
     finally:
         out.flush()
 
@@ -35,6 +35,6 @@ def run(command: Callable[[Call, TextIO], int], *, api: str | None, files: list[
 def _settle(runtime: Any, events: list[dict], decide: str) -> None:
     if events:
         runtime.publish(events)
-        runtime.wait_settled()
-        if decide != "none":
-            runtime.decide_all(decide)
+    runtime.wait_settled()
+    if decide != "none":
+        runtime.decide_all(decide)

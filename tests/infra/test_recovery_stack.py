@@ -75,3 +75,40 @@ def test_the_recovery_grants_name_each_queue_and_function(template: dict) -> Non
     starts = [st for st in statements if "states:StartExecution" in _actions(st)]
     assert len(starts) == 1 and ":stateMachine:ClosedWonHandoff-handoff" in json.dumps(starts[0]["Resource"])
     assert not {a for st in statements for a in _actions(st) if a.startswith(("dynamodb:", "ses:"))}
+
+
+def test_the_bus_archives_every_crm_event_for_the_retention_in_context(template: dict) -> None:
+    from infra.recovery import DEFAULT_ARCHIVE_RETENTION_DAYS
+
+    [archive] = resources(template, "AWS::Events::Archive").values()
+    props = archive["Properties"]
+    bus = next(k for k, b in resources(template, "AWS::Events::EventBus").items() if "EventSourceName" not in b["Properties"])
+    assert props["SourceArn"] == {"Fn::GetAtt": [bus, "Arn"]}
+    assert props["EventPattern"]["source"] == [{"prefix": "crm."}]
+    assert props["RetentionDays"] == DEFAULT_ARCHIVE_RETENTION_DAYS == 30
+
+
+def test_archive_retention_comes_from_context_as_whole_days() -> None:
+    import pytest
+
+    from infra.configuration import ContextError
+    from infra.recovery import archive_retention_days
+
+    assert archive_retention_days(None) == 30 and archive_retention_days(7) == 7 and archive_retention_days("90") == 90
+    for bad in (0, -3, "1.5", "a week", True, 2.5):
+        with pytest.raises(ContextError, match="archiveRetentionDays"):
+            archive_retention_days(bad)
+
+
+def test_replays_are_started_on_the_archive_only_and_followed_by_the_stacks_prefix(template: dict) -> None:
+    function = _recovery(template)
+    served = routes(template)
+    for route in (("POST", "/replays"), ("GET", "/replays/{replayName}")):
+        assert served[route] == {"authorization": "AWS_IAM", "handler": RECOVERY}
+    archive = next(iter(resources(template, "AWS::Events::Archive")))
+    events = [st for st in _statements(template, function) if any(a.startswith("events:") for a in _actions(st))]
+    by_action = {a: _resources(st) for st in events for a in _actions(st)}
+    assert by_action["events:StartReplay"] == by_action["events:DescribeArchive"] == [{"Fn::GetAtt": [archive, "Arn"]}]
+    assert json.dumps(by_action["events:DescribeReplay"]).endswith(':replay/ClosedWonHandoff-*"]]}]')
+    env = function["Properties"]["Environment"]["Variables"]
+    assert env["ARCHIVE_ARN"] == {"Fn::GetAtt": [archive, "Arn"]} and env["REPLAY_NAME_PREFIX"] == "ClosedWonHandoff"

@@ -12,7 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from handoff.contracts.base import RecordModel
 from handoff.contracts.event import ClosedWonEvent
 from handoff.contracts.record import HandoffRecord
-from handoff.contracts.recovery import DeadLetterQueues, DryRunBody, RedriveReport, RequeueBody, RequeueReport
+from handoff.contracts.recovery import (
+    DeadLetterQueues,
+    DryRunBody,
+    RedriveReport,
+    ReplayBody,
+    ReplayProgress,
+    ReplayStarted,
+    RequeueBody,
+    RequeueReport,
+)
 from handoff.contracts.search import SearchPage, SearchParameters
 
 
@@ -87,7 +96,8 @@ class Operation:
 
 
 PATH_PARAMETERS = {"handoffId": "The handoff's id: ho- and 16 hex digits, derived from the CRM source and opportunity.",
-                   "queue": "A dead-letter queue's name as GET /dead-letters lists it (or the SQS queue's own name)."}
+                   "queue": "A dead-letter queue's name as GET /dead-letters lists it (or the SQS queue's own name).",
+                   "replayName": "The replay's name, as POST /replays answered it."}
 RECOVERY_TAGS, RECOVERY_HANDLER = ("recovery",), "recovery_api"
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -114,6 +124,16 @@ OPERATIONS: tuple[Operation, ...] = (
                404: ("No dead-letter queue of that name (the names are in problems' message).", ErrorAnswer),
                **errors(422, 503)},
               body=DryRunBody, tags=RECOVERY_TAGS, handler=RECOVERY_HANDLER),
+    Operation("POST", "/replays", "replayArchive",
+              "Replay a time window of the bus archive onto the bus (every rule gets the events again, each with "
+              "replay-name; receivers are idempotent, so what already ran is a duplicate)",
+              {202: ("Started: follow it with GET /replays/{replayName}.", ReplayStarted),
+               422: ("The window cannot be replayed: end not after start, in the future, or before the archive's "
+                     "retention (the field is named in problems).", ErrorAnswer), **errors(503)},
+              body=ReplayBody, tags=RECOVERY_TAGS, handler=RECOVERY_HANDLER),
+    Operation("GET", "/replays/{replayName}", "getReplay", "How a replay is going",
+              {200: ("The replay's state and window.", ReplayProgress),
+               404: ("No replay of that name.", ErrorAnswer)}, tags=RECOVERY_TAGS, handler=RECOVERY_HANDLER),
     Operation("POST", "/quarantine/requeue", "requeueQuarantine",
               "Re-ingest quarantined events that meet the contract now, or one with a corrected event",
               {200: ("Dry run: what would be requeued and what is still invalid.", RequeueReport),

@@ -81,3 +81,36 @@ class RequeueReport(RecordModel):
         description="{key, eventId, detailType, busEventId}: put on the bus, moved to requeued/.")
     still_invalid: list[dict[str, Any]] = Field(
         description="{key, problems}: still failing the contract, left in quarantine.")
+
+
+class ReplayBody(RecordModel):
+    start: str = Field(description="UTC, ISO 8601 (2026-12-02T00:00:00Z): replay the events that happened from this "
+                                   "time on. Not in the future, not before the archive's retention.")
+    end: str = Field(description="UTC, ISO 8601: up to this time (excluded). After start, not in the future.")
+
+
+class ReplayStarted(RecordModel):
+    """202 to POST /replays (Location: /v1/replays/{replayName})."""
+
+    replay_name: str = Field(description="<stack>-<start>-<end>-<random>: follow it with GET /replays/{replayName}.")
+    replay_arn: str
+    state: str = Field(description="STARTING, RUNNING, COMPLETED, CANCELLING, CANCELLED or FAILED.")
+    start: str
+    end: str
+    archive: str = Field(description="The bus archive replayed from.")
+    retention_days: int = Field(description="How long the archive keeps events (context archiveRetentionDays).")
+
+
+class ReplayProgress(RecordModel):
+    """200 to GET /replays/{replayName}: EventBridge's DescribeReplay."""
+
+    model_config = ConfigDict(extra="allow")
+    replay_name: str
+    replay_arn: str | None = None
+    state: str
+    state_reason: str | None = None
+    start: str | float | None = None
+    end: str | float | None = None
+    replay_start_time: str | float | None = None
+    replay_end_time: str | float | None = None
+    last_replayed_event_time: str | float | None = None

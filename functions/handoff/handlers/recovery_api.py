@@ -3,6 +3,8 @@ stage as the handoff API. The work is in handoff.logic.
 
 GET  /dead-letters                  every dead-letter queue: its source, how it is redriven, messages waiting
 POST /dead-letters/{queue}/redrive  redrive one ({"dryRun": true}: say what would move, change nothing)
+POST /replays                       replay the bus archive's window {"start", "end"} (UTC ISO 8601)
+GET  /replays/{replayName}          how that replay is going
 POST /quarantine/requeue            re-ingest quarantined events that now meet the contract
                                     ({"dryRun", "key", "event"}: one key, with a corrected event)"""
 
@@ -15,13 +17,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.adapters import aws
+from handoff.adapters.event_archive import EventArchive, ReplayNotFound
 from handoff.adapters.redelivery import TargetRedelivery
 from handoff.adapters.sqs_redrive import MoveTaskMover, ReceiveSendMover, SqsDeadLetters
 from handoff.config import setting
 from handoff.domain.errors import IntegrationTransient
 from handoff.domain.redrive import DeadLetterQueue, find, parse_config
+from handoff.domain.replay_window import ReplayWindowInvalid
 from handoff.handlers._runtime import documents, event_bus, logger, metrics, now, tracer
 from handoff.logic.redrive_dead_letters import describe, redrive
+from handoff.logic.replay_events import start_replay
 from handoff.logic.requeue_quarantine import requeue
 from handoff.ports.redrive import QueueMover
 
@@ -104,6 +109,29 @@ def redrive_dead_letters(queue: str) -> Response:
     return _json(200 if dry_run else 202, report.to_json_dict())
 
 
+def _archive() -> EventArchive:
+    return EventArchive(aws.client("events"), setting("ARCHIVE_NAME"), setting("ARCHIVE_ARN"), setting("EVENT_BUS_ARN"))
+
+
+@app.post("/replays")
+def replay_window() -> Response:
+    body = _body()
+    started = start_replay(_archive(), body.get("start"), body.get("end"), now=now(),
+                           prefix=setting("REPLAY_NAME_PREFIX", "replay"), caller=_caller())
+    logger.info("replay started", extra={**started.to_json_dict(), "caller": _caller()})
+    return Response(status_code=202, content_type="application/json", body=json.dumps(started.to_json_dict()),
+                    headers={**_HEADERS, "Location": f"/v1/replays/{started.name}"})
+
+
+@app.get("/replays/<name>")
+def replay_state(name: str) -> Response:
+    try:
+        return _json(200, _archive().replay(name))
+    except ReplayNotFound:
+        message = f"no replay {name!r}"
+        return _json(404, {"message": message, "problems": [{"field": "replayName", "message": message}]})
+
+
 @app.post("/quarantine/requeue")
 def requeue_quarantine() -> Response:
     body = _body()
@@ -121,6 +149,11 @@ def requeue_quarantine() -> Response:
 
 @app.exception_handler(BodyInvalid)
 def _invalid(exc: BodyInvalid) -> Response:
+    return _json(422, {"message": str(exc), "problems": [{"field": exc.field, "message": str(exc)}]})
+
+
+@app.exception_handler(ReplayWindowInvalid)
+def _window(exc: ReplayWindowInvalid) -> Response:
     return _json(422, {"message": str(exc), "problems": [{"field": exc.field, "message": str(exc)}]})
 
 
