@@ -1,7 +1,6 @@
 """Shared by the provisioning steps: the ports from configuration, Powertools idempotency keyed
 by handoff and step (a retried or redriven execution reuses what exists), and the playbook."""
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -17,10 +16,10 @@ from handoff.adapters import aws
 from handoff.adapters.call_outcomes import CallLog, RecordedPort
 from handoff.adapters.configuration import playbook, systems_config_text
 from handoff.adapters.registry import PORT_NAMES, Ports, build_ports
-from handoff.config import setting
 from handoff.contracts import ClosedWonEvent
 from handoff.domain.playbooks import Playbook
 from handoff.handlers._invocation import current_lambda_context
+from handoff.settings import Settings, settings
 
 T = TypeVar("T")
 
@@ -33,8 +32,8 @@ def ports() -> Ports:
     """The adapters, built once per process (a warm Lambda keeps its credential and OAuth token
     caches and its HTTP connections) for each configuration: a process that sees another
     SYSTEMS_CONFIG or table (tests, the local runtime) gets adapters of its own."""
-    config, table = systems_config_text(), setting("LEDGER_TABLE")
-    secret = os.environ.get("SYSTEMS_SECRET_ARN") or ""
+    config, table = systems_config_text(), settings().ledger_table
+    secret = settings().systems_secret_arn
     key = (config, table, secret)
     with _ports_lock:
         built = _ports.get(key)
@@ -47,7 +46,7 @@ def ports() -> Ports:
 
 def _recorded(built: Ports) -> Ports:
     """Every call's outcome is kept with its handoff (integration failure rates, see docs/metrics.md)."""
-    table = os.environ.get("HANDOFF_TABLE")
+    table = settings().given(Settings.handoff_table)
     if not table:  # a process without the handoff table (a unit test of the adapters) keeps no outcomes
         return built
     log = CallLog(aws.table(table))
@@ -77,7 +76,7 @@ def persistence_layer() -> DynamoDBPersistenceLayer:
     builds a boto3 session and client (tens of ms on Lambda). Keyed by table and function, because
     the layer keeps the function's name for its record keys (the local runtime runs several
     functions in one process, each with its own)."""
-    key = (setting("IDEMPOTENCY_TABLE"), os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""))
+    key = (settings().idempotency_table, settings().function_name)
     with _persistence_lock:
         layer = _persistence.get(key)
         if layer is None:

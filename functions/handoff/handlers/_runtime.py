@@ -23,11 +23,11 @@ from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer
 from handoff.adapters.ses_feedback import MESSAGE_TAGS_HEADER, message_tags
 from handoff.adapters.workflow import Workflow
-from handoff.config import setting
 from handoff.contracts import ContractError, ExceptionEntry
 from handoff.domain.errors import EventInvalid
 from handoff.handlers._invocation import invocation
 from handoff.observability import logger, metrics, tracer
+from handoff.settings import settings
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -61,11 +61,11 @@ def now() -> datetime:
 
 
 def store() -> HandoffStore:
-    return HandoffStore(aws.table(setting("HANDOFF_TABLE")))
+    return HandoffStore(aws.table(settings().handoff_table))
 
 
 def documents() -> Documents:
-    return Documents(aws.client("s3"), setting("DOCUMENTS_BUCKET"))
+    return Documents(aws.client("s3"), settings().documents_bucket)
 
 
 def _quarantine_name(event: Any) -> str:
@@ -94,7 +94,7 @@ def notify_once(handoff_id: str, key: str, message: EmailMessage) -> str | None:
     if records.notice_sent(handoff_id, key):
         logger.info("notice already sent", extra={"handoff_id": handoff_id, "notice": key})
         return None
-    message_id = Mailer(aws.client("ses"), setting("MAIL_FROM")).send(message)
+    message_id = Mailer(aws.client("ses"), settings().mail_from).send(message)
     records.mark_notice_sent(handoff_id, key, message_id, now())
     return message_id
 
@@ -117,15 +117,15 @@ def queue_exceptions_once(handoff_id: str, key: str, status: str, exceptions: li
 
 
 def event_bus() -> EventBus:
-    return EventBus(aws.client("events"), setting("EVENT_BUS_NAME"))
+    return EventBus(aws.client("events"), settings().event_bus_name)
 
 
 def workflow() -> Workflow:
-    return Workflow(aws.client("stepfunctions"), setting("STATE_MACHINE_ARN"))
+    return Workflow(aws.client("stepfunctions"), settings().state_machine_arn)
 
 
 def exceptions_queue() -> ExceptionsQueue:
-    return ExceptionsQueue(aws.client("sqs"), setting("EXCEPTIONS_QUEUE_URL"))
+    return ExceptionsQueue(aws.client("sqs"), settings().exceptions_queue_url)
 
 
 def rejected(event: Any, error: ContractError) -> EventInvalid:

@@ -11,7 +11,6 @@ from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.configuration import approver_directory
 from handoff.adapters.mailer import as_html, render_notice
 from handoff.adapters.required_approvals import RequiredApprovals
-from handoff.config import setting
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
 from handoff.domain.approval_carryover import carry_over, required_in_round
 from handoff.domain.approvals import (
@@ -37,6 +36,7 @@ from handoff.handlers._runtime import (
     step_handler,
     store,
 )
+from handoff.settings import settings
 
 STEP = "ValidateReadiness"
 
@@ -89,7 +89,7 @@ def _approvals(handoff_id: str, rework: int, deal: ClosedWonEvent, playbook: Pla
                non_standard: list[str], margin: Decimal | MarginUnknown) -> list[ApprovalRequirement]:
     """The approvals this round needs: what the deal requires now, plus what an earlier round required
     and nobody approved (handoff.domain.approval_carryover); recorded for the rounds to come."""
-    table = aws.table(setting("HANDOFF_TABLE"))
+    table = aws.table(settings().handoff_table)
     directory = approver_directory()
     required = required_approvals(deal, playbook.approvals, directory, non_standard_clauses=non_standard,
                                   estimated_margin=margin)

@@ -27,7 +27,6 @@ from handoff.adapters.dynamodb_errors import transient
 from handoff.adapters.event_bus import MAX_ENTRY_BYTES
 from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
-from handoff.config import setting
 from handoff.contracts import ContractError, parse_event
 from handoff.contracts.operators_api import ResubmitAccepted, RetryAccepted
 from handoff.domain.errors import (
@@ -44,6 +43,7 @@ from handoff.domain.fix_loop import Correction, plan_resubmission, resubmission_
 from handoff.handlers._runtime import event_bus, logger, metrics, now, quarantine, store, tracer, workflow
 from handoff.logic.retry_handoff import retry_handoff
 from handoff.logic.search_handoffs import SearchRefused, parse_search_parameters, search_handoffs
+from handoff.settings import settings
 
 app = APIGatewayRestResolver()
 
@@ -97,7 +97,7 @@ def _body() -> Any:
 @app.get("/handoffs")
 def search() -> Response:
     query = app.current_event.multi_value_query_string_parameters or app.current_event.query_string_parameters
-    page = search_handoffs(parse_search_parameters(query), DynamoHandoffIndex(aws.table(setting("HANDOFF_TABLE"))),
+    page = search_handoffs(parse_search_parameters(query), DynamoHandoffIndex(aws.table(settings().handoff_table)),
                            now())
     return _json(200, page.to_json_dict())
 
