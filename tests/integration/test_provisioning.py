@@ -58,7 +58,7 @@ def test_an_in_progress_step_expires_with_its_invocation(monkeypatch: pytest.Mon
     import boto3
     from moto import mock_aws
 
-    from handoff.handlers._runtime import step_handler
+    from handoff.handlers._step import step_handler
     from local.lambdas import LambdaContext
     from tests.support.aws import create_idempotency_table, forget_aws_clients
 

@@ -5,9 +5,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from handoff.adapters import aws
 from handoff.adapters.crm.factory import crm_deals
+from handoff.adapters.from_settings import event_bus
 from handoff.domain.crm_intake import decide
 from handoff.handlers import _provisioning
-from handoff.handlers._runtime import event_bus, logger, metrics
+from handoff.observability import logger, metrics
 
 
 def _sleep(seconds: float) -> None:

@@ -7,9 +7,10 @@ from functools import cache
 from handoff.adapters import aws
 from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.dead_letters import DeadLetterQueues
+from handoff.adapters.from_settings import store
 from handoff.adapters.work_items_store import WorkItemStore
+from handoff.clock import now
 from handoff.domain import work_items
-from handoff.handlers._runtime import now, store
 from handoff.logic.work_queue import HandoffFacts, take_dead_letter
 from handoff.settings import settings
 

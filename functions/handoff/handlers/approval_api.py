@@ -17,7 +17,7 @@ from handoff.adapters import aws, pages
 from handoff.adapters.approvals_store import MAX_VIEWS, ApprovalStore, TaskCallback, signing_key
 from handoff.adapters.dynamodb_errors import transient
 from handoff.domain.approvals import Approval, LinkCheck, check_link, decision_output
-from handoff.handlers._runtime import logger, metrics, tracer
+from handoff.observability import logger, metrics, tracer
 from handoff.settings import settings
 
 app = APIGatewayRestResolver()

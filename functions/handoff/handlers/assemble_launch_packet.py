@@ -3,10 +3,14 @@
 from handoff.adapters import aws
 from handoff.adapters.approvals_store import signing_key
 from handoff.adapters.configuration import delivery_leads_email
+from handoff.adapters.from_settings import documents, store
 from handoff.adapters.mailer import as_html, render_notice
+from handoff.clock import now
 from handoff.domain.launch_packet import build_packet, render_markdown
 from handoff.domain.packet_link import LINK_VALIDITY, packet_link
-from handoff.handlers._runtime import HandoffRef, documents, logger, notify_once, now, step_handler, store
+from handoff.handlers._step import HandoffRef, step_handler
+from handoff.logic.notices import notify_once
+from handoff.observability import logger
 from handoff.settings import settings
 
 STEP = "AssembleLaunchPacket"

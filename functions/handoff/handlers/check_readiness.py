@@ -9,8 +9,10 @@ from handoff.adapters import aws, business_metrics
 from handoff.adapters.analysers import contract_analyser
 from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.configuration import approver_directory
+from handoff.adapters.from_settings import store
 from handoff.adapters.mailer import as_html, render_notice
 from handoff.adapters.required_approvals import RequiredApprovals
+from handoff.clock import now
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
 from handoff.domain.approval_carryover import carry_over, required_in_round
 from handoff.domain.approvals import (
@@ -26,16 +28,9 @@ from handoff.domain.playbooks import Playbook, PlaybookError, UnknownServiceLine
 from handoff.domain.priority import prioritise
 from handoff.domain.readiness import check_readiness
 from handoff.handlers._provisioning import playbook_for
-from handoff.handlers._runtime import (
-    HandoffRef,
-    logger,
-    metrics,
-    notify_once,
-    now,
-    queue_exceptions_once,
-    step_handler,
-    store,
-)
+from handoff.handlers._step import HandoffRef, step_handler
+from handoff.logic.notices import notify_once, queue_exceptions_once
+from handoff.observability import logger, metrics
 from handoff.settings import settings
 
 STEP = "ValidateReadiness"

@@ -7,10 +7,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from handoff.adapters import business_metrics
+from handoff.adapters.from_settings import store
+from handoff.clock import now
 from handoff.contracts import ExceptionEntry, HandoffStatus
 from handoff.domain.errors import MasterDataConflict
 from handoff.domain.playbooks import DEFAULT_OWNER_GROUPS
-from handoff.handlers._runtime import HandoffRef, logger, metrics, now, queue_exceptions_once, step_handler, store
+from handoff.handlers._step import HandoffRef, step_handler
+from handoff.logic.notices import queue_exceptions_once
+from handoff.observability import logger, metrics
 
 
 class StepError(BaseModel):

@@ -2,10 +2,13 @@
 
 from datetime import UTC, datetime
 
+from handoff.adapters.from_settings import store
+from handoff.clock import now
 from handoff.contracts import CustomerRef
 from handoff.domain.project import build_project_shell, describe_tax_treatment, project_code
 from handoff.handlers._provisioning import idempotency_key, once, playbook_for, ports
-from handoff.handlers._runtime import HandoffRef, logger, now, step_handler, store
+from handoff.handlers._step import HandoffRef, step_handler
+from handoff.observability import logger
 
 STEP = "CreateProjectShell"
 

@@ -25,8 +25,10 @@ from botocore.exceptions import ClientError
 from handoff.adapters import aws
 from handoff.adapters.dynamodb_errors import transient
 from handoff.adapters.event_bus import MAX_ENTRY_BYTES
+from handoff.adapters.from_settings import event_bus, store, workflow
 from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
+from handoff.clock import now
 from handoff.contracts import ContractError, parse_event
 from handoff.contracts.operators_api import ResubmitAccepted, RetryAccepted
 from handoff.domain.errors import (
@@ -40,9 +42,10 @@ from handoff.domain.errors import (
     ResubmissionRefused,
 )
 from handoff.domain.fix_loop import Correction, plan_resubmission, resubmission_step
-from handoff.handlers._runtime import event_bus, logger, metrics, now, quarantine, store, tracer, workflow
+from handoff.logic.quarantine import quarantine
 from handoff.logic.retry_handoff import retry_handoff
 from handoff.logic.search_handoffs import SearchRefused, parse_search_parameters, search_handoffs
+from handoff.observability import logger, metrics, tracer
 from handoff.settings import settings
 
 app = APIGatewayRestResolver()

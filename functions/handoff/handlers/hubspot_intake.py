@@ -14,7 +14,7 @@ from handoff.adapters.crm.settings import crm_settings
 from handoff.domain import crm_notifications
 from handoff.handlers._crm import deals, ingest
 from handoff.handlers._invocation import invocation
-from handoff.handlers._runtime import logger, metrics
+from handoff.observability import logger, metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
 # Properties that decide the intake even though the mapping reads them under another name.

@@ -17,7 +17,7 @@ from handoff.adapters.crm.hubspot_signature import SignatureRejected, verify
 from handoff.adapters.crm.settings import crm_settings
 from handoff.config import setting
 from handoff.handlers._invocation import invocation
-from handoff.handlers._runtime import logger, metrics
+from handoff.observability import logger, metrics
 from handoff.settings import settings
 
 _secrets: SecretCache | None = None

@@ -15,7 +15,7 @@ from handoff.adapters.handoff_store import HandoffStore, is_handoff_id
 from handoff.domain.approvals import LinkCheck
 from handoff.domain.errors import HandoffNotFound
 from handoff.domain.packet_link import S3_LINK_SECONDS, check_packet_link, packet_key
-from handoff.handlers._runtime import logger, tracer
+from handoff.observability import logger, tracer
 from handoff.settings import settings
 
 app = APIGatewayRestResolver()

@@ -1,8 +1,11 @@
 """Raise purchase requisitions: one per subcontractor, against the project and cost center."""
 
+from handoff.adapters.from_settings import store
+from handoff.clock import now
 from handoff.domain.procurement import purchase_requisitions
 from handoff.handlers._provisioning import idempotency_key, once, ports
-from handoff.handlers._runtime import HandoffRef, logger, now, step_handler, store
+from handoff.handlers._step import HandoffRef, step_handler
+from handoff.observability import logger
 
 STEP = "RaisePurchaseRequisitions"
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.adapters import aws
 from handoff.adapters.stream_facts import facts_from_record
-from handoff.handlers._runtime import logger, metrics, tracer
+from handoff.observability import logger, metrics, tracer
 from handoff.settings import settings
 
 BATCH = 500  # PutRecordBatch's limit

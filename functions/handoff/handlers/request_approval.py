@@ -6,10 +6,13 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from handoff.adapters import aws
 from handoff.adapters.approvals_store import ApprovalStore, request_approval, signing_key
+from handoff.adapters.from_settings import store
 from handoff.adapters.mailer import Mailer
+from handoff.clock import now
 from handoff.contracts import HandoffStatus
 from handoff.domain.approvals import ApprovalRequirement
-from handoff.handlers._runtime import logger, now, step_handler, store
+from handoff.handlers._step import step_handler
+from handoff.observability import logger
 from handoff.settings import settings
 
 

@@ -1,9 +1,12 @@
 """Request staffing: firm requests for every staffing need. Soft requests opened before close
 (track_pipeline) have the same request ids, so they are firmed up, never duplicated."""
 
+from handoff.adapters.from_settings import store
+from handoff.clock import now
 from handoff.domain.staffing import staffing_requests
 from handoff.handlers._provisioning import idempotency_key, once, ports
-from handoff.handlers._runtime import HandoffRef, logger, now, step_handler, store
+from handoff.handlers._step import HandoffRef, step_handler
+from handoff.observability import logger
 
 STEP = "RequestStaffing"
 

@@ -1,8 +1,11 @@
 """Set up billing schedule: lines from the contract terms, in Decimal, into the billing system."""
 
+from handoff.adapters.from_settings import store
+from handoff.clock import now
 from handoff.domain.billing import build_billing_schedule
 from handoff.handlers._provisioning import idempotency_key, once, playbook_for, ports
-from handoff.handlers._runtime import HandoffRef, logger, now, step_handler, store
+from handoff.handlers._step import HandoffRef, step_handler
+from handoff.observability import logger
 
 STEP = "SetupBillingSchedule"
 

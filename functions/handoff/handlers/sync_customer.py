@@ -2,8 +2,11 @@
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from handoff.adapters.from_settings import store
+from handoff.clock import now
 from handoff.handlers._provisioning import idempotency_key, once, ports
-from handoff.handlers._runtime import HandoffRef, logger, metrics, now, step_handler, store
+from handoff.handlers._step import HandoffRef, step_handler
+from handoff.observability import logger, metrics
 
 STEP = "SyncCustomerMaster"
 

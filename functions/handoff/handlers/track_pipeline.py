@@ -8,11 +8,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field
 
 from handoff.adapters.configuration import playbook as configured_playbook
+from handoff.adapters.from_settings import store
+from handoff.clock import now
 from handoff.contracts import ContractError, StageChangedDetail, StageChangedEvent, parse_stage_changed
 from handoff.domain.pipeline import PipelineAction, PipelineDecision, decide
 from handoff.domain.playbooks import PlaybookError
 from handoff.handlers._provisioning import idempotency_key, once, ports
-from handoff.handlers._runtime import logger, metrics, now, quarantine, step_handler, store
+from handoff.handlers._step import step_handler
+from handoff.logic.quarantine import quarantine
+from handoff.observability import logger, metrics
 
 STEP = "TrackPipeline"
 

@@ -13,9 +13,9 @@ from handoff.adapters import aws
 from handoff.adapters.digest_mail import render_digest
 from handoff.adapters.mailer import Mailer
 from handoff.domain.work_items import OWNER_GROUPS
-from handoff.handlers._runtime import logger, metrics, tracer
 from handoff.handlers._work_queue import items, sync_dead_letters
 from handoff.handlers.approval_sweeper import event_time
+from handoff.observability import logger, metrics, tracer
 from handoff.settings import settings
 
 
