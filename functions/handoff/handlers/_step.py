@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from handoff.adapters.dynamodb_errors import transient_as_named
-from handoff.handlers._invocation import invocation
+from handoff.invocation import invocation
 from handoff.observability import logger, metrics, tracer
 
 Model = TypeVar("Model", bound=BaseModel)

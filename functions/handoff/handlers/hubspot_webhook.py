@@ -16,7 +16,7 @@ from handoff.adapters.crm.factory import HUBSPOT_APP_SECRET
 from handoff.adapters.crm.hubspot_signature import SignatureRejected, verify
 from handoff.adapters.crm.settings import crm_settings
 from handoff.config import setting
-from handoff.handlers._invocation import invocation
+from handoff.invocation import invocation
 from handoff.observability import logger, metrics
 from handoff.settings import settings
 

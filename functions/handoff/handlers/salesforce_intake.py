@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handoff.adapters.crm.settings import crm_settings
 from handoff.domain import crm_notifications
 from handoff.handlers._crm import deals, ingest
-from handoff.handlers._invocation import invocation
+from handoff.invocation import invocation
 from handoff.observability import logger, metrics
 from handoff.settings import settings
 
