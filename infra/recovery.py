@@ -122,6 +122,8 @@ def _grant_redrive(stack: "HandoffStack", function: Any) -> None:
     config = {name: [queue.queue_url, kind, source.queue_url if kind == "queue" else source or ""]
               for name, (queue, kind, source) in queues.items()}
     function.add_environment("REDRIVE_QUEUES", stack.to_json_string(config))
+    # SQS's own redrive of queue-sourced dead letters (the embedded runtime sets receive-send: moto has none).
+    function.add_environment("SQS_MESSAGE_MOVE", "move-task")
     add = function.add_to_role_policy
     # The dead-letter queues, each named: read, hide while re-sending, delete once re-sent.
     add(iam.PolicyStatement(

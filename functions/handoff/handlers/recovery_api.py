@@ -18,17 +18,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.adapters import aws
 from handoff.adapters.event_archive import EventArchive, ReplayNotFound
+from handoff.adapters.from_settings import documents, event_bus
 from handoff.adapters.redelivery import TargetRedelivery
 from handoff.adapters.sqs_redrive import MoveTaskMover, ReceiveSendMover, SqsDeadLetters
-from handoff.config import setting
+from handoff.clock import now
 from handoff.domain.errors import IntegrationTransient
 from handoff.domain.redrive import DeadLetterQueue, find, parse_config
 from handoff.domain.replay_window import ReplayWindowInvalid
-from handoff.handlers._runtime import documents, event_bus, logger, metrics, now, tracer
 from handoff.logic.redrive_dead_letters import describe, redrive
 from handoff.logic.replay_events import start_replay
 from handoff.logic.requeue_quarantine import requeue
+from handoff.observability import logger, metrics, tracer
 from handoff.ports.redrive import QueueMover
+from handoff.settings import settings
 
 app = APIGatewayRestResolver()
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
@@ -73,12 +75,12 @@ def _dry_run(body: dict[str, Any]) -> bool:
 
 
 def _queues() -> list[DeadLetterQueue]:
-    return parse_config(setting("REDRIVE_QUEUES", "{}"))
+    return parse_config(settings().redrive_queues)
 
 
 def _mover(dead_letters: SqsDeadLetters) -> QueueMover:
     # SQS's own redrive on AWS; the embedded runtime's SQS (moto) has no message move tasks.
-    if setting("SQS_MESSAGE_MOVE", "move-task") == "receive-send":
+    if settings().sqs_message_move == "receive-send":
         return ReceiveSendMover(aws.client("sqs"), dead_letters)
     return MoveTaskMover(aws.client("sqs"))
 
@@ -110,14 +112,15 @@ def redrive_dead_letters(queue: str) -> Response:
 
 
 def _archive() -> EventArchive:
-    return EventArchive(aws.client("events"), setting("ARCHIVE_NAME"), setting("ARCHIVE_ARN"), setting("EVENT_BUS_ARN"))
+    config = settings()
+    return EventArchive(aws.client("events"), config.archive_name, config.archive_arn, config.event_bus_arn)
 
 
 @app.post("/replays")
 def replay_window() -> Response:
     body = _body()
     started = start_replay(_archive(), body.get("start"), body.get("end"), now=now(),
-                           prefix=setting("REPLAY_NAME_PREFIX", "replay"), caller=_caller())
+                           prefix=settings().replay_name_prefix, caller=_caller())
     logger.info("replay started", extra={**started.to_json_dict(), "caller": _caller()})
     return Response(status_code=202, content_type="application/json", body=json.dumps(started.to_json_dict()),
                     headers={**_HEADERS, "Location": f"/v1/replays/{started.name}"})
