@@ -38,7 +38,8 @@ def archive_retention_days(value: Any) -> int:
 
 
 def async_function_name(stack: Stack, logical_name: str) -> str:
-    return f"{stack.stack_name}-{logical_name}"[:64]
+    # The logical name first, as the generated names have it (and the stack's, for several stacks per account).
+    return f"{logical_name}-{stack.stack_name}"[:64]
 
 
 def _name(queue: sqs.IQueue) -> str:

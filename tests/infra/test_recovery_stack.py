@@ -50,7 +50,7 @@ def test_the_recovery_function_knows_every_dead_letter_queue_and_its_source(temp
     # Functions invoked asynchronously carry fixed names: their dead letters are re-invoked by name.
     for function in functions.values():
         if "DeadLetterConfig" in function["Properties"]:
-            assert function["Properties"]["FunctionName"].startswith("ClosedWonHandoff-")
+            assert function["Properties"]["FunctionName"].endswith("-ClosedWonHandoff")
 
 
 def test_the_recovery_grants_name_each_queue_and_function(template: dict) -> None:

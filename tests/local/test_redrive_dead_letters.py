@@ -112,7 +112,7 @@ def test_a_functions_dead_letter_is_invoked_again_and_applies_nothing_twice(runt
 
     status, done = runtime.redrive("TrackPipelineFailed")
     assert status == 202 and done["redriven"] == 1, done
-    assert done["messages"][0]["to"] == "Invoke ClosedWonHandoff-TrackPipeline (asynchronous)"
+    assert done["messages"][0]["to"] == "Invoke TrackPipeline-ClosedWonHandoff (asynchronous)"
     runtime.wait_settled()
     assert counts(runtime, "TrackPipelineFailed") == 0
     assert ledger.staffing_requests(event["detail"]["opportunity"]["id"]) == requests
