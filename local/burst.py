@@ -163,8 +163,6 @@ def check(runtime: Any, burst: Burst, *, decided: str = "approve") -> Outcome:
     every invalid event is quarantined and has no handoff; nothing was created twice in the
     systems of record (the ledger: projects, billing schedules, staffing requests, requisitions,
     CRM write-backs) or mailed twice (launch packets, approval requests)."""
-    from handoff.adapters.ledger.inspector import LedgerInspector
-
     problems: list[str] = []
     records = runtime.records()
     by_opportunity: dict[str, list[Any]] = {}
@@ -197,26 +195,27 @@ def check(runtime: Any, burst: Burst, *, decided: str = "approve") -> Outcome:
         if k == "invalid" and opportunity in by_opportunity:
             problems.append(f"invalid event {e['detail']['eventId']} made a handoff for {opportunity}")
 
-    ledger = LedgerInspector(runtime.session.resource("dynamodb").Table(runtime.env("LEDGER_TABLE")))
+    ledger = _ledger_by_type(runtime)
     counts: dict[str, int] = {"handoffs": len(records), "quarantined": len(quarantined)}
-    per_handoff = {"projects": ledger.projects(), "billing_schedules": ledger.billing_schedules(),
-                   "crm_writebacks": ledger.crm_writebacks()}
+    per_handoff = {"projects": ledger.get("project", []), "billing_schedules": ledger.get("billing_schedule", []),
+                   "crm_writebacks": ledger.get("crm_writeback", [])}
     activated = {r.opportunity_id: r for r in records if r.status == "ACTIVATED"}
     for name, items in per_handoff.items():
         counts[name] = len(items)
-        owners = Counter(_opportunity_of(i) for i in items)
+        owners = Counter(_handoff_of(i) for i in items)
         twice = [o for o, c in owners.items() if c > 1]
         if twice:
             problems.append(f"{name}: more than one for {twice[:5]}")
         if name != "crm_writebacks" and len(items) != len(activated):
             problems.append(f"{name}: {len(items)} for {len(activated)} activated handoffs")
-    requisitions = ledger.requisitions()
+    requisitions = ledger.get("requisition", [])
     counts["requisitions"] = len(requisitions)
     expected_requisitions = sum(len(r.purchase_requisitions) for r in activated.values())
     if len(requisitions) != expected_requisitions:
         problems.append(f"requisitions: {len(requisitions)} in the ledger, {expected_requisitions} on the handoffs")
-    firm = [s for s in ledger.staffing_requests() if s.get("status") != "SOFT" and s.get("opportunityId") in activated]
-    counts["staffing_requests"] = len(ledger.staffing_requests())
+    staffing = ledger.get("staffing_request", [])
+    firm = [s for s in staffing if s.get("status") != "SOFT" and s.get("opportunityId") in activated]
+    counts["staffing_requests"] = len(staffing)
     expected_staffing = sum(len(r.staffing_requests) for r in activated.values())
     if len(firm) != expected_staffing:
         problems.append(f"staffing requests: {len(firm)} firm in the ledger, {expected_staffing} on the handoffs")
@@ -232,8 +231,25 @@ def check(runtime: Any, burst: Burst, *, decided: str = "approve") -> Outcome:
     return Outcome(statuses, counts, problems)
 
 
-def _opportunity_of(item: dict) -> str:
-    return str(item.get("opportunityId") or item.get("pk"))
+def _handoff_of(item: dict) -> str:
+    """The handoff that wrote a ledger item: its idempotency key is <handoffId>:<step>."""
+    return str(item.get("idempotencyKey") or item.get("pk")).split(":")[0]
+
+
+def _ledger_by_type(runtime: Any) -> dict[str, list[dict]]:
+    """The ledger's items (the local systems of record) by type, in one scan."""
+    from handoff.adapters.ledger.store import plain
+
+    table = runtime.session.resource("dynamodb").Table(runtime.env("LEDGER_TABLE"))
+    found: dict[str, list[dict]] = {}
+    kwargs: dict[str, Any] = {"ConsistentRead": True}
+    while True:
+        page = table.scan(**kwargs)
+        for item in page.get("Items", []):
+            found.setdefault(str(item.get("type")), []).append(plain(item))
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def main(count: int, seed: int, out: Path) -> int:

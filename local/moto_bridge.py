@@ -238,6 +238,7 @@ class MotoBridge:
         self.slept: list[float] = []  # scaled retry/wait intervals actually slept, for tests
         self.lambda_clients: dict[tuple[str, str, bool], Any] = {}  # moto's Lambda clients, one per region
         self.parsed_definitions: dict[str, Any] = {}  # ASL parse trees by definition
+        self.meter: Any = None  # a local.metering.Meter told of every AWS call, when set
         self._originals: dict[str, Any] = {}
 
     # --- install / remove -------------------------------------------------------------------
@@ -278,7 +279,14 @@ class MotoBridge:
                 if fault is not None:
                     status, headers, payload = api_error(fault, service, body)
                     return AWSResponse(request.url, status, headers, MockRawResponse(payload))
-            return stubber_call(stubber, event_name, request, **kwargs)
+            response = stubber_call(stubber, event_name, request, **kwargs)
+            if bridge.meter is not None and stubber.enabled and response is not None:
+                _, service, operation = [*event_name.split("."), "", ""][:3]
+                # Only DynamoDB's answers are read (their size is what reads are billed by): reading
+                # a streaming answer (Lambda's Payload, S3's Body) here would leave it empty.
+                body = response.content if service == "dynamodb" else None
+                bridge.meter.api_call(service, operation, request.body, body)
+            return response
         dynamodb_lock = threading.RLock()
         dynamodb_call = self._originals["dynamodb_call"]
 

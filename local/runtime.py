@@ -201,8 +201,9 @@ class EmbeddedRuntime:
     def wait_settled(self, timeout: float = 60.0) -> None:
         """Until every handoff stops moving: finished, blocked, or paused on an approval. The wait
         follows progress, however long the whole takes: it gives up (TimeoutError) only when
-        nothing has moved for `timeout` seconds (no invocation, delivery, retry or wait started or
-        finished, no execution event)."""
+        nothing has moved for `timeout` seconds: no invocation, delivery, retry or wait started or
+        finished, none in flight (each is bounded: function timeouts are enforced), no execution
+        event."""
         assert self.bridge is not None
         activity = self.bridge.activity
         seen, moved_at = (activity.changes, -1), time.monotonic()
@@ -217,7 +218,7 @@ class EmbeddedRuntime:
                 now = (activity.changes, sum(self._history_lengths.get(e["executionArn"], 0) for e in running))
             else:
                 now = (activity.changes, seen[1])
-            if now != seen:
+            if now != seen or activity.in_flight:
                 seen, moved_at = now, time.monotonic()
             elif time.monotonic() - moved_at >= timeout:
                 raise TimeoutError(f"handoffs made no progress for {timeout} s")
