@@ -211,7 +211,44 @@ def bench_counts() -> dict[str, Any]:
                 "emails": summary["calls"].get("ses.SendRawEmail", 0),
                 "s3_puts": summary["calls"].get("s3.PutObject", 0),
             }
+    per_example.update(_other_kinds(runtime_dir=ROOT / ".local" / "bench-counts-kinds"))
     keys = ["state_transitions", "lambda_invocations", "lambda_gb_seconds", "lambda_handler_cpu_seconds",
             "dynamodb_wru", "dynamodb_rru", "emails", "s3_puts"]
-    mean = {k: round(statistics.mean(float(v[k]) for v in per_example.values()), 3) for k in keys}
+    closed_won = [v for k, v in per_example.items() if not k.startswith("(")]
+    mean = {k: round(statistics.mean(float(v[k]) for v in closed_won), 3) for k in keys}
     return {"per_example": per_example, "mean_of_examples": mean, "load_average": load()}
+
+
+def _other_kinds(runtime_dir: Path) -> dict[str, Any]:
+    """What an event that is not a new closed-won deal costs: invalid, a redelivered duplicate,
+    a needs-fix deal (blocked), a stage change."""
+    from local.metering import Meter
+    from local.runtime import EmbeddedRuntime
+
+    invalid = json.loads((ROOT / "tests/fixtures/invalid/missing-opportunity-id.json").read_text())
+    invalid["detail"]["eventId"] = "evt-kinds-invalid"
+    needs_fix = _own(json.loads((ROOT / "tests/fixtures/needs-fix/missing-tax-id.json").read_text()), "kinds-needs-fix")
+    stage = _own(json.loads((ROOT / "tests/fixtures/stage-changed/emea-erp-negotiation.json").read_text()), "kinds-stage")
+    first = _own(_example(), "kinds-duplicate")
+    found: dict[str, Any] = {}
+    with EmbeddedRuntime(runtime_dir) as runtime:
+        runtime.publish([first])
+        runtime.wait_settled()
+        for name, event in [("(invalid)", invalid), ("(duplicate)", first), ("(needs fix)", needs_fix),
+                            ("(stage change)", stage)]:
+            meter = Meter()
+            runtime.bridge.meter = runtime.lambdas.meter = meter
+            started = len(runtime.executions())
+            runtime.publish([event])
+            runtime.wait_settled()
+            runtime.bridge.meter = runtime.lambdas.meter = None
+            executions = runtime.executions()
+            transitions = 0
+            if len(executions) > started:
+                latest = max(executions, key=lambda e: e["startDate"])
+                transitions = sum(1 for e in runtime.history(latest["executionArn"]) if e["type"].endswith("StateEntered"))
+            summary = meter.summary()
+            found[name] = {"state_transitions": transitions, **summary, "approvals": 0,
+                           "emails": summary["calls"].get("ses.SendRawEmail", 0),
+                           "s3_puts": summary["calls"].get("s3.PutObject", 0)}
+    return found

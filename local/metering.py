@@ -27,6 +27,7 @@ READS = {"GetItem", "Query", "Scan", "BatchGetItem"}
 class Meter:
     calls: Counter = field(default_factory=Counter)  # (origin, service, operation) -> calls
     units: Counter = field(default_factory=Counter)  # "dynamodb.wru" / "dynamodb.rru" -> units (product's)
+    table_units: Counter = field(default_factory=Counter)  # (table, "wru" / "rru") -> units (product's)
     invocations: Counter = field(default_factory=Counter)  # function -> invocations
     gb_seconds: Counter = field(default_factory=Counter)  # function -> GB-seconds (billed in 1 ms steps)
     cpu_seconds: Counter = field(default_factory=Counter)  # function -> the handler thread's CPU time
@@ -44,8 +45,10 @@ class Meter:
         with self._lock:
             self.calls[(origin, service, operation)] += 1
             if origin == "handler" and service == "dynamodb":
-                for key, amount in dynamodb_units(operation, request_body, response_body).items():
+                units = dynamodb_units(operation, request_body, response_body)
+                for key, amount in units.items():
                     self.units[key] += amount
+                    self.table_units[(_table_of(request_body), key.rsplit(".", 1)[-1])] += amount
 
     def invocation(self, function: str, seconds: float, memory_mb: int, cpu_seconds: float = 0.0) -> None:
         """One invocation: its wall duration here (inflated by moto in-process and the machine's
@@ -78,6 +81,8 @@ class Meter:
             "calls": {f"{s}.{o}": c for (s, o), c in sorted(calls.items())},
             "dynamodb_wru": round(self.units["dynamodb.wru"], 1),
             "dynamodb_rru": round(self.units["dynamodb.rru"], 1),
+            "dynamodb_units_by_table": {f"{table} {kind}": round(amount, 1)
+                                        for (table, kind), amount in sorted(self.table_units.items())},
         }
 
 
@@ -105,6 +110,21 @@ def dynamodb_units(operation: str, request_body: Any, response_body: bytes | Non
         factor = 2.0 if operation == "TransactGetItems" else 1.0 if request.get("ConsistentRead") else 0.5
         return {"dynamodb.rru": max(1, math.ceil(size / 4096)) * factor}
     return {}
+
+
+def _table_of(request_body: Any) -> str:
+    """The table a DynamoDB request is for (a transaction's first item's), without its generated suffix."""
+    try:
+        request = json.loads(_text(request_body) or "{}")
+    except json.JSONDecodeError:
+        return "?"
+    name = request.get("TableName")
+    if name is None:
+        items = request.get("TransactItems") or [{}]
+        name = next(iter(items[0].values()), {}).get("TableName") if items[0] else None
+    if name is None:
+        name = next(iter(request.get("RequestItems") or {"?": 0}))
+    return str(name).rstrip("0123456789abcdefABCDEF-") or str(name)
 
 
 def _kb(value: Any) -> int:
