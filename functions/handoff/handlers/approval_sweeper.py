@@ -11,9 +11,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.adapters import aws, business_metrics
-from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, signing_key
+from handoff.adapters.approvals_store import ApprovalStore, TaskCallback
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer
+from handoff.adapters.signing_keys import key_ring
 from handoff.adapters.work_items_store import WorkItemStore
 from handoff.config import setting
 from handoff.domain.work_items import queue_gauges
@@ -39,7 +40,7 @@ def _sweeper() -> Sweeper:
     return Sweeper(
         approvals=ApprovalStore(table), handoffs=HandoffStore(table),
         mailer=Mailer(aws.client("ses"), setting("MAIL_FROM")), callback=_callback(),
-        key=signing_key(setting("APPROVAL_SECRET_ARN"), aws.client("secretsmanager")),
+        key=key_ring(setting("APPROVAL_SECRET_ARN")).current,
         base_url=setting("APPROVAL_BASE_URL"),
     )
 

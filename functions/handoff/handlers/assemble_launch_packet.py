@@ -1,9 +1,8 @@
 """Assemble launch packet and notify delivery: JSON and Markdown in S3, an email with the link."""
 
-from handoff.adapters import aws
-from handoff.adapters.approvals_store import signing_key
 from handoff.adapters.configuration import delivery_leads_email
 from handoff.adapters.mailer import as_html, render_notice
+from handoff.adapters.signing_keys import key_ring
 from handoff.config import setting
 from handoff.domain.launch_packet import build_packet, render_markdown
 from handoff.domain.packet_link import LINK_VALIDITY, packet_link
@@ -23,7 +22,7 @@ def assemble(request: HandoffRef) -> dict:
     docs.put_text(f"{prefix}/packet.md", markdown, "text/markdown; charset=utf-8")
     # A signed link to the API, presigned to S3 when clicked: a URL presigned here would die with this
     # function's credentials within hours.
-    key = signing_key(setting("APPROVAL_SECRET_ARN"), aws.client("secretsmanager"))
+    key = key_ring(setting("APPROVAL_SECRET_ARN")).current
     link = packet_link(setting("APPROVAL_BASE_URL"), request.handoffId, now() + LINK_VALIDITY, key)
     name = deal.detail.opportunity.name
     project_code = (packet["created"]["project"] or {}).get("code", "")

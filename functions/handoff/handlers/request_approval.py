@@ -5,11 +5,12 @@ URL, an email or a log) and email the approver one signed link. The workflow sta
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from handoff.adapters import aws
-from handoff.adapters.approvals_store import ApprovalStore, request_approval, signing_key
-from handoff.adapters.mailer import Mailer
+from handoff.adapters.approvals_store import ApprovalStore
+from handoff.adapters.mailer import Mailer, render_approval_request
+from handoff.adapters.signing_keys import key_ring
 from handoff.config import setting
 from handoff.contracts import HandoffStatus
-from handoff.domain.approvals import ApprovalRequirement
+from handoff.domain.approvals import ApprovalRequirement, approval_link
 from handoff.handlers._runtime import logger, now, step_handler, store
 
 
@@ -22,16 +23,17 @@ class ApprovalTask(BaseModel):
 
 
 def request(task: ApprovalTask) -> dict:
-    records = store()
+    records, at = store(), now()
     state = records.state(task.handoffId)
+    approvals = ApprovalStore(aws.table(setting("HANDOFF_TABLE")))
     # Safe to retry: the approval of this kind and fix round is found again (and answers the new
-    # attempt's task token); its email goes out once.
-    approval = request_approval(
-        ApprovalStore(aws.table(setting("HANDOFF_TABLE"))), Mailer(aws.client("ses"), setting("MAIL_FROM")),
-        handoff_id=task.handoffId, requirement=task.approval, event=records.deal(task.handoffId),
-        task_token=task.taskToken.get_secret_value(),
-        key=signing_key(setting("APPROVAL_SECRET_ARN"), aws.client("secretsmanager")),
-        base_url=setting("APPROVAL_BASE_URL"), now=now(), fix_round=state.rework)
+    # attempt's task token); its email goes out once, marked as sent after SES took it.
+    approval = approvals.create_pending(task.handoffId, task.approval, records.deal(task.handoffId),
+                                        task.taskToken.get_secret_value(), at, fix_round=state.rework).approval
+    if approval.mailed_at is None:
+        link = approval_link(setting("APPROVAL_BASE_URL"), approval, key_ring(setting("APPROVAL_SECRET_ARN")).current)
+        Mailer(aws.client("ses"), setting("MAIL_FROM")).send(render_approval_request(approval, link, now=at))
+        approvals.mark_mailed(approval.approval_id, at)
     records.set_status(task.handoffId, HandoffStatus.AWAITING_APPROVAL)
     logger.info("approval requested", extra={"handoff_id": task.handoffId, "kind": approval.kind,
                                              "approval_id": approval.approval_id, "approver": approval.approver})
