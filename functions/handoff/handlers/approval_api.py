@@ -17,10 +17,10 @@ from handoff.adapters import aws, pages
 from handoff.adapters.approvals_store import MAX_VIEWS, ApprovalStore, TaskCallback
 from handoff.adapters.dynamodb_errors import transient
 from handoff.adapters.signing_keys import key_ring
-from handoff.config import setting
 from handoff.domain.approvals import Approval, LinkCheck, check_link, decision_output, signature_kid
 from handoff.domain.signing_keys import KeyRing
-from handoff.handlers._runtime import logger, metrics, tracer
+from handoff.observability import logger, metrics, tracer
+from handoff.settings import settings
 
 app = APIGatewayRestResolver()
 
@@ -42,12 +42,12 @@ def _now() -> datetime:
 
 
 def _store() -> ApprovalStore:
-    return ApprovalStore(aws.table(setting("HANDOFF_TABLE")))
+    return ApprovalStore(aws.table(settings().handoff_table))
 
 
 def _keys(sig: str | None = None) -> KeyRing:
     """The signing keys; `sig`: the link's signature, whose kid may be newer than the cached keys."""
-    return key_ring(setting("APPROVAL_SECRET_ARN"), kid=signature_kid(sig))
+    return key_ring(settings().approval_secret_arn, kid=signature_kid(sig))
 
 
 def _key() -> bytes:

@@ -6,12 +6,15 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from handoff.adapters import aws
 from handoff.adapters.approvals_store import ApprovalStore
+from handoff.adapters.from_settings import store
 from handoff.adapters.mailer import Mailer, render_approval_request
 from handoff.adapters.signing_keys import key_ring
-from handoff.config import setting
+from handoff.clock import now
 from handoff.contracts import HandoffStatus
 from handoff.domain.approvals import ApprovalRequirement, approval_link
-from handoff.handlers._runtime import logger, now, step_handler, store
+from handoff.handlers._step import step_handler
+from handoff.observability import logger
+from handoff.settings import settings
 
 
 class ApprovalTask(BaseModel):
@@ -25,14 +28,14 @@ class ApprovalTask(BaseModel):
 def request(task: ApprovalTask) -> dict:
     records, at = store(), now()
     state = records.state(task.handoffId)
-    approvals = ApprovalStore(aws.table(setting("HANDOFF_TABLE")))
+    approvals = ApprovalStore(aws.table(settings().handoff_table))
     # Safe to retry: the approval of this kind and fix round is found again (and answers the new
     # attempt's task token); its email goes out once, marked as sent after SES took it.
     approval = approvals.create_pending(task.handoffId, task.approval, records.deal(task.handoffId),
                                         task.taskToken.get_secret_value(), at, fix_round=state.rework).approval
     if approval.mailed_at is None:
-        link = approval_link(setting("APPROVAL_BASE_URL"), approval, key_ring(setting("APPROVAL_SECRET_ARN")).current)
-        Mailer(aws.client("ses"), setting("MAIL_FROM")).send(render_approval_request(approval, link, now=at))
+        link = approval_link(settings().approval_base_url, approval, key_ring(settings().approval_secret_arn).current)
+        Mailer(aws.client("ses"), settings().mail_from).send(render_approval_request(approval, link, now=at))
         approvals.mark_mailed(approval.approval_id, at)
     records.set_status(task.handoffId, HandoffStatus.AWAITING_APPROVAL)
     logger.info("approval requested", extra={"handoff_id": task.handoffId, "kind": approval.kind,

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from handoff.adapters import aws
 from handoff.adapters.key_rotation import KeyRotation, RotationRefused
-from handoff.config import setting
 from handoff.observability import logger
+from handoff.settings import settings
 
 
 class RotationStep(BaseModel):
@@ -31,10 +31,10 @@ def _same_secret(asked: str, configured: str) -> bool:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict, context: LambdaContext) -> None:
     request = parse(event=event, model=RotationStep)
-    secret_arn = setting("APPROVAL_SECRET_ARN")
+    secret_arn = settings().approval_secret_arn
     if not _same_secret(request.secret_id, secret_arn):
         raise RotationRefused("this function rotates only the approval signing key")
     logger.append_keys(rotation_step=request.step)
-    window = timedelta(days=int(setting("PREVIOUS_KEY_VALID_DAYS")))
+    window = timedelta(days=int(settings().previous_key_valid_days))
     KeyRotation(aws.client("secretsmanager"), secret_arn, window).run(request.step, request.token)
     logger.info("rotation step done")
