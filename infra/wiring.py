@@ -55,7 +55,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("CloseHandoff", "close_handoff", "Record a rejection, timeout or failure and queue the exception",
                  ("handoffs:write", "exceptions:send")),
     FunctionSpec("ApprovalApi", "approval_api", "Approval pages and decisions behind API Gateway",
-                 ("handoffs:write", "approval-secret:read", "states:callback", "task-tokens:use"), in_workflow=False,
+                 ("handoffs:write", "approval-secret:read", "states:callback", "task-tokens:use"),
+                 in_workflow=False,
                  behind_api=True,
                  timeout_seconds=API_TIMEOUT_SECONDS),
     # Reads the record and the search indexes (never Scans); a resubmission goes on the bus and

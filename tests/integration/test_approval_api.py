@@ -16,12 +16,13 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, forget_signing_keys, request_approval
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.contracts import parse_event
 from handoff.domain.approvals import Approval, ApproverDirectory, approval_link, required_approvals
 from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api
 from handoff.handlers._runtime import metrics
-from tests.support.aws import StubSfn, create_handoff_table, forget_aws_clients
+from tests.support.aws import StubSfn, create_handoff_table, create_task_tokens_table, forget_aws_clients
 from tests.support.fixtures import fixture_path
 
 REGION = "eu-west-1"
@@ -74,15 +75,17 @@ def env(monkeypatch: pytest.MonkeyPatch):
     forget_signing_keys()
     with mock_aws():
         create_handoff_table("handoffs", REGION)
+        create_task_tokens_table("task-tokens", REGION)
+        tokens = TaskTokens(boto3.resource("dynamodb", region_name=REGION).Table("task-tokens"))
         arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="approval-signing-key", SecretString=json.dumps({"key": KEY}))["ARN"]
         monkeypatch.setenv("HANDOFF_TABLE", "handoffs")
         monkeypatch.setenv("APPROVAL_SECRET_ARN", arn)
         sfn, clock = StubSfn(), Clock(T0 + timedelta(hours=1))
-        monkeypatch.setattr(approval_api, "_callback", lambda: TaskCallback(sfn))
+        monkeypatch.setattr(approval_api, "_callback", lambda: TaskCallback(sfn, tokens))
         monkeypatch.setattr(approval_api, "_now", clock)
         table = boto3.resource("dynamodb", region_name=REGION).Table("handoffs")
-        yield Env(ApprovalStore(table), sfn, clock, CaptureMailer())
+        yield Env(ApprovalStore(table, tokens), sfn, clock, CaptureMailer())
     forget_aws_clients()
     forget_signing_keys()
 

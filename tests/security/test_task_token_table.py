@@ -5,7 +5,6 @@ touch the task-token table, and who has the table's name."""
 import json
 
 from infra.task_tokens import ENVIRONMENT, TTL_ATTRIBUTE
-
 from tests.security.test_template import _actions, _resources
 
 # RequestApproval stores a token; the approval API, the sweeper and the console's "my approvals"
@@ -38,7 +37,7 @@ ITEM_ACTIONS = {f"dynamodb:{a}" for a in ("GetItem", "BatchGetItem", "Query", "S
 def _touches_token_table(statement: dict, logical: str) -> bool:
     """The statement names the table, or could reach its items through a wildcard resource."""
     resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-    dynamodb = any(a in ITEM_ACTIONS or a.endswith("*") and a.split(":")[0] in ("*", "dynamodb")
+    dynamodb = any(a in ITEM_ACTIONS or (a.endswith("*") and a.split(":")[0] in ("*", "dynamodb"))
                    for a in _actions(statement))
     wildcard = any(r == "*" or (isinstance(r, str) and ":dynamodb:" in r and "*" in r) for r in resources)
     return logical in json.dumps(resources) or (dynamodb and wildcard)

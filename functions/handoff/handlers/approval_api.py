@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from handoff.adapters import aws, pages
 from handoff.adapters.approvals_store import MAX_VIEWS, ApprovalStore, TaskCallback, signing_key
 from handoff.adapters.dynamodb_errors import transient
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.config import setting
 from handoff.domain.approvals import Approval, LinkCheck, check_link, decision_output
 from handoff.handlers._runtime import logger, metrics, tracer
@@ -48,7 +49,7 @@ def _key() -> bytes:
 
 
 def _callback() -> TaskCallback:
-    return TaskCallback(aws.client("stepfunctions"))
+    return TaskCallback(aws.client("stepfunctions"), TaskTokens(aws.table(setting("TASK_TOKENS_TABLE"))))
 
 
 # --- request helpers -----------------------------------------------------------------------------------

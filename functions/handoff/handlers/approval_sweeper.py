@@ -15,6 +15,7 @@ from handoff.adapters import aws, business_metrics
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, signing_key
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer, render_escalation, render_escalation_notice, render_reminder
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.adapters.work_items_store import WorkItemStore
 from handoff.config import setting
 from handoff.contracts.record import SETTLED
@@ -125,7 +126,7 @@ def event_time(event: dict) -> datetime:
 
 
 def _callback() -> TaskCallback:
-    return TaskCallback(aws.client("stepfunctions"))
+    return TaskCallback(aws.client("stepfunctions"), TaskTokens(aws.table(setting("TASK_TOKENS_TABLE"))))
 
 
 def _sweeper() -> Sweeper:

@@ -1,5 +1,5 @@
-"""Request approval and wait for the decision: store the approval with its task token (never in a
-URL, an email or a log) and email the approver one signed link. The workflow stays paused on
+"""Request approval and wait for the decision: store the approval, and its task token in the
+task-token table (never in a URL, an email or a log) and email the approver one signed link. The workflow stays paused on
 .waitForTaskToken until the approval API or the sweeper answers."""
 
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 from handoff.adapters import aws
 from handoff.adapters.approvals_store import ApprovalStore, request_approval, signing_key
 from handoff.adapters.mailer import Mailer
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.config import setting
 from handoff.contracts import HandoffStatus
 from handoff.domain.approvals import ApprovalRequirement
@@ -27,7 +28,8 @@ def request(task: ApprovalTask) -> dict:
     # Safe to retry: the approval of this kind and fix round is found again (and answers the new
     # attempt's task token); its email goes out once.
     approval = request_approval(
-        ApprovalStore(aws.table(setting("HANDOFF_TABLE"))), Mailer(aws.client("ses"), setting("MAIL_FROM")),
+        ApprovalStore(aws.table(setting("HANDOFF_TABLE")), TaskTokens(aws.table(setting("TASK_TOKENS_TABLE")))),
+        Mailer(aws.client("ses"), setting("MAIL_FROM")),
         handoff_id=task.handoffId, requirement=task.approval, event=records.deal(task.handoffId),
         task_token=task.taskToken.get_secret_value(),
         key=signing_key(setting("APPROVAL_SECRET_ARN"), aws.client("secretsmanager")),
