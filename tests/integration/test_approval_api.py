@@ -58,6 +58,7 @@ class Env:
     clock: Clock
     mailer: CaptureMailer
     links: dict[str, str] = field(default_factory=dict)
+    tokens: TaskTokens | None = None
 
 
 class Context:
@@ -86,7 +87,7 @@ def env(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setattr(approval_api, "_callback", lambda: TaskCallback(sfn, tokens))
         monkeypatch.setattr(approval_api, "_now", clock)
         table = boto3.resource("dynamodb", region_name=REGION).Table("handoffs")
-        yield Env(ApprovalStore(table, tokens), sfn, clock, CaptureMailer())
+        yield Env(ApprovalStore(table, tokens), sfn, clock, CaptureMailer(), tokens=tokens)
     forget_aws_clients()
     forget_signing_keys()
 
@@ -346,7 +347,9 @@ def test_a_retried_request_finds_its_approval_and_a_new_round_supersedes_it(env:
     # Step Functions gives a retried attempt a new task token: same approval, pointed at the new token.
     retried = env.store.create_pending(HANDOFF, found[0], event, "retry-token", T0 + timedelta(seconds=9))
     assert not retried.created and retried.approval.approval_id == first.approval.approval_id
-    assert retried.approval.task_token.get_secret_value() == "retry-token"
+    # The new token replaced the old one in the task-token table; the approval item holds none.
+    assert retried.approval.task_token is None and retried.approval.task_token_ref == first.approval.approval_id
+    assert env.tokens.get(first.approval.approval_id) == "retry-token"
     assert retried.approval.audit[-1].action == "retried"
     rerun = env.store.create_pending(HANDOFF, found[0], event, "a-new-token", T0 + timedelta(hours=1), fix_round=1)
     assert rerun.created and rerun.approval.approval_id != first.approval.approval_id
