@@ -5,16 +5,10 @@ it, and an approval stored before the table existed (its token in the handoff it
 from datetime import timedelta
 
 from handoff.domain.approvals import token_kept_until
-from tests.integration.test_approval_api import (  # noqa: F401  (env is a fixture)
-    HANDOFF,
-    T0,
-    TOKEN,
-    Env,
-    env,
-    open_approval,
-    post,
-    requirements,
-)
+from tests.integration import test_approval_api
+from tests.integration.test_approval_api import HANDOFF, T0, TOKEN, Env, open_approval, post, requirements
+
+env = test_approval_api.env  # the fixture: moto tables, the signing key, a stub Step Functions
 
 
 def raw_item(env: Env, approval_id: str) -> dict:
