@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from handoff.domain.playbooks import DEFAULT_DIRECTORY, PlaybookError, UnknownServiceLine, load_playbook
-from handoff.handlers.check_readiness import _blocked_by_playbook
+from handoff.logic.validate_readiness import _blocked_by_playbook
 
 
 def playbook_error(directory: Path, service_line: str) -> PlaybookError:

@@ -158,7 +158,7 @@ def test_extra_fields_are_kept() -> None:
 
 
 def test_the_handler_reads_the_threshold_of_the_deals_playbook_or_none() -> None:
-    from handoff.handlers.track_pipeline import threshold
+    from handoff.logic.track_pipeline import threshold
 
     assert threshold(event().detail) == 60  # erp-implementation
     raw = stage_changed(WON, stage="Negotiation", probability=90)

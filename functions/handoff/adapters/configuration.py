@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from handoff.adapters import aws
 from handoff.config import ConfigurationError
+from handoff.contracts import ClosedWonEvent
 from handoff.domain.approvals import ApproverDirectory
 from handoff.domain.playbooks import Playbook, load_playbook
 
@@ -136,6 +137,13 @@ def playbook(service_line: str, *, region: str, country: str, contract_type: str
     origin, texts = sources
     return load_playbook(service_line, region=region, country=country, contract_type=contract_type,
                          sources=texts, origin=f"SSM parameter {origin}")
+
+
+def playbook_for(deal: ClosedWonEvent) -> Playbook:
+    """The playbook of a closed-won deal (its service line, region, country and contract type)."""
+    detail = deal.detail
+    return playbook(detail.opportunity.service_line, region=detail.opportunity.region,
+                    country=detail.account.country, contract_type=detail.contract.type)
 
 
 # --- systems of record -----------------------------------------------------------------------------------

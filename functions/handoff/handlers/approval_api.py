@@ -17,9 +17,9 @@ from handoff.adapters import aws, pages
 from handoff.adapters.approvals_store import MAX_VIEWS, ApprovalStore, TaskCallback, signing_key
 from handoff.adapters.dynamodb_errors import transient
 from handoff.adapters.task_tokens import TaskTokens
-from handoff.config import setting
 from handoff.domain.approvals import Approval, LinkCheck, check_link, decision_output
-from handoff.handlers._runtime import logger, metrics, tracer
+from handoff.observability import logger, metrics, tracer
+from handoff.settings import settings
 
 app = APIGatewayRestResolver()
 
@@ -41,15 +41,15 @@ def _now() -> datetime:
 
 
 def _store() -> ApprovalStore:
-    return ApprovalStore(aws.table(setting("HANDOFF_TABLE")))
+    return ApprovalStore(aws.table(settings().handoff_table))
 
 
 def _key() -> bytes:
-    return signing_key(setting("APPROVAL_SECRET_ARN"), aws.client("secretsmanager"))
+    return signing_key(settings().approval_secret_arn, aws.client("secretsmanager"))
 
 
 def _callback() -> TaskCallback:
-    return TaskCallback(aws.client("stepfunctions"), TaskTokens(aws.table(setting("TASK_TOKENS_TABLE"))))
+    return TaskCallback(aws.client("stepfunctions"), TaskTokens(aws.table(settings().task_tokens_table)))
 
 
 # --- request helpers -----------------------------------------------------------------------------------

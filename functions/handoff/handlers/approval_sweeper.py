@@ -2,7 +2,6 @@
 and the local runtime drive the clock. The sweep itself (remind, escalate, expire) is the use case
 handoff.logic.approval_sweep; this handler builds it, runs it and reports the queue gauges."""
 
-import os
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -16,10 +15,10 @@ from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer
 from handoff.adapters.task_tokens import TaskTokens
 from handoff.adapters.work_items_store import WorkItemStore
-from handoff.config import setting
 from handoff.domain.work_items import queue_gauges
 from handoff.logic.approval_sweep import Sweeper
 from handoff.observability import logger, metrics, tracer
+from handoff.settings import Settings, settings
 
 
 class SweepIncomplete(RuntimeError):
@@ -32,16 +31,16 @@ def event_time(event: dict) -> datetime:
 
 
 def _callback() -> TaskCallback:
-    return TaskCallback(aws.client("stepfunctions"), TaskTokens(aws.table(setting("TASK_TOKENS_TABLE"))))
+    return TaskCallback(aws.client("stepfunctions"), TaskTokens(aws.table(settings().task_tokens_table)))
 
 
 def _sweeper() -> Sweeper:
-    table = aws.table(setting("HANDOFF_TABLE"))
+    table = aws.table(settings().handoff_table)
     return Sweeper(
         approvals=ApprovalStore(table), handoffs=HandoffStore(table),
-        mailer=Mailer(aws.client("ses"), setting("MAIL_FROM")), callback=_callback(),
-        key=signing_key(setting("APPROVAL_SECRET_ARN"), aws.client("secretsmanager")),
-        base_url=setting("APPROVAL_BASE_URL"),
+        mailer=Mailer(aws.client("ses"), settings().mail_from), callback=_callback(),
+        key=signing_key(settings().approval_secret_arn, aws.client("secretsmanager")),
+        base_url=settings().approval_base_url,
     )
 
 
@@ -57,7 +56,7 @@ def _pending_gauges(approvals: ApprovalStore, now: datetime) -> None:
 def _work_queue_gauges(now: datetime) -> None:
     """Open work items and the oldest one's age by owner group, and the most overdue item's lateness
     (the SLA alarm's metric), every sweep: the dashboards and the alarm need a steady beat."""
-    table = os.environ.get("WORK_ITEMS_TABLE")
+    table = settings().given(Settings.work_items_table)
     if not table:  # the stack always sets it; a sweeper run without the work queue (tests) has none to measure
         return
     gauges = queue_gauges(WorkItemStore(aws.table(table)).open_items(), now)

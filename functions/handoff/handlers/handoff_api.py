@@ -25,9 +25,10 @@ from botocore.exceptions import ClientError
 from handoff.adapters import aws
 from handoff.adapters.dynamodb_errors import transient
 from handoff.adapters.event_bus import MAX_ENTRY_BYTES
+from handoff.adapters.from_settings import event_bus, store, workflow
 from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
-from handoff.config import setting
+from handoff.clock import now
 from handoff.contracts import ContractError, parse_event
 from handoff.contracts.operators_api import ResubmitAccepted, RetryAccepted
 from handoff.domain.errors import (
@@ -41,9 +42,11 @@ from handoff.domain.errors import (
     ResubmissionRefused,
 )
 from handoff.domain.fix_loop import Correction, plan_resubmission, resubmission_step
-from handoff.handlers._runtime import event_bus, logger, metrics, now, quarantine, store, tracer, workflow
+from handoff.logic.quarantine import quarantine
 from handoff.logic.retry_handoff import retry_handoff
 from handoff.logic.search_handoffs import SearchRefused, parse_search_parameters, search_handoffs
+from handoff.observability import logger, metrics, tracer
+from handoff.settings import settings
 
 app = APIGatewayRestResolver()
 
@@ -97,7 +100,7 @@ def _body() -> Any:
 @app.get("/handoffs")
 def search() -> Response:
     query = app.current_event.multi_value_query_string_parameters or app.current_event.query_string_parameters
-    page = search_handoffs(parse_search_parameters(query), DynamoHandoffIndex(aws.table(setting("HANDOFF_TABLE"))),
+    page = search_handoffs(parse_search_parameters(query), DynamoHandoffIndex(aws.table(settings().handoff_table)),
                            now())
     return _json(200, page.to_json_dict())
 

@@ -11,9 +11,11 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.adapters.from_settings import documents, event_bus
+from handoff.clock import now
 from handoff.domain.errors import IntegrationTransient
-from handoff.handlers._runtime import documents, event_bus, logger, metrics, now, tracer
 from handoff.logic.requeue_quarantine import requeue
+from handoff.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver()
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
