@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from handoff.adapters.playbook_files import load_playbook
 from handoff.contracts import ContractError, StageChangedEvent, parse_stage_changed
 from handoff.domain.pipeline import PipelineAction, decide
-from handoff.domain.playbooks import load_playbook
 from handoff.domain.staffing import FIRM, RELEASED, SOFT, release_soft, soften, staffing_requests
 from tests.support.events import closed_won, stage_changed
 

@@ -17,10 +17,11 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
 
 from handoff.adapters import aws
+from handoff.adapters.playbook_files import load_playbook
 from handoff.config import ConfigurationError
 from handoff.contracts import ClosedWonEvent
 from handoff.domain.approvals import ApproverDirectory
-from handoff.domain.playbooks import Playbook, load_playbook
+from handoff.domain.playbooks import Playbook
 
 APPROVERS = "APPROVERS_PARAMETER"
 DELIVERY_LEADS = "DELIVERY_LEADS_PARAMETER"
