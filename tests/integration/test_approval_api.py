@@ -23,13 +23,14 @@ from moto.ses.models import RawMessage, ses_backends
 from handoff.adapters import signing_keys
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback
 from handoff.adapters.configuration import load_approver_directory
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.contracts import parse_event
 from handoff.domain.approvals import Approval, approval_link, required_approvals
 from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api
 from handoff.observability import metrics
 from tests.support.approvals import deal_handoff_id, register_deal, request_approval
-from tests.support.aws import StubSfn, create_handoff_table, forget_aws_clients
+from tests.support.aws import StubSfn, create_handoff_table, create_task_tokens_table, forget_aws_clients
 from tests.support.fixtures import fixture_path
 
 REGION = "eu-west-1"
@@ -67,6 +68,7 @@ class Env:
     mailer: SesOutbox
     monkeypatch: pytest.MonkeyPatch
     links: dict[str, str] = field(default_factory=dict)
+    tokens: TaskTokens | None = None
 
 
 class Context:
@@ -85,6 +87,8 @@ def env(monkeypatch: pytest.MonkeyPatch):
     signing_keys.forget()
     with mock_aws():
         create_handoff_table("handoffs", REGION)
+        create_task_tokens_table("task-tokens", REGION)
+        tokens = TaskTokens(boto3.resource("dynamodb", region_name=REGION).Table("task-tokens"))
         arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="approval-signing-key", SecretString=json.dumps({"key": KEY}))["ARN"]
         monkeypatch.setenv("HANDOFF_TABLE", "handoffs")
@@ -93,11 +97,12 @@ def env(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("MAIL_FROM", SENDER)
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
         sfn, clock = StubSfn(), Clock(T0 + timedelta(hours=1))
-        monkeypatch.setattr(approval_api, "_callback", lambda: TaskCallback(sfn))
+        monkeypatch.setattr(approval_api, "_callback", lambda: TaskCallback(sfn, tokens))
         monkeypatch.setattr(approval_api, "_now", clock)
         table = boto3.resource("dynamodb", region_name=REGION).Table("handoffs")
+        monkeypatch.setenv("TASK_TOKENS_TABLE", "task-tokens")
         register_deal("handoffs", T0)
-        yield Env(ApprovalStore(table), sfn, clock, SesOutbox(), monkeypatch)
+        yield Env(ApprovalStore(table, tokens), sfn, clock, SesOutbox(), monkeypatch, tokens=tokens)
     forget_aws_clients()
     signing_keys.forget()
 
@@ -358,7 +363,9 @@ def test_a_retried_request_finds_its_approval_and_a_new_round_supersedes_it(env:
     # Step Functions gives a retried attempt a new task token: same approval, pointed at the new token.
     retried = env.store.create_pending(HANDOFF, found[0], event, "retry-token", T0 + timedelta(seconds=9))
     assert not retried.created and retried.approval.approval_id == first.approval.approval_id
-    assert retried.approval.task_token.get_secret_value() == "retry-token"
+    # The new token replaced the old one in the task-token table; the approval item holds none.
+    assert retried.approval.task_token is None and retried.approval.task_token_ref == first.approval.approval_id
+    assert env.tokens.get(first.approval.approval_id) == "retry-token"
     assert retried.approval.audit[-1].action == "retried"
     rerun = env.store.create_pending(HANDOFF, found[0], event, "a-new-token", T0 + timedelta(hours=1), fix_round=1)
     assert rerun.created and rerun.approval.approval_id != first.approval.approval_id

@@ -17,6 +17,7 @@ from handoff.adapters import aws, pages
 from handoff.adapters.approvals_store import MAX_VIEWS, ApprovalStore, TaskCallback
 from handoff.adapters.dynamodb_errors import transient
 from handoff.adapters.signing_keys import key_ring
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.domain.approvals import Approval, LinkCheck, check_link, decision_output, signature_kid
 from handoff.domain.signing_keys import KeyRing
 from handoff.observability import logger, metrics, tracer
@@ -55,7 +56,7 @@ def _key() -> bytes:
 
 
 def _callback() -> TaskCallback:
-    return TaskCallback(aws.client("stepfunctions"))
+    return TaskCallback(aws.client("stepfunctions"), TaskTokens(aws.table(settings().task_tokens_table)))
 
 
 # --- request helpers -----------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Request approval and wait for the decision: store the approval with its task token (never in a
-URL, an email or a log) and email the approver one signed link. The workflow stays paused on
+"""Request approval and wait for the decision: store the approval, and its task token in the
+task-token table (never in a URL, an email or a log) and email the approver one signed link. The workflow stays paused on
 .waitForTaskToken until the approval API or the sweeper answers."""
 
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -9,6 +9,7 @@ from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.from_settings import store
 from handoff.adapters.mailer import Mailer, render_approval_request
 from handoff.adapters.signing_keys import key_ring
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.clock import now
 from handoff.contracts import HandoffStatus
 from handoff.domain.approvals import ApprovalRequirement, approval_link
@@ -28,7 +29,7 @@ class ApprovalTask(BaseModel):
 def request(task: ApprovalTask) -> dict:
     records, at = store(), now()
     state = records.state(task.handoffId)
-    approvals = ApprovalStore(aws.table(settings().handoff_table))
+    approvals = ApprovalStore(aws.table(settings().handoff_table), TaskTokens(aws.table(settings().task_tokens_table)))
     # Safe to retry: the approval of this kind and fix round is found again (and answers the new
     # attempt's task token); its email goes out once, marked as sent after SES took it.
     approval = approvals.create_pending(task.handoffId, task.approval, records.deal(task.handoffId),
