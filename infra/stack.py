@@ -35,6 +35,7 @@ from infra.mail import Mail
 from infra.monitoring import Monitoring, dead_letter_queues
 from infra.recovery import add_recovery
 from infra.retry_policies import expanded_text
+from infra.task_tokens import grant_task_tokens, task_tokens_table
 from infra.wiring import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, FUNCTIONS, FunctionSpec
 from infra.work_queue import wire_work_queue, work_items_table, work_queue_environment
 
@@ -69,6 +70,7 @@ class HandoffStack(Stack):
         self.ledger = self._table("Ledger")
         self.idempotency = self._table("Idempotency", ttl="expiration", pk="id", sk=None)
         self.work_items = work_items_table(self)
+        self.task_tokens = task_tokens_table(self)  # pending approvals' task tokens, few readers (infra/task_tokens.py)
         self.documents = self._documents_bucket()
         self.exceptions = self._queue("Exceptions", retention=Duration.days(14))
         # One bus per stage: -c eventBusName=closed-won-handoffs-staging.
@@ -265,6 +267,8 @@ class HandoffStack(Stack):
             "dead-letters:read": lambda f: None,  # infra/work_queue.py, once every queue exists
             # Dead-letter queues, the Cognito pool and the console's key are granted in infra/console.py.
             "facts:put": lambda f: self.analytics.grant_put(f),
+            "task-tokens:write": lambda f: grant_task_tokens(self.task_tokens, f, "task-tokens:write"),
+            "task-tokens:use": lambda f: grant_task_tokens(self.task_tokens, f, "task-tokens:use"),
             **self.intake.grants(),
         }
         for use in spec.uses:

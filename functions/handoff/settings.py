@@ -50,6 +50,7 @@ class Settings:
     ledger_table = Variable("LEDGER_TABLE")
     idempotency_table = Variable("IDEMPOTENCY_TABLE")
     work_items_table = Variable("WORK_ITEMS_TABLE")
+    task_tokens_table = Variable("TASK_TOKENS_TABLE")  # only the functions that hold task tokens
     documents_bucket = Variable("DOCUMENTS_BUCKET")
     event_bus_name = Variable("EVENT_BUS_NAME")
     state_machine_arn = Variable("STATE_MACHINE_ARN")

@@ -17,12 +17,13 @@ from moto import mock_aws
 
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, forget_signing_keys, request_approval
 from handoff.adapters.configuration import load_approver_directory
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.contracts import parse_event
 from handoff.domain.approvals import Approval, approval_link, required_approvals
 from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api
 from handoff.observability import metrics
-from tests.support.aws import StubSfn, create_handoff_table, forget_aws_clients
+from tests.support.aws import StubSfn, create_handoff_table, create_task_tokens_table, forget_aws_clients
 from tests.support.fixtures import fixture_path
 
 REGION = "eu-west-1"
@@ -57,6 +58,7 @@ class Env:
     clock: Clock
     mailer: CaptureMailer
     links: dict[str, str] = field(default_factory=dict)
+    tokens: TaskTokens | None = None
 
 
 class Context:
@@ -75,15 +77,17 @@ def env(monkeypatch: pytest.MonkeyPatch):
     forget_signing_keys()
     with mock_aws():
         create_handoff_table("handoffs", REGION)
+        create_task_tokens_table("task-tokens", REGION)
+        tokens = TaskTokens(boto3.resource("dynamodb", region_name=REGION).Table("task-tokens"))
         arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="approval-signing-key", SecretString=json.dumps({"key": KEY}))["ARN"]
         monkeypatch.setenv("HANDOFF_TABLE", "handoffs")
         monkeypatch.setenv("APPROVAL_SECRET_ARN", arn)
         sfn, clock = StubSfn(), Clock(T0 + timedelta(hours=1))
-        monkeypatch.setattr(approval_api, "_callback", lambda: TaskCallback(sfn))
+        monkeypatch.setattr(approval_api, "_callback", lambda: TaskCallback(sfn, tokens))
         monkeypatch.setattr(approval_api, "_now", clock)
         table = boto3.resource("dynamodb", region_name=REGION).Table("handoffs")
-        yield Env(ApprovalStore(table), sfn, clock, CaptureMailer())
+        yield Env(ApprovalStore(table, tokens), sfn, clock, CaptureMailer(), tokens=tokens)
     forget_aws_clients()
     forget_signing_keys()
 
@@ -343,7 +347,9 @@ def test_a_retried_request_finds_its_approval_and_a_new_round_supersedes_it(env:
     # Step Functions gives a retried attempt a new task token: same approval, pointed at the new token.
     retried = env.store.create_pending(HANDOFF, found[0], event, "retry-token", T0 + timedelta(seconds=9))
     assert not retried.created and retried.approval.approval_id == first.approval.approval_id
-    assert retried.approval.task_token.get_secret_value() == "retry-token"
+    # The new token replaced the old one in the task-token table; the approval item holds none.
+    assert retried.approval.task_token is None and retried.approval.task_token_ref == first.approval.approval_id
+    assert env.tokens.get(first.approval.approval_id) == "retry-token"
     assert retried.approval.audit[-1].action == "retried"
     rerun = env.store.create_pending(HANDOFF, found[0], event, "a-new-token", T0 + timedelta(hours=1), fix_round=1)
     assert rerun.created and rerun.approval.approval_id != first.approval.approval_id

@@ -20,12 +20,13 @@ from moto.ses.models import RawMessage, ses_backends
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, forget_signing_keys, request_approval
 from handoff.adapters.configuration import load_approver_directory
 from handoff.adapters.mailer import Mailer
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.contracts import parse_event
 from handoff.domain.approvals import required_approvals
 from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api, approval_sweeper
 from handoff.observability import metrics
-from tests.support.aws import StubSfn, create_handoff_table, forget_aws_clients
+from tests.support.aws import StubSfn, create_handoff_table, create_task_tokens_table, forget_aws_clients
 from tests.support.fixtures import fixture_path
 
 REGION = "eu-west-1"
@@ -80,6 +81,8 @@ def env(monkeypatch: pytest.MonkeyPatch):
     forget_signing_keys()
     with mock_aws():
         create_handoff_table("handoffs", REGION)
+        create_task_tokens_table("task-tokens", REGION)
+        tokens = TaskTokens(boto3.resource("dynamodb", region_name=REGION).Table("task-tokens"))
         arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="approval-signing-key", SecretString=KEY)["ARN"]  # a plain SecretString works too
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
@@ -87,10 +90,10 @@ def env(monkeypatch: pytest.MonkeyPatch):
                             "APPROVAL_BASE_URL": BASE}.items():
             monkeypatch.setenv(name, value)
         sfn = StubSfn()
-        monkeypatch.setattr(approval_sweeper, "_callback", lambda: TaskCallback(sfn))
-        monkeypatch.setattr(approval_api, "_callback", lambda: TaskCallback(sfn))
+        monkeypatch.setattr(approval_sweeper, "_callback", lambda: TaskCallback(sfn, tokens))
+        monkeypatch.setattr(approval_api, "_callback", lambda: TaskCallback(sfn, tokens))
         table = boto3.resource("dynamodb", region_name=REGION).Table("handoffs")
-        yield Env(ApprovalStore(table), sfn, table)
+        yield Env(ApprovalStore(table, tokens), sfn, table)
     forget_aws_clients()
     forget_signing_keys()
 
@@ -156,7 +159,7 @@ def test_escalates_once_the_old_link_is_gone_and_the_new_link_works(env: Env,
     assert old.status == "ESCALATED" and old.escalated_to
     new = env.store.get(old.escalated_to)
     assert (new.status, new.level, new.approver) == ("PENDING", 1, "chief-compliance@example-consulting.com")
-    assert new.task_token.get_secret_value() == old.task_token.get_secret_value()
+    assert new.task_token_ref == old.task_token_ref == old.approval_id  # the same waiting task's token
     mails = {m["To"]: m for m in env.emails()[2:]}
     escalation = mails["Henrik Lund <chief-compliance@example-consulting.com>"]
     assert escalation["Subject"].startswith("Escalated approval (compliance)")

@@ -91,3 +91,12 @@ def create_work_items_table(name: str, region: str) -> None:
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         GlobalSecondaryIndexes=[index("byQueue", "queueKey", "dueAt"), index("byHandoff", "handoffId", "pk")],
     )
+
+
+def create_task_tokens_table(name: str, region: str) -> None:
+    """The task-token table: partition key `pk`, as infra/task_tokens.py defines it."""
+    boto3.client("dynamodb", region_name=region).create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from handoff.adapters import aws, pages
 from handoff.adapters.approvals_store import MAX_VIEWS, ApprovalStore, TaskCallback, signing_key
 from handoff.adapters.dynamodb_errors import transient
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.domain.approvals import Approval, LinkCheck, check_link, decision_output
 from handoff.observability import logger, metrics, tracer
 from handoff.settings import settings
@@ -48,7 +49,7 @@ def _key() -> bytes:
 
 
 def _callback() -> TaskCallback:
-    return TaskCallback(aws.client("stepfunctions"))
+    return TaskCallback(aws.client("stepfunctions"), TaskTokens(aws.table(settings().task_tokens_table)))
 
 
 # --- request helpers -----------------------------------------------------------------------------------

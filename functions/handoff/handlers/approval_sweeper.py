@@ -12,6 +12,7 @@ from handoff.adapters import aws, business_metrics
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, signing_key
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.adapters.work_items_store import WorkItemStore
 from handoff.domain.work_items import queue_gauges
 from handoff.handlers._scheduled import scheduled
@@ -25,7 +26,7 @@ class SweepIncomplete(RuntimeError):
 
 
 def _callback() -> TaskCallback:
-    return TaskCallback(aws.client("stepfunctions"))
+    return TaskCallback(aws.client("stepfunctions"), TaskTokens(aws.table(settings().task_tokens_table)))
 
 
 def _sweeper() -> Sweeper:

@@ -29,6 +29,7 @@ from handoff.adapters import console_pages as pages
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, signing_key
 from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.config import setting
 from handoff.domain import work_items as wi
 from handoff.domain.errors import HandoffNotFound, IntegrationTransient, ResubmissionRefused
@@ -284,6 +285,10 @@ def _retry(found: wi.WorkItem, page: pages.Page, now: datetime) -> str:
 
 
 # --- my approvals ----------------------------------------------------------------------------------------
+def _callback() -> TaskCallback:
+    return TaskCallback(aws.client("stepfunctions"), TaskTokens(aws.table(setting("TASK_TOKENS_TABLE"))))
+
+
 def _approvals() -> ApprovalStore:
     return ApprovalStore(aws.table(setting("HANDOFF_TABLE")))
 
@@ -303,7 +308,7 @@ def decide(approval_id: str) -> Response:
     page, form = _post_page()
     identity = (app.current_event.raw_event.get("requestContext") or {}).get("identity") or {}
     result = approval_decisions.decide(
-        _approvals(), TaskCallback(aws.client("stepfunctions")), approval_id, form.get("decision", ""),
+        _approvals(), _callback(), approval_id, form.get("decision", ""),
         form.get("comment", ""), actor=page.operator.email, verified_by=page.operator.verified_by,
         may_decide_for_anyone=_local(), ip=identity.get("sourceIp"), user_agent=identity.get("userAgent"), now=_now())
     if result.ok:

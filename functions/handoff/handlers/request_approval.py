@@ -1,5 +1,5 @@
-"""Request approval and wait for the decision: store the approval with its task token (never in a
-URL, an email or a log) and email the approver one signed link. The workflow stays paused on
+"""Request approval and wait for the decision: store the approval, and its task token in the
+task-token table (never in a URL, an email or a log) and email the approver one signed link. The workflow stays paused on
 .waitForTaskToken until the approval API or the sweeper answers."""
 
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -8,6 +8,7 @@ from handoff.adapters import aws
 from handoff.adapters.approvals_store import ApprovalStore, request_approval, signing_key
 from handoff.adapters.from_settings import store
 from handoff.adapters.mailer import Mailer
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.clock import now
 from handoff.contracts import HandoffStatus
 from handoff.domain.approvals import ApprovalRequirement
@@ -30,7 +31,8 @@ def request(task: ApprovalTask) -> dict:
     # Safe to retry: the approval of this kind and fix round is found again (and answers the new
     # attempt's task token); its email goes out once.
     approval = request_approval(
-        ApprovalStore(aws.table(settings().handoff_table)), Mailer(aws.client("ses"), settings().mail_from),
+        ApprovalStore(aws.table(settings().handoff_table), TaskTokens(aws.table(settings().task_tokens_table))),
+        Mailer(aws.client("ses"), settings().mail_from),
         handoff_id=task.handoffId, requirement=task.approval, event=records.deal(task.handoffId),
         task_token=task.taskToken.get_secret_value(),
         key=signing_key(settings().approval_secret_arn, aws.client("secretsmanager")),

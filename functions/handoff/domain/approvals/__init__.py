@@ -16,6 +16,7 @@ from handoff.domain.approvals.record import (
     remind_time,
     timeout_cause,
     token_digest,
+    token_kept_until,
 )
 from handoff.domain.approvals.routing import EEA, ApprovalRequirement, mentions_personal_data, required_approvals
 from handoff.domain.approvals.summary import SUMMARY_LABELS, deal_summary, summary_rows
@@ -70,5 +71,6 @@ __all__ = [
     "summary_rows",
     "timeout_cause",
     "token_digest",
+    "token_kept_until",
     "verify",
 ]
