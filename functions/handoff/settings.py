@@ -20,10 +20,11 @@ from handoff.config import ConfigurationError
 
 
 class Variable:
-    """A required setting: the variable's value, its default when unset, else ConfigurationError."""
+    """A setting from one environment variable: its value, else its default; a required one with
+    neither (or set empty) raises ConfigurationError naming the variable; an optional one is ""."""
 
-    def __init__(self, name: str, default: str | None = None) -> None:
-        self.name, self.default = name, default
+    def __init__(self, name: str, default: str | None = None, *, optional: bool = False) -> None:
+        self.name, self.default, self.optional = name, default, optional
 
     @overload
     def __get__(self, settings: None, owner: Any) -> Self: ...
@@ -32,26 +33,12 @@ class Variable:
     def __get__(self, settings: "Settings | None", owner: Any) -> "Self | str":
         if settings is None:
             return self
+        if self.optional:
+            return settings.values.get(self.name) or self.default or ""
         value = settings.values.get(self.name, self.default)
         if value is None or value == "":
             raise ConfigurationError(f"environment variable {self.name} is not set")
         return value
-
-
-class OptionalVariable:
-    """A setting a function may run without: its value, or `default` ("") when unset."""
-
-    def __init__(self, name: str, default: str = "") -> None:
-        self.name, self.default = name, default
-
-    @overload
-    def __get__(self, settings: None, owner: Any) -> Self: ...
-    @overload
-    def __get__(self, settings: "Settings", owner: Any) -> str: ...
-    def __get__(self, settings: "Settings | None", owner: Any) -> "Self | str":
-        if settings is None:
-            return self
-        return settings.values.get(self.name) or self.default
 
 
 @dataclass(frozen=True)
@@ -63,6 +50,7 @@ class Settings:
     ledger_table = Variable("LEDGER_TABLE")
     idempotency_table = Variable("IDEMPOTENCY_TABLE")
     work_items_table = Variable("WORK_ITEMS_TABLE")
+    task_tokens_table = Variable("TASK_TOKENS_TABLE")  # only the functions that hold task tokens
     documents_bucket = Variable("DOCUMENTS_BUCKET")
     event_bus_name = Variable("EVENT_BUS_NAME")
     state_machine_arn = Variable("STATE_MACHINE_ARN")
@@ -81,24 +69,25 @@ class Settings:
     # Mail and links
     mail_from = Variable("MAIL_FROM")
     approval_secret_arn = Variable("APPROVAL_SECRET_ARN")
+    previous_key_valid_days = Variable("PREVIOUS_KEY_VALID_DAYS")  # the rotation function only
     approval_base_url = Variable("APPROVAL_BASE_URL")
     console_url = Variable("CONSOLE_URL", "-")  # "-": no console deployed
     work_queue_emails = Variable("WORK_QUEUE_EMAILS", "{}")  # JSON: owner group -> mailbox
     work_queue_sla_hours = Variable("WORK_QUEUE_SLA_HOURS", "{}")  # JSON: owner group -> hours
 
     # Systems of record and CRMs
-    systems_secret_arn = OptionalVariable("SYSTEMS_SECRET_ARN")
-    salesforce_event_sources = OptionalVariable("SALESFORCE_EVENT_SOURCES")  # comma-separated
+    systems_secret_arn = Variable("SYSTEMS_SECRET_ARN", optional=True)
+    salesforce_event_sources = Variable("SALESFORCE_EVENT_SOURCES", optional=True)  # comma-separated
 
     # Set by Lambda itself
-    function_name = OptionalVariable("AWS_LAMBDA_FUNCTION_NAME")
+    function_name = Variable("AWS_LAMBDA_FUNCTION_NAME", optional=True)
 
     def given(self, variable: Variable) -> str | None:
         """A required setting's value, None when unset: for code that also runs without it."""
         return self.values.get(variable.name) or None
 
 
-VARIABLES = tuple(sorted({v.name for v in vars(Settings).values() if isinstance(v, Variable | OptionalVariable)}))
+VARIABLES = tuple(sorted({v.name for v in vars(Settings).values() if isinstance(v, Variable)}))
 
 
 def settings() -> Settings:

@@ -17,12 +17,8 @@ from handoff.domain.errors import HandoffNotFound
 class HandoffRecordView:
     _table: Any
 
-    # --- reporting ------------------------------------------------------------------------
     def record(self, handoff_id: str) -> HandoffRecord:
-        items = self._query(handoff_id)
-        base = next((i for i in items if i["sk"] == RECORD), None)
-        if base is None:
-            raise HandoffNotFound(f"no handoff {handoff_id}")
+        items, base = self._items(handoff_id)
         timeline = [
             TimelineEntry(step=i["step"], status=i["status"], at=i["at"], detail=i.get("detail"))
             for i in items if i["sk"].startswith("STEP#")
@@ -71,6 +67,14 @@ class HandoffRecordView:
             if "LastEvaluatedKey" not in page:
                 return sorted(ids)
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _items(self, handoff_id: str) -> tuple[list[dict], dict]:
+        """Every item of the handoff, and its RECORD item among them (HandoffNotFound without one)."""
+        items = self._query(handoff_id)
+        base = next((i for i in items if i["sk"] == RECORD), None)
+        if base is None:
+            raise HandoffNotFound(f"no handoff {handoff_id}")
+        return items, base
 
     def _query(self, handoff_id: str) -> list[dict]:
         items, kwargs = [], {}

@@ -35,7 +35,6 @@ class Registration:
 class HandoffRegistration:
     _table: Any
 
-    # --- registration -------------------------------------------------------------------
     def register(self, event: ClosedWonEvent, raw_event: dict, now: datetime, *,
                  execution_id: str | None = None) -> Registration:
         """`execution_id`: the workflow execution taking the event. Each acceptance is kept with it

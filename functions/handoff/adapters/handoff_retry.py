@@ -11,7 +11,7 @@ from handoff.adapters.dynamodb_errors import condition_failed
 from handoff.adapters.handoff_keys import RECORD, pk
 from handoff.contracts import ExceptionEntry, HandoffStatus
 from handoff.contracts.timestamps import iso
-from handoff.domain.errors import HandoffNotFailed, HandoffNotFound
+from handoff.domain.errors import HandoffNotFailed
 from handoff.domain.fix_loop import HandoffState
 from handoff.domain.retry import RetryPlan, plan_retry
 
@@ -19,13 +19,9 @@ from handoff.domain.retry import RetryPlan, plan_retry
 class HandoffRetry:
     _table: Any
 
-    # --- retry of a FAILED handoff ------------------------------------------------------------
     def plan_retry(self, handoff_id: str) -> RetryPlan:
         """Where the handoff resumes (domain.retry), from one read of its items."""
-        items = self._query(handoff_id)
-        base = next((i for i in items if i["sk"] == RECORD), None)
-        if base is None:
-            raise HandoffNotFound(f"no handoff {handoff_id}")
+        items, base = self._items(handoff_id)
         state = HandoffState(handoff_id=base["handoffId"], opportunity_id=base["opportunityId"], source=base["source"],
                              status=base["status"], rework=int(base.get("rework", 0)),
                              event_ids=tuple(base.get("eventIds", [])))

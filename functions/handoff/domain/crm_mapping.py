@@ -102,6 +102,16 @@ class CrmMapping(BaseModel):
         found = {s.removeprefix(prefix).split(".")[0] for s in _sources(self.fields.values()) if s.startswith(prefix)}
         return found - set(self.writeback.values())
 
+    def fields_read(self, obj: str) -> set[str]:
+        """What the mapping reads of one CRM object: the paths under `obj.` (and the fields of its
+        line items when `obj` holds lines), for the adapter to ask the CRM's API for."""
+        found: set[str] = set()
+        for spec in self.fields.values():
+            if spec.type == "lines" and spec.source == obj and spec.fields:
+                found |= set(_sources(spec.fields.values()))
+            found |= {path[len(obj) + 1:] for path in (spec.source, spec.currency) if path and path.startswith(obj + ".")}
+        return found
+
     def describe(self, source: str | None) -> str:
         """A CRM field as its admin finds it: "Service_Line__c on the Opportunity" (Salesforce API
         names), "the deal property service_line" (HubSpot internal names)."""

@@ -3,20 +3,22 @@ and the local runtime drive the clock. The sweep itself (remind, escalate, expir
 handoff.logic.approval_sweep; this handler builds it, runs it and reports the queue gauges."""
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.adapters import aws, business_metrics
-from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, signing_key
+from handoff.adapters.approvals_store import ApprovalStore, TaskCallback
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer
+from handoff.adapters.signing_keys import key_ring
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.adapters.work_items_store import WorkItemStore
 from handoff.domain.work_items import queue_gauges
+from handoff.handlers._scheduled import scheduled
 from handoff.logic.approval_sweep import Sweeper
-from handoff.observability import logger, metrics, tracer
+from handoff.observability import logger
 from handoff.settings import Settings, settings
 
 
@@ -24,13 +26,8 @@ class SweepIncomplete(RuntimeError):
     """Some approvals could not be handled; the schedule's retry (or the next run) picks them up."""
 
 
-def event_time(event: dict) -> datetime:
-    raw = event.get("time")
-    return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC) if raw else datetime.now(UTC)
-
-
 def _callback() -> TaskCallback:
-    return TaskCallback(aws.client("stepfunctions"))
+    return TaskCallback(aws.client("stepfunctions"), TaskTokens(aws.table(settings().task_tokens_table)))
 
 
 def _sweeper() -> Sweeper:
@@ -38,7 +35,7 @@ def _sweeper() -> Sweeper:
     return Sweeper(
         approvals=ApprovalStore(table), handoffs=HandoffStore(table),
         mailer=Mailer(aws.client("ses"), settings().mail_from), callback=_callback(),
-        key=signing_key(settings().approval_secret_arn, aws.client("secretsmanager")),
+        key=key_ring(settings().approval_secret_arn).current,
         base_url=settings().approval_base_url,
     )
 
@@ -66,11 +63,7 @@ def _work_queue_gauges(now: datetime) -> None:
     business_metrics.gauge("OldestOpenWorkItemPastSlaSeconds", gauges.oldest_past_sla_seconds, MetricUnit.Seconds)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
-    now = event_time(event)
+def sweep(now: datetime) -> dict[str, Any]:
     sweeper = _sweeper()
     report = sweeper.sweep(now)
     _pending_gauges(sweeper.approvals, now)
@@ -80,3 +73,6 @@ def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
     if report.failed:
         raise SweepIncomplete(f"{len(report.failed)} approval(s) not handled: {', '.join(report.failed)}")
     return {"at": now.isoformat(), **asdict(report)}
+
+
+handler = scheduled(sweep)

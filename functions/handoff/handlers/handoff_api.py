@@ -17,9 +17,7 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from handoff.adapters import aws
@@ -42,21 +40,17 @@ from handoff.domain.errors import (
     ResubmissionRefused,
 )
 from handoff.domain.fix_loop import Correction, plan_resubmission, resubmission_step
+from handoff.handlers._json_api import entry_point, internal_error
+from handoff.handlers._json_api import json_response as _json
 from handoff.logic.quarantine import quarantine
 from handoff.logic.retry_handoff import retry_handoff
 from handoff.logic.search_handoffs import SearchRefused, parse_search_parameters, search_handoffs
-from handoff.observability import logger, metrics, tracer
+from handoff.observability import logger, metrics
 from handoff.settings import settings
 
 app = APIGatewayRestResolver()
 
-_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 _REFUSED = {HandoffNotBlocked: 409, HandoffNotFailed: 409, EventAlreadyReceived: 409, OtherOpportunity: 422}
-
-
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body),
-                    headers={**_HEADERS, **(headers or {})})
 
 
 def _known(handoff_id: str) -> str:
@@ -203,12 +197,7 @@ def _aws_error(exc: ClientError) -> Response:
 
 @app.exception_handler(Exception)
 def _unexpected(exc: Exception) -> Response:
-    logger.exception("handoff API request failed")
-    return _json(500, {"message": "Internal error."})
+    return internal_error("handoff API")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = entry_point(app)

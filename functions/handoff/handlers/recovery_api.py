@@ -12,9 +12,7 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.adapters import aws
 from handoff.adapters.event_archive import EventArchive, ReplayNotFound
@@ -25,25 +23,22 @@ from handoff.clock import now
 from handoff.domain.errors import IntegrationTransient
 from handoff.domain.redrive import DeadLetterQueue, find, parse_config
 from handoff.domain.replay_window import ReplayWindowInvalid
+from handoff.handlers._json_api import entry_point, internal_error
+from handoff.handlers._json_api import json_response as _json
 from handoff.logic.redrive_dead_letters import describe, redrive
 from handoff.logic.replay_events import start_replay
 from handoff.logic.requeue_quarantine import requeue
-from handoff.observability import logger, metrics, tracer
+from handoff.observability import logger, metrics
 from handoff.ports.redrive import QueueMover
 from handoff.settings import settings
 
 app = APIGatewayRestResolver()
-_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 class BodyInvalid(ValueError):
     def __init__(self, message: str, field: str):
         super().__init__(message)
         self.field = field
-
-
-def _json(status: int, body: dict[str, Any]) -> Response:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body), headers=_HEADERS)
 
 
 def _caller() -> str | None:
@@ -122,8 +117,7 @@ def replay_window() -> Response:
     started = start_replay(_archive(), body.get("start"), body.get("end"), now=now(),
                            prefix=settings().replay_name_prefix, caller=_caller())
     logger.info("replay started", extra={**started.to_json_dict(), "caller": _caller()})
-    return Response(status_code=202, content_type="application/json", body=json.dumps(started.to_json_dict()),
-                    headers={**_HEADERS, "Location": f"/v1/replays/{started.name}"})
+    return _json(202, started.to_json_dict(), {"Location": f"/v1/replays/{started.name}"})
 
 
 @app.get("/replays/<name>")
@@ -168,12 +162,7 @@ def _unavailable(exc: IntegrationTransient) -> Response:
 
 @app.exception_handler(Exception)
 def _unexpected(exc: Exception) -> Response:
-    logger.exception("recovery API request failed")
-    return _json(500, {"message": "Internal error."})
+    return internal_error("recovery API")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = entry_point(app)

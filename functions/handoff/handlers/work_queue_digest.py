@@ -3,19 +3,19 @@ queues, then mail each owner group its open items. "Now" is the scheduled event'
 digest per group and day, so a retried run does not mail twice."""
 
 import json
+from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.adapters import aws
 from handoff.adapters.digest_mail import render_digest
 from handoff.adapters.mailer import Mailer
 from handoff.domain.work_items import OWNER_GROUPS
+from handoff.handlers._scheduled import scheduled
 from handoff.handlers._work_queue import items, sync_dead_letters
-from handoff.handlers.approval_sweeper import event_time
-from handoff.observability import logger, metrics, tracer
+from handoff.observability import logger, metrics
 from handoff.settings import settings
 
 
@@ -28,11 +28,7 @@ def group_address(group: str) -> str:
     return f"{group}@{domain}"
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
-    now = event_time(event)
+def digest(now: datetime) -> dict[str, Any]:
     new_dead_letters = sync_dead_letters()
     store = items()
     mailer = Mailer(aws.client("ses"), settings().mail_from)
@@ -51,3 +47,6 @@ def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
     logger.info("work queue digests sent", extra={"at": now.isoformat(), "groups": sent,
                                                   "new_dead_letters": new_dead_letters})
     return {"at": now.isoformat(), "sent": sent, "newDeadLetters": new_dead_letters}
+
+
+handler = scheduled(digest)
