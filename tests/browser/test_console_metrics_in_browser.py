@@ -2,7 +2,8 @@
 navigation, it shows the process metrics of what the runtime did (DuckDB over the runtime's facts,
 read afresh per view), narrows to one service line, reads on a phone without sideways scrolling,
 passes axe-core and loads nothing from elsewhere; on a synthetic history it says so.
-UPDATE_SCREENSHOTS=1 refreshes docs/screenshots/console-metrics.png."""
+The HTML report passes the same checks. UPDATE_SCREENSHOTS=1 refreshes docs/screenshots/console-metrics.png
+and report.png."""
 
 import re
 from collections.abc import Iterator
@@ -13,7 +14,8 @@ from playwright.sync_api import Browser, BrowserContext, expect
 
 from local.console import LocalConsole
 from local.history import generate
-from local.report import write_facts
+from local.report import report_on, write_facts
+from local.report_html import write_html
 from local.runtime import EmbeddedRuntime
 from tests.browser.test_console_in_browser import PHONE, accessible, own, screenshot
 
@@ -89,3 +91,19 @@ def test_a_synthetic_history_is_labelled(browser: Browser, runtime: EmbeddedRunt
         context.close()
     finally:
         history.stop()
+
+
+def test_the_html_report_on_the_readmes_history(browser: Browser, tmp_path: Path) -> None:
+    """The README's report screenshot: `history --seed 7`, then `report --facts DIR --html OUT`."""
+    write_facts(generate(seed=7), tmp_path / "facts")
+    html = write_html(report_on(tmp_path / "facts"), tmp_path / "report")
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, bypass_csp=True)
+    context.on("request", lambda request: request.url.startswith("file://") or pytest.fail(
+        f"loaded from elsewhere: {request.url}"))
+    page = context.new_page()
+    page.goto(html.as_uri())
+    expect(page.get_by_role("heading", level=1)).to_have_text("Handoff process report (synthetic data)")
+    expect(page.get_by_role("img", name="Exceptions by code (Pareto)")).to_be_visible()
+    accessible(page)
+    screenshot(page, "report.png")
+    context.close()
