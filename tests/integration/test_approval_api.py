@@ -16,8 +16,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, forget_signing_keys, request_approval
+from handoff.adapters.configuration import load_approver_directory
 from handoff.contracts import parse_event
-from handoff.domain.approvals import Approval, ApproverDirectory, approval_link, required_approvals
+from handoff.domain.approvals import Approval, approval_link, required_approvals
 from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api
 from handoff.handlers._runtime import metrics
@@ -89,7 +90,7 @@ def env(monkeypatch: pytest.MonkeyPatch):
 
 def requirements() -> list:
     event = parse_event(fixture_path("closed-won", "emea-milestone-erp-rollout").read_text())
-    return event, required_approvals(event, ApprovalRules(), ApproverDirectory.load(), non_standard_clauses=[],
+    return event, required_approvals(event, ApprovalRules(), load_approver_directory(), non_standard_clauses=[],
                                      estimated_margin=None)
 
 

@@ -18,9 +18,10 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import RawMessage, ses_backends
 
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, forget_signing_keys, request_approval
+from handoff.adapters.configuration import load_approver_directory
 from handoff.adapters.mailer import Mailer
 from handoff.contracts import parse_event
-from handoff.domain.approvals import ApproverDirectory, required_approvals
+from handoff.domain.approvals import required_approvals
 from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api, approval_sweeper
 from handoff.handlers._runtime import metrics
@@ -97,7 +98,7 @@ def env(monkeypatch: pytest.MonkeyPatch):
 def open_approvals(env: Env) -> list:
     """Compliance and procurement for the EMEA rollout, requested at T0 (48 h, remind 12 h before, 24 h escalation)."""
     event = parse_event(fixture_path("closed-won", "emea-milestone-erp-rollout").read_text())
-    found = required_approvals(event, ApprovalRules(), ApproverDirectory.load(), non_standard_clauses=[],
+    found = required_approvals(event, ApprovalRules(), load_approver_directory(), non_standard_clauses=[],
                                estimated_margin=None)
     mailer = Mailer(boto3.client("ses", region_name=REGION), SENDER)
     return [request_approval(env.store, mailer, handoff_id=HANDOFF, requirement=r, event=event,

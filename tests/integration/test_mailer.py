@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from handoff.adapters.configuration import load_approver_directory
 from handoff.adapters.mailer import (
     Mailer,
     render_approval_request,
@@ -21,7 +22,6 @@ from handoff.adapters.mailer import (
 from handoff.contracts import parse_event
 from handoff.domain.approvals import (
     Approval,
-    ApproverDirectory,
     approval_link,
     escalated_approval,
     new_approval,
@@ -40,7 +40,7 @@ URL = re.compile(r"https?://[^\s\"'<>]+")
 
 def _approval(reason: str | None = None) -> Approval:
     event = parse_event(fixture_path("closed-won", "emea-milestone-erp-rollout").read_text())
-    requirement = required_approvals(event, ApprovalRules(), ApproverDirectory.load(), non_standard_clauses=[],
+    requirement = required_approvals(event, ApprovalRules(), load_approver_directory(), non_standard_clauses=[],
                                      estimated_margin=None)[0]
     if reason:
         requirement = requirement.model_copy(update={"reason": reason})

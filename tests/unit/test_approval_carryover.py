@@ -1,12 +1,13 @@
 """A correction may not drop an approval an earlier round required: the pure rule."""
 
+from handoff.adapters.configuration import load_approver_directory
 from handoff.contracts import parse_event
 from handoff.domain.approval_carryover import RequiredEarlier, carry_over, outstanding, required_in_round
-from handoff.domain.approvals import ApproverDirectory, required_approvals
+from handoff.domain.approvals import required_approvals
 from handoff.domain.policy import ApprovalRules
 from tests.support.fixtures import FIXTURES
 
-DIRECTORY = ApproverDirectory.load()
+DIRECTORY = load_approver_directory()
 RULES = ApprovalRules()
 
 

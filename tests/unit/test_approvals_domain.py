@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from handoff.adapters.configuration import load_approver_directory
 from handoff.contracts import ClosedWonEvent, parse_event
 from handoff.domain.approvals import (
     ApprovalRequirement,
@@ -29,7 +30,7 @@ from tests.support.fixtures import fixture_path
 
 KEY = b"k" * 48
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
-DIRECTORY = ApproverDirectory.load()
+DIRECTORY = load_approver_directory()
 
 
 def load(name: str, **detail_changes: Any) -> ClosedWonEvent:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from handoff.adapters.configuration import load_approver_directory
 from handoff.adapters.mailer import one_line, render_approval_request, render_notice
 from handoff.contracts import ContractError, parse_event
-from handoff.domain.approvals import ApproverDirectory, Contact, new_approval, required_approvals
+from handoff.domain.approvals import Contact, new_approval, required_approvals
 from handoff.domain.policy import ApprovalRules
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won" / "emea-milestone-erp-rollout.json"
@@ -52,7 +53,7 @@ def test_line_breaks_and_tabs_are_kept_in_the_record() -> None:
 
 def _approval_for(event: dict):
     parsed = parse_event(event)
-    requirement = required_approvals(parsed, ApprovalRules(), ApproverDirectory.load(), non_standard_clauses=[],
+    requirement = required_approvals(parsed, ApprovalRules(), load_approver_directory(), non_standard_clauses=[],
                                      estimated_margin=None)[0]
     return new_approval("ho-0123456789abcdef.AAAAAAAAAAAA", "ho-0123456789abcdef", requirement, parsed,
                         "token", parsed.detail.occurred_at)

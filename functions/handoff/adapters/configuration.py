@@ -10,6 +10,7 @@ parsed and validated once per distinct value; a bad value fails with the paramet
 import os
 import threading
 from functools import lru_cache
+from pathlib import Path
 
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 from email_validator import EmailNotValidError, validate_email
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 
 from handoff.adapters import aws
 from handoff.config import ConfigurationError
-from handoff.domain.approvals import DEFAULT_DIRECTORY, ApproverDirectory
+from handoff.domain.approvals import ApproverDirectory
 from handoff.domain.playbooks import Playbook, load_playbook
 
 APPROVERS = "APPROVERS_PARAMETER"
@@ -25,6 +26,8 @@ DELIVERY_LEADS = "DELIVERY_LEADS_PARAMETER"
 PLAYBOOKS = "PLAYBOOKS_PARAMETER_PATH"
 SYSTEMS = "SYSTEMS_CONFIG_PARAMETER"
 DEFAULT_MAX_AGE_SECONDS = 300
+# The repo's approver directory: the parameter's default at deploy time, and what runs without one.
+DEFAULT_APPROVERS_FILE = Path(__file__).resolve().parent.parent / "config" / "approvers.yaml"
 
 _provider: SSMProvider | None = None
 _lock = threading.Lock()
@@ -79,10 +82,15 @@ def parse_approvers(text: str, origin: str) -> ApproverDirectory:
         raise ConfigurationError(f"{origin}: {key_path(error['loc'])}: {message}") from None
 
 
+def load_approver_directory(path: Path = DEFAULT_APPROVERS_FILE) -> ApproverDirectory:
+    """The approver directory in a YAML file (the repo's by default), validated."""
+    return parse_approvers(path.read_text(encoding="utf-8"), str(path))
+
+
 def approver_directory() -> ApproverDirectory:
     found = _value(APPROVERS)
     if found is None:  # unit tests without a deployment: the repo's file
-        return parse_approvers(DEFAULT_DIRECTORY.read_text(encoding="utf-8"), str(DEFAULT_DIRECTORY))
+        return load_approver_directory()
     name, text = found
     return parse_approvers(text, f"SSM parameter {name}")
 

@@ -1,7 +1,6 @@
-"""What every handler shares: Powertools Logger, Tracer and Metrics, the parser, and the adapters
-built from the environment at call time."""
+"""What every handler shares: the Powertools step wrapper and parser, and the adapters built from
+the environment at call time. Logger, Tracer and Metrics live in handoff.observability."""
 
-import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -10,13 +9,11 @@ from email.message import EmailMessage
 from functools import wraps
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from handoff import log_masking
 from handoff.adapters import aws
 from handoff.adapters.documents import Documents
 from handoff.adapters.dynamodb_errors import transient_as_named
@@ -30,11 +27,7 @@ from handoff.config import setting
 from handoff.contracts import ContractError, ExceptionEntry
 from handoff.domain.errors import EventInvalid
 from handoff.handlers._invocation import invocation
-
-logger = Logger()
-log_masking.install(logging.getLogger(logger.name))  # no emails, tax ids or amounts in any log line
-tracer = Tracer()
-metrics = Metrics()
+from handoff.observability import logger, metrics, tracer
 
 Model = TypeVar("Model", bound=BaseModel)
 
