@@ -50,11 +50,11 @@ def _timed(work: Callable[[], Any], repeat: int) -> dict[str, float]:
 
 def bench_domain(repeat: int) -> dict[str, Any]:
     from handoff.adapters.configuration import load_approver_directory
+    from handoff.adapters.playbook_files import load_playbook
     from handoff.contracts import parse_event
     from handoff.domain.approvals import estimate_margin, required_approvals
     from handoff.domain.billing import build_billing_schedule
     from handoff.domain.offline_analyser import OfflineAnalyser
-    from handoff.domain.playbooks import load_playbook
     from handoff.domain.readiness import check_readiness
 
     directory = load_approver_directory()

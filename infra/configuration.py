@@ -15,8 +15,9 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from handoff.adapters import configuration as runtime_config
+from handoff.adapters.playbook_files import all_playbooks
 from handoff.config import ConfigurationError
-from handoff.domain.playbooks import PlaybookError, all_playbooks
+from handoff.domain.playbooks import PlaybookError
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDARD_LIMIT, ADVANCED_LIMIT = 4096, 8192  # SSM parameter value sizes, in bytes, per tier

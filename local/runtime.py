@@ -93,7 +93,7 @@ class EmbeddedRuntime:
                                                         if f.dead_letter_arn},
                                  faults=self.faults, timeout_of=self.lambdas.timeout_of)
         self.bridge.install()
-        from handoff.handlers._provisioning import use_backoff_sleep
+        from handoff.adapters.system_ports import use_backoff_sleep
 
         # The REST connector's retry waits are scaled like Step Functions' Retry (and fresh adapters
         # are built: no credentials cached from another runtime in this process).
@@ -113,7 +113,7 @@ class EmbeddedRuntime:
         if getattr(self, "queue_poller", None) is not None:
             self.queue_poller.stop()
         if self._previous_backoff_sleep is not None:
-            from handoff.handlers._provisioning import use_backoff_sleep
+            from handoff.adapters.system_ports import use_backoff_sleep
 
             use_backoff_sleep(self._previous_backoff_sleep)
             self._previous_backoff_sleep = None

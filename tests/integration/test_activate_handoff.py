@@ -18,7 +18,7 @@ from handoff.contracts.record import ProjectShell
 from handoff.contracts.timestamps import iso
 from handoff.domain.errors import IntegrationTransient
 from handoff.handlers import activate_handoff
-from handoff.handlers._runtime import HandoffRef
+from handoff.handlers._step import HandoffRef
 from tests.conftest import load_raw
 from tests.support.aws import create_handoff_table, forget_aws_clients
 

@@ -21,7 +21,7 @@ from handoff.contracts import parse_event
 from handoff.domain.approvals import Approval, approval_link, required_approvals
 from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api
-from handoff.handlers._runtime import metrics
+from handoff.observability import metrics
 from tests.support.aws import StubSfn, create_handoff_table, forget_aws_clients
 from tests.support.fixtures import fixture_path
 

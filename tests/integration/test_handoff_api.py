@@ -16,7 +16,7 @@ from handoff.adapters.event_bus import EventBus
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.contracts import HandoffStatus, parse_event
 from handoff.handlers import handoff_api
-from handoff.handlers._runtime import metrics
+from handoff.observability import metrics
 from tests.conftest import load_raw
 from tests.support.aws import create_handoff_table, forget_aws_clients
 

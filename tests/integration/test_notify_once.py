@@ -9,7 +9,7 @@ from moto import mock_aws
 from moto.ses.models import ses_backends
 
 from handoff.adapters.mailer import as_html, render_notice
-from handoff.handlers import _runtime
+from handoff.logic import notices
 from tests.support.aws import create_handoff_table, forget_aws_clients
 
 REGION = "eu-west-1"
@@ -37,13 +37,13 @@ def notice(subject: str) -> object:
 
 
 def test_a_notice_is_sent_once_per_handoff_and_key(environment: None) -> None:
-    first = _runtime.notify_once("ho-1", "fix-request#0", notice("Action needed"))
+    first = notices.notify_once("ho-1", "fix-request#0", notice("Action needed"))
     assert first and len(sent()) == 1
-    assert _runtime.notify_once("ho-1", "fix-request#0", notice("Action needed")) is None  # the step retried
+    assert notices.notify_once("ho-1", "fix-request#0", notice("Action needed")) is None  # the step retried
     assert len(sent()) == 1
     # The next fix round, and another handoff, are other notices.
-    assert _runtime.notify_once("ho-1", "fix-request#1", notice("Action needed"))
-    assert _runtime.notify_once("ho-2", "fix-request#0", notice("Action needed"))
+    assert notices.notify_once("ho-1", "fix-request#1", notice("Action needed"))
+    assert notices.notify_once("ho-2", "fix-request#0", notice("Action needed"))
     assert len(sent()) == 3
     item = boto3.resource("dynamodb", region_name=REGION).Table("handoffs").get_item(
         Key={"pk": "HANDOFF#ho-1", "sk": "NOTICE#fix-request#0"})["Item"]
@@ -58,9 +58,9 @@ def test_exceptions_are_queued_once_per_handoff_and_key(environment: None, monke
     url = sqs.create_queue(QueueName="exceptions")["QueueUrl"]
     monkeypatch.setenv("EXCEPTIONS_QUEUE_URL", url)
     blocking = [ExceptionEntry(code="APPROVAL_TIMEOUT", severity="BLOCKING", step="Approval_Timeout", message="late")]
-    first = _runtime.queue_exceptions_once("ho-1", "approval_timeout#0", "BLOCKED", blocking)
+    first = notices.queue_exceptions_once("ho-1", "approval_timeout#0", "BLOCKED", blocking)
     assert first is not None
-    assert _runtime.queue_exceptions_once("ho-1", "approval_timeout#0", "BLOCKED", blocking) is None  # retried
-    assert _runtime.queue_exceptions_once("ho-1", "approval_timeout#1", "BLOCKED", blocking)  # the next round
+    assert notices.queue_exceptions_once("ho-1", "approval_timeout#0", "BLOCKED", blocking) is None  # retried
+    assert notices.queue_exceptions_once("ho-1", "approval_timeout#1", "BLOCKED", blocking)  # the next round
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert len(messages) == 2 and first in {m["MessageId"] for m in messages}

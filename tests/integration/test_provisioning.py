@@ -7,7 +7,7 @@ from unittest.mock import MagicMock
 
 import pytest
 
-from handoff.handlers import _provisioning
+from handoff.adapters import idempotency, system_ports
 from tests.support.fake_erp import FakeErp
 
 
@@ -16,22 +16,22 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]
     monkeypatch.setenv("LEDGER_TABLE", "ledger")
     monkeypatch.setenv("SYSTEMS_CONFIG", "{}")
     monkeypatch.delenv("SYSTEMS_SECRET_ARN", raising=False)
-    monkeypatch.setattr(_provisioning.aws, "resource", lambda service: MagicMock())
-    monkeypatch.setattr(_provisioning.aws, "client", lambda service: MagicMock())
-    previous = _provisioning.use_backoff_sleep(_provisioning.time.sleep)
+    monkeypatch.setattr(system_ports.aws, "resource", lambda service: MagicMock())
+    monkeypatch.setattr(system_ports.aws, "client", lambda service: MagicMock())
+    previous = system_ports.use_backoff_sleep(system_ports.time.sleep)
     yield monkeypatch
-    _provisioning.use_backoff_sleep(previous)
+    system_ports.use_backoff_sleep(previous)
 
 
 def test_ports_are_built_once_per_process_and_configuration(environment: pytest.MonkeyPatch) -> None:
-    first = _provisioning.ports()
-    assert _provisioning.ports() is first  # a warm Lambda keeps its adapters (and their caches)
+    first = system_ports.ports()
+    assert system_ports.ports() is first  # a warm Lambda keeps its adapters (and their caches)
 
     environment.setenv("LEDGER_TABLE", "another-ledger")
-    other = _provisioning.ports()
+    other = system_ports.ports()
     assert other is not first and other.staffing is not first.staffing
     environment.setenv("LEDGER_TABLE", "ledger")
-    assert _provisioning.ports() is first
+    assert system_ports.ports() is first
 
 
 def test_the_backoff_sleep_is_replaceable_and_forgets_cached_ports(environment: pytest.MonkeyPatch) -> None:
@@ -40,9 +40,9 @@ def test_the_backoff_sleep_is_replaceable_and_forgets_cached_ports(environment: 
         erp.fault("/crm/opportunities/OPP-1/project", errors=1)
         environment.setenv("SYSTEMS_CONFIG", json.dumps({"crm": {"adapter": "rest", "base_url": erp.base_url,
                                                                  "backoff_base_seconds": 4}}))
-        before = _provisioning.ports()
-        _provisioning.use_backoff_sleep(slept.append)
-        after = _provisioning.ports()
+        before = system_ports.ports()
+        system_ports.use_backoff_sleep(slept.append)
+        after = system_ports.ports()
         after.crm.project_created("OPP-1", "P", idempotency_key="k")
 
     assert after is not before
@@ -58,7 +58,7 @@ def test_an_in_progress_step_expires_with_its_invocation(monkeypatch: pytest.Mon
     import boto3
     from moto import mock_aws
 
-    from handoff.handlers._runtime import step_handler
+    from handoff.handlers._step import step_handler
     from local.lambdas import LambdaContext
     from tests.support.aws import create_idempotency_table, forget_aws_clients
 
@@ -74,14 +74,14 @@ def test_an_in_progress_step_expires_with_its_invocation(monkeypatch: pytest.Mon
             seen.extend(table.scan()["Items"])
             return {"done": True}
 
-        handler = step_handler(None)(lambda event: _provisioning.once("ho-1", "CreateProject", work))
+        handler = step_handler(None)(lambda event: idempotency.once("ho-1", "CreateProject", work))
         started_ms = clock.time() * 1000
         assert handler({}, LambdaContext(function_name="f", deadline=clock.monotonic() + 30)) == {"done": True}
         [in_progress] = seen
         assert in_progress["status"] == "INPROGRESS"
         assert started_ms + 25_000 <= int(in_progress["in_progress_expiration"]) <= clock.time() * 1000 + 30_000
         # Outside a handler (no context) the step still runs once.
-        assert _provisioning.once("ho-1", "CreateProject", work) == {"done": True} and len(seen) == 1
+        assert idempotency.once("ho-1", "CreateProject", work) == {"done": True} and len(seen) == 1
 
 
 def test_the_persistence_layer_and_its_client_are_built_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,15 +106,15 @@ def test_the_persistence_layer_and_its_client_are_built_once_per_process(monkeyp
         monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
         monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "CreateProject")
         create_idempotency_table("idempotency", "eu-west-1")
-        assert _provisioning.once("ho-1", "CreateProject", lambda: {"n": 1}) == {"n": 1}
-        layer = _provisioning.persistence_layer()
+        assert idempotency.once("ho-1", "CreateProject", lambda: {"n": 1}) == {"n": 1}
+        layer = idempotency.persistence_layer()
         monkeypatch.setattr(boto3.session.Session, "__init__", counting_init)
         for n in range(2, 6):  # warm invocations: other handoffs, and a retry that gets the stored result
-            assert _provisioning.once(f"ho-{n}", "CreateProject", lambda n=n: {"n": n}) == {"n": n}
-        assert _provisioning.once("ho-1", "CreateProject", lambda: {"n": 99}) == {"n": 1}
+            assert idempotency.once(f"ho-{n}", "CreateProject", lambda n=n: {"n": n}) == {"n": n}
+        assert idempotency.once("ho-1", "CreateProject", lambda: {"n": 99}) == {"n": 1}
         assert sessions == []
-        assert _provisioning.persistence_layer() is layer
+        assert idempotency.persistence_layer() is layer
         # Another function in the same process (the embedded runtime) keeps its own record keys.
         monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "SetupBilling")
-        assert _provisioning.persistence_layer() is not layer
+        assert idempotency.persistence_layer() is not layer
     forget_aws_clients()

@@ -10,9 +10,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from handoff.adapters import system_ports
 from handoff.adapters.ledger.inspector import LedgerInspector
 from handoff.adapters.ledger.staffing import LedgerStaffing
-from handoff.handlers import _provisioning, track_pipeline
+from handoff.handlers import track_pipeline
 from local.lambdas import LambdaContext
 from tests.support.aws import (
     create_handoff_table,
@@ -27,7 +28,7 @@ REGION = "eu-west-1"
 
 def forget_cached_clients() -> None:
     forget_aws_clients()
-    _provisioning.use_backoff_sleep(_provisioning.use_backoff_sleep(lambda _s: None))  # also forgets ports
+    system_ports.use_backoff_sleep(system_ports.use_backoff_sleep(lambda _s: None))  # also forgets ports
 
 
 @pytest.fixture

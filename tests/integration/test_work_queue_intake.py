@@ -15,7 +15,7 @@ from handoff.adapters.work_items_store import WorkItemStore
 from handoff.contracts import HandoffStatus, parse_event
 from handoff.domain import work_items as wi
 from handoff.handlers import work_queue_intake
-from handoff.handlers._runtime import metrics
+from handoff.observability import metrics
 from tests.conftest import load_raw
 from tests.support.aws import create_handoff_table, create_work_items_table, forget_aws_clients
 

@@ -51,7 +51,7 @@ def forget_aws_clients() -> None:
     moto mock and region needs them made afresh, and must not leave its own to the next test."""
     from handoff.adapters import aws
     from handoff.adapters.bedrock_analyser import bedrock_client
-    from handoff.handlers._provisioning import forget_persistence_layers
+    from handoff.adapters.idempotency import forget_persistence_layers
 
     for cached in (aws.client, aws.table, aws.resource, bedrock_client):
         cached.cache_clear()

@@ -12,7 +12,9 @@ from handoff.adapters.crm.mapping_file import load_mapping
 from handoff.contracts import ExceptionEntry, parse_event, parse_stage_changed
 from handoff.domain.crm_fields import in_crm_terms, intake_of
 from handoff.domain.crm_intake import DealState, decide
-from handoff.domain.crm_mapping import CrmMapping, Mapper, MappingError, money
+from handoff.domain.crm_mapper import Mapper
+from handoff.domain.crm_mapping import CrmMapping, MappingError
+from handoff.domain.crm_values import money
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "crm"
 SALESFORCE = load_mapping("salesforce")

@@ -4,9 +4,9 @@ facts, exception priority by revenue and customer risk, and what changed between
 import copy
 from datetime import UTC, datetime
 
+from handoff.adapters.playbook_files import all_playbooks
 from handoff.contracts import ExceptionEntry, parse_event
 from handoff.domain.customer_risk import customer_risk
-from handoff.domain.playbooks import all_playbooks
 from handoff.domain.priority import prioritise
 from handoff.domain.round_changes import changed_fields, summarise_round
 from tests.conftest import load_raw

@@ -15,9 +15,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from handoff.adapters.playbook_files import clear_cache, load_playbook
 from handoff.contracts import ContractError, parse_event, parse_stage_changed
 from handoff.domain.approvals import LinkCheck, check_link
-from handoff.domain.playbooks import PlaybookError, clear_cache, load_playbook
+from handoff.domain.playbooks import PlaybookError
 from tests.conftest import load_raw
 from tests.unit.test_playbooks import minimal
 

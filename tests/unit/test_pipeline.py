@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from handoff.adapters.playbook_files import load_playbook
 from handoff.contracts import ContractError, StageChangedEvent, parse_stage_changed
 from handoff.domain.pipeline import PipelineAction, decide
-from handoff.domain.playbooks import load_playbook
 from handoff.domain.staffing import FIRM, RELEASED, SOFT, release_soft, soften, staffing_requests
 from tests.support.events import closed_won, stage_changed
 
@@ -158,7 +158,7 @@ def test_extra_fields_are_kept() -> None:
 
 
 def test_the_handler_reads_the_threshold_of_the_deals_playbook_or_none() -> None:
-    from handoff.handlers.track_pipeline import threshold
+    from handoff.logic.track_pipeline import threshold
 
     assert threshold(event().detail) == 60  # erp-implementation
     raw = stage_changed(WON, stage="Negotiation", probability=90)

@@ -6,14 +6,8 @@ from typing import Any
 import pytest
 import yaml
 
-from handoff.domain.playbooks import (
-    DEFAULT_SEVERITIES,
-    Playbook,
-    PlaybookError,
-    all_playbooks,
-    load_playbook,
-    service_lines,
-)
+from handoff.adapters.playbook_files import all_playbooks, load_playbook, service_lines
+from handoff.domain.playbooks import DEFAULT_SEVERITIES, Playbook, PlaybookError
 from handoff.domain.taxids import EU_COUNTRIES
 
 LINES = ["advisory", "data-analytics", "erp-implementation", "managed-services"]

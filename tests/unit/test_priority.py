@@ -4,8 +4,9 @@ from itertools import pairwise
 
 import pytest
 
+from handoff.adapters.playbook_files import all_playbooks, load_playbook
 from handoff.contracts import ExceptionEntry, Money, parse_event
-from handoff.domain.playbooks import ExceptionPolicy, Playbook, all_playbooks, load_playbook
+from handoff.domain.playbooks import ExceptionPolicy, Playbook
 from handoff.domain.priority import prioritise, revenue_points
 from handoff.domain.readiness import check_readiness
 from tests.support.fixtures import fixture_path

@@ -5,8 +5,9 @@ from typing import Any
 
 import pytest
 
+from handoff.adapters.playbook_files import load_playbook
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, parse_event
-from handoff.domain.playbooks import ExceptionPolicy, Playbook, load_playbook
+from handoff.domain.playbooks import ExceptionPolicy, Playbook
 from handoff.domain.readiness import STEP, check_readiness
 from tests.support.fixtures import fixture_files, fixture_path, load_raw
 

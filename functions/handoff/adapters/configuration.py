@@ -17,9 +17,11 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
 
 from handoff.adapters import aws
+from handoff.adapters.playbook_files import load_playbook
 from handoff.config import ConfigurationError
+from handoff.contracts import ClosedWonEvent
 from handoff.domain.approvals import ApproverDirectory
-from handoff.domain.playbooks import Playbook, load_playbook
+from handoff.domain.playbooks import Playbook
 
 APPROVERS = "APPROVERS_PARAMETER"
 DELIVERY_LEADS = "DELIVERY_LEADS_PARAMETER"
@@ -136,6 +138,13 @@ def playbook(service_line: str, *, region: str, country: str, contract_type: str
     origin, texts = sources
     return load_playbook(service_line, region=region, country=country, contract_type=contract_type,
                          sources=texts, origin=f"SSM parameter {origin}")
+
+
+def playbook_for(deal: ClosedWonEvent) -> Playbook:
+    """The playbook of a closed-won deal (its service line, region, country and contract type)."""
+    detail = deal.detail
+    return playbook(detail.opportunity.service_line, region=detail.opportunity.region,
+                    country=detail.account.country, contract_type=detail.contract.type)
 
 
 # --- systems of record -----------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from typing import Any
 
 from handoff.contracts.event import CLOSED_WON
 from handoff.contracts.stage_changed import STAGE_CHANGED
-from handoff.domain.crm_mapping import INTAKE_KEY, CrmMapping, Mapper
+from handoff.domain.crm_mapper import Mapper
+from handoff.domain.crm_mapping import INTAKE_KEY, CrmMapping
 
 SCHEMA_VERSION = "1.0"
 LOST_STAGE = "Closed Lost"  # what TrackPipeline reads as a loss, whatever the CRM calls it

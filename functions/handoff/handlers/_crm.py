@@ -5,18 +5,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from handoff.adapters import aws
 from handoff.adapters.crm.factory import crm_deals
+from handoff.adapters.from_settings import event_bus
+from handoff.adapters.system_ports import backoff_sleep
 from handoff.domain.crm_intake import decide
-from handoff.handlers import _provisioning
-from handoff.handlers._runtime import event_bus, logger, metrics
-
-
-def _sleep(seconds: float) -> None:
-    # One function for the adapters' cache key; the embedded runtime scales the wait it calls.
-    _provisioning._backoff_sleep(seconds)
+from handoff.observability import logger, metrics
 
 
 def deals(crm: str):
-    return crm_deals(crm, secretsmanager=aws.client("secretsmanager"), sleep=_sleep)
+    return crm_deals(crm, secretsmanager=aws.client("secretsmanager"), sleep=backoff_sleep)
 
 
 def ingest(crm: str, ids: list[str]) -> list[dict]:

@@ -7,15 +7,16 @@ from functools import cache
 from handoff.adapters import aws
 from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.dead_letters import DeadLetterQueues
+from handoff.adapters.from_settings import store
 from handoff.adapters.work_items_store import WorkItemStore
-from handoff.config import setting
+from handoff.clock import now
 from handoff.domain import work_items
-from handoff.handlers._runtime import now, store
 from handoff.logic.work_queue import HandoffFacts, take_dead_letter
+from handoff.settings import settings
 
 
 def items() -> WorkItemStore:
-    return WorkItemStore(aws.table(setting("WORK_ITEMS_TABLE")))
+    return WorkItemStore(aws.table(settings().work_items_table))
 
 
 @cache
@@ -24,11 +25,11 @@ def _hours(raw: str) -> dict[str, int]:
 
 
 def sla_hours() -> dict[str, int]:
-    return _hours(setting("WORK_QUEUE_SLA_HOURS", "{}"))
+    return _hours(settings().work_queue_sla_hours)
 
 
 def dead_letter_queues() -> DeadLetterQueues:
-    return DeadLetterQueues(aws.client("sqs"), json.loads(setting("DEAD_LETTER_QUEUES", "{}")))
+    return DeadLetterQueues(aws.client("sqs"), json.loads(settings().dead_letter_queues))
 
 
 def sync_dead_letters() -> int:
@@ -42,7 +43,7 @@ def handoff_facts(handoff_id: str) -> HandoffFacts:
     records = store()
     state = records.state(handoff_id)
     deal = records.deal(handoff_id).detail
-    expired = [a for a in ApprovalStore(aws.table(setting("HANDOFF_TABLE"))).list_for_handoff(handoff_id)
+    expired = [a for a in ApprovalStore(aws.table(settings().handoff_table)).list_for_handoff(handoff_id)
                if a.status == "EXPIRED"]
     return HandoffFacts(opportunity_id=state.opportunity_id,
                         title=f"{deal.opportunity.name} ({deal.account.legal_name})", fix_round=state.rework,

@@ -4,8 +4,12 @@ register the handoff once per opportunity."""
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handoff.adapters import business_metrics
+from handoff.adapters.from_settings import store
+from handoff.clock import now
 from handoff.contracts import ContractError, parse_event
-from handoff.handlers._runtime import logger, metrics, now, rejected, step_handler, store
+from handoff.handlers._step import step_handler
+from handoff.logic.quarantine import rejected
+from handoff.observability import logger, metrics
 
 
 @step_handler(None)

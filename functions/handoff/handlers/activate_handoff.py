@@ -3,10 +3,14 @@
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handoff.adapters import business_metrics
+from handoff.adapters.from_settings import event_bus, store
+from handoff.adapters.idempotency import idempotency_key
+from handoff.adapters.system_ports import ports
+from handoff.clock import now
 from handoff.contracts import HandoffStatus
 from handoff.contracts.timestamps import iso
-from handoff.handlers._provisioning import idempotency_key, ports
-from handoff.handlers._runtime import HandoffRef, event_bus, logger, metrics, now, step_handler, store
+from handoff.handlers._step import HandoffRef, step_handler
+from handoff.observability import logger, metrics
 
 STEP = "MarkActivated"
 SOURCE = "closed-won-handoff"

@@ -16,9 +16,9 @@ from botocore.exceptions import ClientError
 from handoff.adapters import aws, pages
 from handoff.adapters.approvals_store import MAX_VIEWS, ApprovalStore, TaskCallback, signing_key
 from handoff.adapters.dynamodb_errors import transient
-from handoff.config import setting
 from handoff.domain.approvals import Approval, LinkCheck, check_link, decision_output
-from handoff.handlers._runtime import logger, metrics, tracer
+from handoff.observability import logger, metrics, tracer
+from handoff.settings import settings
 
 app = APIGatewayRestResolver()
 
@@ -40,11 +40,11 @@ def _now() -> datetime:
 
 
 def _store() -> ApprovalStore:
-    return ApprovalStore(aws.table(setting("HANDOFF_TABLE")))
+    return ApprovalStore(aws.table(settings().handoff_table))
 
 
 def _key() -> bytes:
-    return signing_key(setting("APPROVAL_SECRET_ARN"), aws.client("secretsmanager"))
+    return signing_key(settings().approval_secret_arn, aws.client("secretsmanager"))
 
 
 def _callback() -> TaskCallback:

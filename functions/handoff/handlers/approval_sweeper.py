@@ -2,32 +2,26 @@
 and the local runtime drive the clock. The sweep itself (remind, escalate, expire) is the use case
 handoff.logic.approval_sweep; this handler builds it, runs it and reports the queue gauges."""
 
-import os
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.adapters import aws, business_metrics
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, signing_key
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer
 from handoff.adapters.work_items_store import WorkItemStore
-from handoff.config import setting
 from handoff.domain.work_items import queue_gauges
+from handoff.handlers._scheduled import scheduled
 from handoff.logic.approval_sweep import Sweeper
-from handoff.observability import logger, metrics, tracer
+from handoff.observability import logger
+from handoff.settings import Settings, settings
 
 
 class SweepIncomplete(RuntimeError):
     """Some approvals could not be handled; the schedule's retry (or the next run) picks them up."""
-
-
-def event_time(event: dict) -> datetime:
-    raw = event.get("time")
-    return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC) if raw else datetime.now(UTC)
 
 
 def _callback() -> TaskCallback:
@@ -35,12 +29,12 @@ def _callback() -> TaskCallback:
 
 
 def _sweeper() -> Sweeper:
-    table = aws.table(setting("HANDOFF_TABLE"))
+    table = aws.table(settings().handoff_table)
     return Sweeper(
         approvals=ApprovalStore(table), handoffs=HandoffStore(table),
-        mailer=Mailer(aws.client("ses"), setting("MAIL_FROM")), callback=_callback(),
-        key=signing_key(setting("APPROVAL_SECRET_ARN"), aws.client("secretsmanager")),
-        base_url=setting("APPROVAL_BASE_URL"),
+        mailer=Mailer(aws.client("ses"), settings().mail_from), callback=_callback(),
+        key=signing_key(settings().approval_secret_arn, aws.client("secretsmanager")),
+        base_url=settings().approval_base_url,
     )
 
 
@@ -56,7 +50,7 @@ def _pending_gauges(approvals: ApprovalStore, now: datetime) -> None:
 def _work_queue_gauges(now: datetime) -> None:
     """Open work items and the oldest one's age by owner group, and the most overdue item's lateness
     (the SLA alarm's metric), every sweep: the dashboards and the alarm need a steady beat."""
-    table = os.environ.get("WORK_ITEMS_TABLE")
+    table = settings().given(Settings.work_items_table)
     if not table:  # the stack always sets it; a sweeper run without the work queue (tests) has none to measure
         return
     gauges = queue_gauges(WorkItemStore(aws.table(table)).open_items(), now)
@@ -67,11 +61,7 @@ def _work_queue_gauges(now: datetime) -> None:
     business_metrics.gauge("OldestOpenWorkItemPastSlaSeconds", gauges.oldest_past_sla_seconds, MetricUnit.Seconds)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
-    now = event_time(event)
+def sweep(now: datetime) -> dict[str, Any]:
     sweeper = _sweeper()
     report = sweeper.sweep(now)
     _pending_gauges(sweeper.approvals, now)
@@ -81,3 +71,6 @@ def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
     if report.failed:
         raise SweepIncomplete(f"{len(report.failed)} approval(s) not handled: {', '.join(report.failed)}")
     return {"at": now.isoformat(), **asdict(report)}
+
+
+handler = scheduled(sweep)

@@ -3,11 +3,15 @@
 from handoff.adapters import aws
 from handoff.adapters.approvals_store import signing_key
 from handoff.adapters.configuration import delivery_leads_email
+from handoff.adapters.from_settings import documents, store
 from handoff.adapters.mailer import as_html, render_notice
-from handoff.config import setting
+from handoff.clock import now
 from handoff.domain.launch_packet import build_packet, render_markdown
 from handoff.domain.packet_link import LINK_VALIDITY, packet_link
-from handoff.handlers._runtime import HandoffRef, documents, logger, notify_once, now, step_handler, store
+from handoff.handlers._step import HandoffRef, step_handler
+from handoff.logic.notices import notify_once
+from handoff.observability import logger
+from handoff.settings import settings
 
 STEP = "AssembleLaunchPacket"
 
@@ -23,8 +27,8 @@ def assemble(request: HandoffRef) -> dict:
     docs.put_text(f"{prefix}/packet.md", markdown, "text/markdown; charset=utf-8")
     # A signed link to the API, presigned to S3 when clicked: a URL presigned here would die with this
     # function's credentials within hours.
-    key = signing_key(setting("APPROVAL_SECRET_ARN"), aws.client("secretsmanager"))
-    link = packet_link(setting("APPROVAL_BASE_URL"), request.handoffId, now() + LINK_VALIDITY, key)
+    key = signing_key(settings().approval_secret_arn, aws.client("secretsmanager"))
+    link = packet_link(settings().approval_base_url, request.handoffId, now() + LINK_VALIDITY, key)
     name = deal.detail.opportunity.name
     project_code = (packet["created"]["project"] or {}).get("code", "")
     message_text = f"The handoff for {name} is ready to launch.\n\nLaunch packet: {link}\n\n{markdown}"

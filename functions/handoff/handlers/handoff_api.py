@@ -17,17 +17,16 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from handoff.adapters import aws
 from handoff.adapters.dynamodb_errors import transient
 from handoff.adapters.event_bus import MAX_ENTRY_BYTES
+from handoff.adapters.from_settings import event_bus, store, workflow
 from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
-from handoff.config import setting
+from handoff.clock import now
 from handoff.contracts import ContractError, parse_event
 from handoff.contracts.operators_api import ResubmitAccepted, RetryAccepted
 from handoff.domain.errors import (
@@ -41,19 +40,17 @@ from handoff.domain.errors import (
     ResubmissionRefused,
 )
 from handoff.domain.fix_loop import Correction, plan_resubmission, resubmission_step
-from handoff.handlers._runtime import event_bus, logger, metrics, now, quarantine, store, tracer, workflow
+from handoff.handlers._json_api import entry_point, internal_error
+from handoff.handlers._json_api import json_response as _json
+from handoff.logic.quarantine import quarantine
 from handoff.logic.retry_handoff import retry_handoff
 from handoff.logic.search_handoffs import SearchRefused, parse_search_parameters, search_handoffs
+from handoff.observability import logger, metrics
+from handoff.settings import settings
 
 app = APIGatewayRestResolver()
 
-_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 _REFUSED = {HandoffNotBlocked: 409, HandoffNotFailed: 409, EventAlreadyReceived: 409, OtherOpportunity: 422}
-
-
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body),
-                    headers={**_HEADERS, **(headers or {})})
 
 
 def _known(handoff_id: str) -> str:
@@ -97,7 +94,7 @@ def _body() -> Any:
 @app.get("/handoffs")
 def search() -> Response:
     query = app.current_event.multi_value_query_string_parameters or app.current_event.query_string_parameters
-    page = search_handoffs(parse_search_parameters(query), DynamoHandoffIndex(aws.table(setting("HANDOFF_TABLE"))),
+    page = search_handoffs(parse_search_parameters(query), DynamoHandoffIndex(aws.table(settings().handoff_table)),
                            now())
     return _json(200, page.to_json_dict())
 
@@ -200,12 +197,7 @@ def _aws_error(exc: ClientError) -> Response:
 
 @app.exception_handler(Exception)
 def _unexpected(exc: Exception) -> Response:
-    logger.exception("handoff API request failed")
-    return _json(500, {"message": "Internal error."})
+    return internal_error("handoff API")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = entry_point(app)

@@ -13,8 +13,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handoff.adapters.crm.settings import crm_settings
 from handoff.domain import crm_notifications
 from handoff.handlers._crm import deals, ingest
-from handoff.handlers._invocation import invocation
-from handoff.handlers._runtime import logger, metrics
+from handoff.invocation import invocation
+from handoff.observability import logger, metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
 # Properties that decide the intake even though the mapping reads them under another name.

@@ -16,8 +16,9 @@ from handoff.adapters.crm.factory import HUBSPOT_APP_SECRET
 from handoff.adapters.crm.hubspot_signature import SignatureRejected, verify
 from handoff.adapters.crm.settings import crm_settings
 from handoff.config import setting
-from handoff.handlers._invocation import invocation
-from handoff.handlers._runtime import logger, metrics
+from handoff.invocation import invocation
+from handoff.observability import logger, metrics
+from handoff.settings import settings
 
 _secrets: SecretCache | None = None
 
@@ -54,16 +55,16 @@ def _uri(event: dict[str, Any], headers: dict[str, str], configured: str | None)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     with invocation(context):
-        settings = crm_settings().hubspot
-        if settings is None:
+        hubspot = crm_settings().hubspot
+        if hubspot is None:
             return _answer(404, {"message": "HubSpot intake is not configured"})
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         body = (event.get("body") or "").encode()
         try:
-            verify(_app_secret(), method=event.get("httpMethod", "POST"), uri=_uri(event, headers, settings.webhook_url),
+            verify(_app_secret(), method=event.get("httpMethod", "POST"), uri=_uri(event, headers, hubspot.webhook_url),
                    body=body, timestamp=headers.get("x-hubspot-request-timestamp"),
                    signature=headers.get("x-hubspot-signature-v3"), now_ms=int(time.time() * 1000),
-                   max_age_ms=settings.max_age_seconds * 1000)
+                   max_age_ms=hubspot.max_age_seconds * 1000)
         except SignatureRejected as rejected:
             logger.warning("webhook refused", extra={"reason": str(rejected)})
             metrics.add_metric(name="CrmEventsRefused", unit=MetricUnit.Count, value=1)
@@ -75,13 +76,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
             return _answer(400, {"message": "the body must be a JSON array of webhook events"})
         strangers = sorted({f"portal {e.get('portalId')} app {e.get('appId')}" for e in events
-                            if (settings.portal_ids and e.get("portalId") not in settings.portal_ids)
-                            or (settings.app_id is not None and e.get("appId") != settings.app_id)})
+                            if (hubspot.portal_ids and e.get("portalId") not in hubspot.portal_ids)
+                            or (hubspot.app_id is not None and e.get("appId") != hubspot.app_id)})
         if strangers:
             logger.warning("webhook from portals or apps not allowed", extra={"from": strangers})
             return _answer(403, {"message": f"not allowed: {', '.join(strangers)}"})
         if events:
-            aws.client("sqs").send_message(QueueUrl=setting("HUBSPOT_QUEUE_URL"),
+            aws.client("sqs").send_message(QueueUrl=settings().hubspot_queue_url,
                                            MessageBody=json.dumps({"events": events}))
         metrics.add_metric(name="CrmWebhookEvents", unit=MetricUnit.Count, value=len(events))
         return _answer(200, {"accepted": len(events)})

@@ -12,11 +12,11 @@ from handoff.adapters import aws
 from handoff.adapters.approvals_store import signing_key
 from handoff.adapters.documents import Documents
 from handoff.adapters.handoff_store import HandoffStore, is_handoff_id
-from handoff.config import setting
 from handoff.domain.approvals import LinkCheck
 from handoff.domain.errors import HandoffNotFound
 from handoff.domain.packet_link import S3_LINK_SECONDS, check_packet_link, packet_key
-from handoff.handlers._runtime import logger, tracer
+from handoff.observability import logger, tracer
+from handoff.settings import settings
 
 app = APIGatewayRestResolver()
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
@@ -32,7 +32,7 @@ def _page(status: int, title: str, text: str) -> Response:
 @app.get("/launch-packets/<handoff_id>")
 def open_packet(handoff_id: str) -> Response:
     event = app.current_event
-    key = signing_key(setting("APPROVAL_SECRET_ARN"), aws.client("secretsmanager"))
+    key = signing_key(settings().approval_secret_arn, aws.client("secretsmanager"))
     check = check_packet_link(handoff_id, event.get_query_string_value("exp"), event.get_query_string_value("sig"),
                               key, datetime.now(UTC))
     if check is LinkCheck.TAMPERED or not is_handoff_id(handoff_id):
@@ -40,12 +40,12 @@ def open_packet(handoff_id: str) -> Response:
     if check is LinkCheck.EXPIRED:
         return _page(410, "Link expired", "This launch-packet link has expired. Ask operations for the packet.")
     try:
-        record = HandoffStore(aws.table(setting("HANDOFF_TABLE"))).record(handoff_id)
+        record = HandoffStore(aws.table(settings().handoff_table)).record(handoff_id)
     except HandoffNotFound:
         record = None
     if record is None or not record.launch_packet:
         return _page(404, "No launch packet", "This handoff has no launch packet yet.")
-    url = Documents(aws.client("s3"), setting("DOCUMENTS_BUCKET")).presigned_url(packet_key(handoff_id),
+    url = Documents(aws.client("s3"), settings().documents_bucket).presigned_url(packet_key(handoff_id),
                                                                                   expires_in=S3_LINK_SECONDS)
     logger.info("launch packet opened", extra={"handoff_id": handoff_id})
     return Response(status_code=302, headers={**_HEADERS, "Location": url}, body="")

@@ -9,12 +9,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import SnsModel
 
+from handoff.adapters.from_settings import exceptions_queue, store
 from handoff.adapters.handoff_store import is_handoff_id
 from handoff.adapters.ses_feedback import HANDOFF_TAG, NOTICE_TAG, SesFeedback, parse_feedback
+from handoff.clock import now
 from handoff.contracts import ContractError
 from handoff.domain.errors import HandoffNotFound
 from handoff.domain.mail_feedback import assess
-from handoff.handlers._runtime import exceptions_queue, logger, metrics, now, step_handler, store
+from handoff.handlers._step import step_handler
+from handoff.observability import logger, metrics
 
 
 def record(feedback: SesFeedback) -> str:

@@ -11,8 +11,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.adapters import aws, fact_metrics
 from handoff.adapters.stream_facts import facts_from_record
-from handoff.config import setting
-from handoff.handlers._runtime import logger, metrics, tracer
+from handoff.observability import logger, metrics, tracer
+from handoff.settings import settings
 
 BATCH = 500  # PutRecordBatch's limit
 
@@ -27,7 +27,7 @@ class FactsNotDelivered(Exception):
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     facts = [fact for record in event.get("Records", []) for fact in facts_from_record(record)]
     rows = [{"Data": (json.dumps(f.to_row(), separators=(",", ":")) + "\n").encode()} for f in facts]
-    firehose, stream = aws.client("firehose"), setting("FACTS_DELIVERY_STREAM")
+    firehose, stream = aws.client("firehose"), settings().facts_delivery_stream
     for start in range(0, len(rows), BATCH):
         answer = firehose.put_record_batch(DeliveryStreamName=stream, Records=rows[start:start + BATCH])
         if answer.get("FailedPutCount"):

@@ -8,25 +8,22 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.adapters.from_settings import documents, event_bus
+from handoff.clock import now
 from handoff.domain.errors import IntegrationTransient
-from handoff.handlers._runtime import documents, event_bus, logger, metrics, now, tracer
+from handoff.handlers._json_api import entry_point, internal_error
+from handoff.handlers._json_api import json_response as _json
 from handoff.logic.requeue_quarantine import requeue
+from handoff.observability import logger
 
 app = APIGatewayRestResolver()
-_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 class BodyInvalid(ValueError):
     def __init__(self, message: str, field: str):
         super().__init__(message)
         self.field = field
-
-
-def _json(status: int, body: dict[str, Any]) -> Response:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body), headers=_HEADERS)
 
 
 def _caller() -> str | None:
@@ -85,12 +82,7 @@ def _unavailable(exc: IntegrationTransient) -> Response:
 
 @app.exception_handler(Exception)
 def _unexpected(exc: Exception) -> Response:
-    logger.exception("recovery API request failed")
-    return _json(500, {"message": "Internal error."})
+    return internal_error("recovery API")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = entry_point(app)

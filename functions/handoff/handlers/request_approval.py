@@ -6,11 +6,14 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from handoff.adapters import aws
 from handoff.adapters.approvals_store import ApprovalStore, request_approval, signing_key
+from handoff.adapters.from_settings import store
 from handoff.adapters.mailer import Mailer
-from handoff.config import setting
+from handoff.clock import now
 from handoff.contracts import HandoffStatus
 from handoff.domain.approvals import ApprovalRequirement
-from handoff.handlers._runtime import logger, now, step_handler, store
+from handoff.handlers._step import step_handler
+from handoff.observability import logger
+from handoff.settings import settings
 
 
 class ApprovalTask(BaseModel):
@@ -27,11 +30,11 @@ def request(task: ApprovalTask) -> dict:
     # Safe to retry: the approval of this kind and fix round is found again (and answers the new
     # attempt's task token); its email goes out once.
     approval = request_approval(
-        ApprovalStore(aws.table(setting("HANDOFF_TABLE"))), Mailer(aws.client("ses"), setting("MAIL_FROM")),
+        ApprovalStore(aws.table(settings().handoff_table)), Mailer(aws.client("ses"), settings().mail_from),
         handoff_id=task.handoffId, requirement=task.approval, event=records.deal(task.handoffId),
         task_token=task.taskToken.get_secret_value(),
-        key=signing_key(setting("APPROVAL_SECRET_ARN"), aws.client("secretsmanager")),
-        base_url=setting("APPROVAL_BASE_URL"), now=now(), fix_round=state.rework)
+        key=signing_key(settings().approval_secret_arn, aws.client("secretsmanager")),
+        base_url=settings().approval_base_url, now=now(), fix_round=state.rework)
     records.set_status(task.handoffId, HandoffStatus.AWAITING_APPROVAL)
     logger.info("approval requested", extra={"handoff_id": task.handoffId, "kind": approval.kind,
                                              "approval_id": approval.approval_id, "approver": approval.approver})

@@ -2,26 +2,23 @@
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from handoff.handlers._provisioning import idempotency_key, once, ports
-from handoff.handlers._runtime import HandoffRef, logger, metrics, now, step_handler, store
+from handoff.adapters.from_settings import store
+from handoff.adapters.system_ports import ports
+from handoff.handlers._step import HandoffRef, step_handler
+from handoff.logic.provisioning_step import Provisioning, provision
+from handoff.observability import logger, metrics
 
 STEP = "SyncCustomerMaster"
 
 
+def _work(step: Provisioning) -> dict:
+    return ports().customer_master.match_or_create(step.deal.detail.account, idempotency_key=step.key).to_json_dict()
+
+
 def sync(request: HandoffRef) -> dict:
-    records = store()
-    records.mark_provisioning(request.handoffId)
-    deal = records.deal(request.handoffId)
-
-    def work() -> dict:
-        customer = ports().customer_master.match_or_create(
-            deal.detail.account, idempotency_key=idempotency_key(request.handoffId, STEP))
-        return customer.to_json_dict()
-
-    customer = once(request.handoffId, STEP, work)
-    records.save(request.handoffId, customer=customer)
-    records.record_step(request.handoffId, STEP, "SUCCEEDED", now(),
-                        detail=f"{customer['match']} {customer['erpCustomerId']}")
+    store().mark_provisioning(request.handoffId)
+    customer = provision(request.handoffId, STEP, _work, save=lambda customer: {"customer": customer},
+                         detail=lambda customer: f"{customer['match']} {customer['erpCustomerId']}")
     logger.info("customer synced", extra={"handoff_id": request.handoffId, "match": customer["match"]})
     metrics.add_metric(name=f"Customer{customer['match'].title()}", unit=MetricUnit.Count, value=1)
     return {"handoffId": request.handoffId, "erpCustomerId": customer["erpCustomerId"]}

@@ -1,82 +1,15 @@
 """Track pipeline: an "Opportunity Stage Changed" event opens soft (tentative) staffing requests at or
-above the playbook's probability threshold, and releases them when the deal is lost. Invoked by an
-EventBridge rule (asynchronously: Lambda retries twice, then the function's dead-letter queue)."""
-
-from typing import Any
+above the playbook's probability threshold, and releases them when the deal is lost (the use case
+handoff.logic.track_pipeline). Invoked by an EventBridge rule (asynchronously: Lambda retries twice,
+then the function's dead-letter queue)."""
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, Field
 
-from handoff.adapters.configuration import playbook as configured_playbook
-from handoff.contracts import ContractError, StageChangedDetail, StageChangedEvent, parse_stage_changed
-from handoff.domain.pipeline import PipelineAction, PipelineDecision, decide
-from handoff.domain.playbooks import PlaybookError
-from handoff.handlers._provisioning import idempotency_key, once, ports
-from handoff.handlers._runtime import logger, metrics, now, quarantine, step_handler, store
-
-STEP = "TrackPipeline"
-
-
-class PipelineResult(BaseModel):
-    opportunityId: str
-    eventId: str
-    action: PipelineAction
-    reason: str
-    staffingRequests: list[dict[str, Any]] = Field(default_factory=list)
-    released: int = 0
-
-
-def threshold(detail: StageChangedDetail) -> int | None:
-    """The playbook's soft-request threshold for this deal; None when its service line has none."""
-    opportunity = detail.opportunity
-    try:
-        playbook = configured_playbook(opportunity.service_line, region=opportunity.region,
-                                       country=detail.account.country,
-                                       contract_type=detail.contract.type if detail.contract else "")
-    except PlaybookError as error:
-        logger.warning("no playbook for the deal", extra={"opportunity_id": opportunity.id, "error": str(error)})
-        return None
-    return playbook.staffing.soft_request_min_probability
-
-
-def apply(decision: PipelineDecision, key: str) -> dict[str, Any]:
-    staffing = ports().staffing
-    match decision.action:
-        case PipelineAction.OPEN_SOFT:
-            opened = staffing.open_soft(decision.opportunity_id, list(decision.requests), idempotency_key=key)
-            return {"staffingRequests": [r.to_json_dict() for r in opened]}
-        case PipelineAction.RELEASE:
-            return {"released": staffing.release(decision.opportunity_id, idempotency_key=key)}
-        case _:
-            return {}
-
-
-def _scope(event: StageChangedEvent) -> str:
-    return f"{event.source}:{event.detail.opportunity.id}:{event.detail.event_id}"
-
-
-CATCH_UP_ROUNDS = 3
-
-
-def catch_up(applied: StageChangedEvent) -> None:
-    """Stage changes of one deal can run at once (EventBridge delivers in parallel, Lambda retries
-    late), so an older event's writes may land after a newer one's: "Negotiation 60 %" opening soft
-    requests after "Closed Lost" released them. Whoever has written re-applies the newest event's
-    decision (the staffing operations are reconciliations, idempotent), until the newest is stable."""
-    seen = applied
-    for _ in range(CATCH_UP_ROUNDS):
-        raw = store().latest_pipeline_event(applied.source, applied.detail.opportunity.id)
-        latest = parse_stage_changed(raw) if raw else None
-        if latest is None or latest.detail.event_id == seen.detail.event_id:
-            return
-        decision = decide(latest, threshold(latest.detail))
-        logger.info("stage change overtaken while applied: re-applying the newest",
-                    extra={"opportunity_id": applied.detail.opportunity.id, "applied": applied.detail.event_id,
-                           "newest": latest.detail.event_id, "action": decision.action})
-        # Its own key: the newest event's original call must not be replayed, it must run again.
-        apply(decision, idempotency_key(f"{_scope(latest)}:after:{seen.detail.event_id}", STEP))
-        seen = latest
-    logger.warning("stage changes still moving after catch-up", extra={"opportunity_id": applied.detail.opportunity.id})
+from handoff.contracts import ContractError, parse_stage_changed
+from handoff.handlers._step import step_handler
+from handoff.logic.quarantine import quarantine
+from handoff.logic.track_pipeline import PipelineResult, track
+from handoff.observability import logger, metrics
 
 
 @step_handler(None)
@@ -87,18 +20,9 @@ def handler(event: dict) -> PipelineResult | dict:
         # Kept in quarantine and answered, not raised: Lambda would retry an asynchronous event that
         # can never pass (three quarantines, three rejections counted) and then dead-letter it.
         return {"rejected": True, "quarantine": quarantine(event, error), "problems": error.problems}
-    detail = parsed.detail
-    newest = store().advance_pipeline(parsed.source, detail.opportunity.id, detail.occurred_at, event, now())
-    decision = decide(parsed, threshold(detail), newest=newest)
-    # Once per emitted event (the same eventId twice is the same event); a later event for the
-    # same stage runs again and finds every request already as wanted.
-    scope = _scope(parsed)
-    outcome = once(scope, STEP, lambda: apply(decision, idempotency_key(scope, STEP)))
-    if decision.action != PipelineAction.NONE:
-        catch_up(parsed)
-    result = PipelineResult(opportunityId=detail.opportunity.id, eventId=detail.event_id, action=decision.action,
-                            reason=decision.reason, **outcome)
-    logger.info("pipeline stage tracked", extra={"opportunity_id": result.opportunityId, "stage": detail.opportunity.stage,
+    result = track(parsed, event)
+    logger.info("pipeline stage tracked", extra={"opportunity_id": result.opportunityId,
+                                                 "stage": parsed.detail.opportunity.stage,
                                                  "action": result.action, "reason": result.reason})
-    metrics.add_metric(name=f"Pipeline{decision.action.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=f"Pipeline{result.action.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
     return result

@@ -3,39 +3,35 @@ queues, then mail each owner group its open items. "Now" is the scheduled event'
 digest per group and day, so a retried run does not mail twice."""
 
 import json
+from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.adapters import aws
 from handoff.adapters.digest_mail import render_digest
 from handoff.adapters.mailer import Mailer
-from handoff.config import setting
 from handoff.domain.work_items import OWNER_GROUPS
-from handoff.handlers._runtime import logger, metrics, tracer
+from handoff.handlers._scheduled import scheduled
 from handoff.handlers._work_queue import items, sync_dead_letters
-from handoff.handlers.approval_sweeper import event_time
+from handoff.observability import logger, metrics
+from handoff.settings import settings
 
 
 def group_address(group: str) -> str:
     """The group's mailbox: WORK_QUEUE_EMAILS (JSON, by group), else <group>@ the sender's domain."""
-    configured = json.loads(setting("WORK_QUEUE_EMAILS", "{}") or "{}")
+    configured = json.loads(settings().work_queue_emails)
     if configured.get(group):
         return configured[group]
-    domain = parseaddr(setting("MAIL_FROM"))[1].rpartition("@")[2] or "example.com"
+    domain = parseaddr(settings().mail_from)[1].rpartition("@")[2] or "example.com"
     return f"{group}@{domain}"
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
-    now = event_time(event)
+def digest(now: datetime) -> dict[str, Any]:
     new_dead_letters = sync_dead_letters()
     store = items()
-    mailer = Mailer(aws.client("ses"), setting("MAIL_FROM"))
+    mailer = Mailer(aws.client("ses"), settings().mail_from)
     sent: dict[str, int] = {}
     for group in OWNER_GROUPS:
         open_items = store.open_items((group,))
@@ -44,10 +40,13 @@ def handler(event: dict, context: LambdaContext) -> dict[str, Any]:
         key = f"digest#{group}#{now.date().isoformat()}"
         if store.marked(key):
             continue
-        mailer.send(render_digest(group, group_address(group), open_items, now, setting("CONSOLE_URL", "-").strip("-")))
+        mailer.send(render_digest(group, group_address(group), open_items, now, settings().console_url.strip("-")))
         store.mark(key, now)
         sent[group] = len(open_items)
         metrics.add_metric(name="WorkQueueDigestItems", unit=MetricUnit.Count, value=len(open_items))
     logger.info("work queue digests sent", extra={"at": now.isoformat(), "groups": sent,
                                                   "new_dead_letters": new_dead_letters})
     return {"at": now.isoformat(), "sent": sent, "newDeadLetters": new_dead_letters}
+
+
+handler = scheduled(digest)

@@ -10,9 +10,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handoff.handlers._runtime import logger, metrics, now, tracer
+from handoff.clock import now
 from handoff.handlers._work_queue import handoff_facts, items, sla_hours
 from handoff.logic.work_queue import HandoffActivated, parse_message, take_activation, take_exceptions
+from handoff.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from handoff.adapters.console_pages import HandoffRow
+from handoff.adapters.playbook_files import service_lines
 from handoff.contracts import HandoffStatus
-from handoff.domain.playbooks import service_lines
 from handoff.logic.search_handoffs import parse_search_parameters, search_handoffs
 from handoff.ports.search import HandoffIndex
 

@@ -97,15 +97,8 @@ class HubSpotApi:
 
 
 def _properties(mapping: CrmMapping, obj: str) -> set[str]:
-    found: set[str] = set()
-    for spec in mapping.fields.values():
-        if spec.type == "lines" and spec.source == obj and spec.fields:
-            found |= {s.source for s in spec.fields.values() if s.source}
-            found |= {s.currency for s in spec.fields.values() if s.currency}
-        for path in (spec.source, spec.currency):
-            if path and path.startswith(obj + "."):
-                found.add(path[len(obj) + 1:].split(".")[0])
-    return found
+    """HubSpot properties are flat: a nested path reads its top property."""
+    return {path.split(".")[0] for path in mapping.fields_read(obj)}
 
 
 def _true(value: Any) -> bool:

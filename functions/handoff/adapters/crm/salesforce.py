@@ -138,15 +138,7 @@ def _in(ids: Iterable[str]) -> str:
 
 def _fields_of(mapping: CrmMapping, obj: str) -> list[str]:
     """The SOQL field list of one object: every path the mapping reads under `obj.`."""
-    found: set[str] = set()
-    for spec in mapping.fields.values():
-        if spec.type == "lines" and spec.source == obj and spec.fields:
-            found |= {s.source for s in spec.fields.values() if s.source}
-            found |= {s.currency for s in spec.fields.values() if s.currency}
-        for path in (spec.source, spec.currency):
-            if path and path.startswith(obj + "."):
-                found.add(path[len(obj) + 1:])
-    return sorted(found)
+    return sorted(mapping.fields_read(obj))
 
 
 def _timestamp(value: Any) -> datetime:

@@ -2,7 +2,7 @@
 
 from handoff.adapters.rest.client import RestClient, retry_after_seconds
 from handoff.adapters.rest.config import DEFAULT_PATHS, RestSystemConfig
-from handoff.adapters.rest.ports import (
+from handoff.adapters.rest.systems_of_record import (
     REST_ADAPTERS,
     RestBilling,
     RestCrmWriteback,

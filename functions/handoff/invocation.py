@@ -1,6 +1,6 @@
 """The current invocation's Lambda context, for code below the handler that needs the remaining
 time (Powertools idempotency expires an in-progress record when the invocation would have timed
-out, so a retry is not locked out). Kept apart from _runtime: importing this creates no Powertools
+out, so a retry is not locked out). Kept apart from handoff.observability: importing this creates no Powertools
 Logger or Metrics, whose settings are read from the environment at import."""
 
 from collections.abc import Iterator

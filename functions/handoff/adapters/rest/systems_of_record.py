@@ -1,4 +1,6 @@
-"""Every port over REST: canonical JSON in (camelCase, amounts as decimal strings), contract models out."""
+"""The systems of record over REST, one adapter per port (customer master, projects, billing,
+staffing, procurement, CRM write-back): canonical JSON in (camelCase, amounts as decimal strings),
+contract models out."""
 
 from typing import Any, TypeVar, get_args
 

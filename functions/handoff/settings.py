@@ -1,0 +1,91 @@
+"""The functions' settings: typed, named once, read from the environment. The environment variable
+names are the deployment's interface (infra/wiring.py sets them): each is named here and nowhere else
+in the functions.
+
+`settings()` builds a `Settings` once per environment: on Lambda once per process; in the embedded
+runtime, where several functions share one process and each invocation sees its own variables
+(local/lambdas.py), once per function's environment; a test that changes a variable gets new
+settings without resetting anything. A required setting that is not set raises
+`ConfigurationError` naming its variable when it is used, not when the settings are built: each
+function is given only the variables it needs."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, Self, overload
+
+from handoff.config import ConfigurationError
+
+
+class Variable:
+    """A setting from one environment variable: its value, else its default; a required one with
+    neither (or set empty) raises ConfigurationError naming the variable; an optional one is ""."""
+
+    def __init__(self, name: str, default: str | None = None, *, optional: bool = False) -> None:
+        self.name, self.default, self.optional = name, default, optional
+
+    @overload
+    def __get__(self, settings: None, owner: Any) -> Self: ...
+    @overload
+    def __get__(self, settings: "Settings", owner: Any) -> str: ...
+    def __get__(self, settings: "Settings | None", owner: Any) -> "Self | str":
+        if settings is None:
+            return self
+        if self.optional:
+            return settings.values.get(self.name) or self.default or ""
+        value = settings.values.get(self.name, self.default)
+        if value is None or value == "":
+            raise ConfigurationError(f"environment variable {self.name} is not set")
+        return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    values: Mapping[str, str]
+
+    # Stores, buses, queues and buckets
+    handoff_table = Variable("HANDOFF_TABLE")
+    ledger_table = Variable("LEDGER_TABLE")
+    idempotency_table = Variable("IDEMPOTENCY_TABLE")
+    work_items_table = Variable("WORK_ITEMS_TABLE")
+    documents_bucket = Variable("DOCUMENTS_BUCKET")
+    event_bus_name = Variable("EVENT_BUS_NAME")
+    state_machine_arn = Variable("STATE_MACHINE_ARN")
+    exceptions_queue_url = Variable("EXCEPTIONS_QUEUE_URL")
+    hubspot_queue_url = Variable("HUBSPOT_QUEUE_URL")
+    facts_delivery_stream = Variable("FACTS_DELIVERY_STREAM")
+    dead_letter_queues = Variable("DEAD_LETTER_QUEUES", "{}")  # JSON: queue name -> URL
+
+    # Mail and links
+    mail_from = Variable("MAIL_FROM")
+    approval_secret_arn = Variable("APPROVAL_SECRET_ARN")
+    approval_base_url = Variable("APPROVAL_BASE_URL")
+    console_url = Variable("CONSOLE_URL", "-")  # "-": no console deployed
+    work_queue_emails = Variable("WORK_QUEUE_EMAILS", "{}")  # JSON: owner group -> mailbox
+    work_queue_sla_hours = Variable("WORK_QUEUE_SLA_HOURS", "{}")  # JSON: owner group -> hours
+
+    # Systems of record and CRMs
+    systems_secret_arn = Variable("SYSTEMS_SECRET_ARN", optional=True)
+    salesforce_event_sources = Variable("SALESFORCE_EVENT_SOURCES", optional=True)  # comma-separated
+
+    # Set by Lambda itself
+    function_name = Variable("AWS_LAMBDA_FUNCTION_NAME", optional=True)
+
+    def given(self, variable: Variable) -> str | None:
+        """A required setting's value, None when unset: for code that also runs without it."""
+        return self.values.get(variable.name) or None
+
+
+VARIABLES = tuple(sorted({v.name for v in vars(Settings).values() if isinstance(v, Variable)}))
+
+
+def settings() -> Settings:
+    """The settings of this environment (built once per distinct set of values)."""
+    return _built(tuple(os.environ.get(name) for name in VARIABLES))
+
+
+@lru_cache(maxsize=64)
+def _built(values: tuple[str | None, ...]) -> Settings:
+    return Settings(MappingProxyType({n: v for n, v in zip(VARIABLES, values, strict=True) if v is not None}))
