@@ -23,7 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra import security
+from infra import key_rotation, security
 from infra.analytics import Analytics
 from infra.bundling import LOCK_FILE, NOT_BUNDLED, PipBundling
 from infra.configuration import ContextError, DeployConfiguration, context_flag, context_json
@@ -35,6 +35,7 @@ from infra.mail import Mail
 from infra.monitoring import Monitoring, dead_letter_queues
 from infra.recovery import add_recovery
 from infra.retry_policies import expanded_text
+from infra.task_tokens import grant_task_tokens, task_tokens_table
 from infra.wiring import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, FUNCTIONS, FunctionSpec
 from infra.work_queue import wire_work_queue, work_items_table, work_queue_environment
 
@@ -69,6 +70,7 @@ class HandoffStack(Stack):
         self.ledger = self._table("Ledger")
         self.idempotency = self._table("Idempotency", ttl="expiration", pk="id", sk=None)
         self.work_items = work_items_table(self)
+        self.task_tokens = task_tokens_table(self)  # pending approvals' task tokens, few readers (infra/task_tokens.py)
         self.documents = self._documents_bucket()
         self.exceptions = self._queue("Exceptions", retention=Duration.days(14))
         # One bus per stage: -c eventBusName=closed-won-handoffs-staging.
@@ -126,6 +128,8 @@ class HandoffStack(Stack):
         self._pipeline_rule()
         self.intake.wire(self.functions)
         self._sweeper_schedule()
+        self.key_rotation = key_rotation.schedule_rotation(self, self.approval_secret,
+                                                           self.functions["RotateSigningKey"])
         wire_work_queue(self)
         wire_console(self)
         self.analytics.consume(self.handoffs, self.functions["RecordFacts"])
@@ -252,6 +256,7 @@ class HandoffStack(Stack):
             "exceptions:send": lambda f: self.exceptions.grant_send_messages(f),
             "bus:put": lambda f: security.grant_put_events(self.bus, f, spec.publishes),
             "approval-secret:read": lambda f: self.approval_secret.grant_read(f),
+            "approval-secret:rotate": lambda f: key_rotation.grant_rotation(self.approval_secret, f),
             "systems-secret:read": lambda f: self.systems_secret.grant_read(f),
             "mail:send": self.mail.grant_send,
             "states:callback": lambda f: security.grant_callbacks(self, f, self.state_machine_name),
@@ -266,6 +271,8 @@ class HandoffStack(Stack):
             "dead-letters:read": lambda f: None,  # infra/work_queue.py, once every queue exists
             # Dead-letter queues, the Cognito pool and the console's key are granted in infra/console.py.
             "facts:put": lambda f: self.analytics.grant_put(f),
+            "task-tokens:write": lambda f: grant_task_tokens(self.task_tokens, f, "task-tokens:write"),
+            "task-tokens:use": lambda f: grant_task_tokens(self.task_tokens, f, "task-tokens:use"),
             **self.intake.grants(),
         }
         for use in spec.uses:

@@ -35,7 +35,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  ("handoffs:write", "mail:send", "exceptions:send", "bedrock:invoke", "config:approvers",
                   "config:playbooks")),
     FunctionSpec("RequestApproval", "request_approval", "Store an approval with its task token and email the approver",
-                 ("handoffs:write", "mail:send", "approval-secret:read")),
+                 ("handoffs:write", "mail:send", "approval-secret:read", "task-tokens:write")),
     FunctionSpec("SyncCustomer", "sync_customer", "Match or create the customer in the customer master",
                  ("handoffs:write", *INTEGRATION), timeout_seconds=INTEGRATION_TIMEOUT_SECONDS),
     FunctionSpec("CreateProject", "create_project", "Create the project shell with its work breakdown structure",
@@ -55,7 +55,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("CloseHandoff", "close_handoff", "Record a rejection, timeout or failure and queue the exception",
                  ("handoffs:write", "exceptions:send")),
     FunctionSpec("ApprovalApi", "approval_api", "Approval pages and decisions behind API Gateway",
-                 ("handoffs:write", "approval-secret:read", "states:callback"), in_workflow=False, behind_api=True,
+                 ("handoffs:write", "approval-secret:read", "states:callback", "task-tokens:use"),
+                 in_workflow=False,
+                 behind_api=True,
                  timeout_seconds=API_TIMEOUT_SECONDS),
     # Reads the record and the search indexes (never Scans); a resubmission goes on the bus and
     # AcceptEvent writes it; a retry of a FAILED handoff is a conditional write here (status, who
@@ -67,7 +69,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  timeout_seconds=API_TIMEOUT_SECONDS, publishes=(("crm.*", "Opportunity Closed Won"),)),
     FunctionSpec("ApprovalSweeper", "approval_sweeper", "Reminders, escalations and expiry of pending approvals",
                  # work-items:read: the work queue's gauges (open items, past SLA) ride on the 15-minute sweep.
-                 ("handoffs:write", "mail:send", "approval-secret:read", "states:callback", "work-items:read"),
+                 ("handoffs:write", "mail:send", "approval-secret:read", "states:callback", "task-tokens:use",
+                  "work-items:read"),
                  in_workflow=False),
     FunctionSpec("TrackPipeline", "track_pipeline",
                  "Soft staffing requests from pipeline stage changes; released when the deal is lost",
@@ -87,8 +90,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  ("work-items:write", "mail:send", "dead-letters:read"), in_workflow=False),
     # The console's pages for people (Cognito sign-in, infra/console.py): reads handoffs, writes approvals
     # decisions and work items, resubmits through the bus, reads (never consumes) dead-letter queues.
+    # task-tokens:use: a signed-in approver's decision resumes the workflow ("signin" verification).
     FunctionSpec("Console", "console", "Operations console: handoffs, the work queue and my approvals (Cognito)",
-                 ("handoffs:write", "work-items:write", "bus:put", "states:callback", "states:start", "dead-letters:read"),
+                 ("handoffs:write", "work-items:write", "bus:put", "states:callback", "states:start", "dead-letters:read",
+                  "task-tokens:use"),
                  in_workflow=False, behind_api=True, timeout_seconds=API_TIMEOUT_SECONDS,
                  publishes=(("crm.*", "Opportunity Closed Won"),)),  # resubmissions, as the operators' API
     # Fed by the handoff table's stream (infra/analytics.py), not by the workflow or the bus.
@@ -111,4 +116,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("RecoveryApi", "recovery_api", "Operators' recovery API (IAM): requeue quarantined events",
                  ("bus:put",), in_workflow=False, behind_api=True, timeout_seconds=API_TIMEOUT_SECONDS,
                  publishes=(("crm.*", "Opportunity Closed Won"), ("crm.*", "Opportunity Stage Changed"))),
+    # Invoked by Secrets Manager on the signing key's rotation schedule (infra/key_rotation.py).
+    FunctionSpec("RotateSigningKey", "rotate_signing_key",
+                 "Rotate the link-signing key: createSecret, setSecret, testSecret, finishSecret",
+                 ("approval-secret:rotate",), in_workflow=False),
 )

@@ -50,6 +50,7 @@ class Settings:
     ledger_table = Variable("LEDGER_TABLE")
     idempotency_table = Variable("IDEMPOTENCY_TABLE")
     work_items_table = Variable("WORK_ITEMS_TABLE")
+    task_tokens_table = Variable("TASK_TOKENS_TABLE")  # only the functions that hold task tokens
     documents_bucket = Variable("DOCUMENTS_BUCKET")
     event_bus_name = Variable("EVENT_BUS_NAME")
     state_machine_arn = Variable("STATE_MACHINE_ARN")
@@ -61,6 +62,7 @@ class Settings:
     # Mail and links
     mail_from = Variable("MAIL_FROM")
     approval_secret_arn = Variable("APPROVAL_SECRET_ARN")
+    previous_key_valid_days = Variable("PREVIOUS_KEY_VALID_DAYS")  # the rotation function only
     approval_base_url = Variable("APPROVAL_BASE_URL")
     console_url = Variable("CONSOLE_URL", "-")  # "-": no console deployed
     work_queue_emails = Variable("WORK_QUEUE_EMAILS", "{}")  # JSON: owner group -> mailbox

@@ -10,9 +10,10 @@ from moto import mock_aws
 
 from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.dynamodb_errors import condition_failed, transient, transient_as_named
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.domain.errors import StoreTransient
 from tests.integration.test_approval_api import HANDOFF, REGION, T0, TOKEN, requirements
-from tests.support.aws import create_handoff_table, forget_aws_clients
+from tests.support.aws import create_handoff_table, create_task_tokens_table, forget_aws_clients
 
 
 def error(code: str, *reasons: str) -> ClientError:
@@ -57,7 +58,9 @@ def test_the_approvals_store_takes_a_transaction_conflict_for_a_retry_not_a_lost
     forget_aws_clients()
     with mock_aws():
         create_handoff_table("handoffs", REGION)
-        store = ApprovalStore(boto3.resource("dynamodb", region_name=REGION).Table("handoffs"))
+        create_task_tokens_table("task-tokens", REGION)
+        dynamodb = boto3.resource("dynamodb", region_name=REGION)
+        store = ApprovalStore(dynamodb.Table("handoffs"), TaskTokens(dynamodb.Table("task-tokens")))
         event, found = requirements()
         escalating = next(r for r in found if r.escalation_approver is not None)
         approval = store.create_pending(HANDOFF, escalating, event, TOKEN, T0).approval

@@ -50,10 +50,11 @@ def get(link: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-def task_tokens(runtime: EmbeddedRuntime) -> set[str]:
-    table = runtime.session.resource("dynamodb").Table(runtime.env("HANDOFF_TABLE"))
-    items = table.scan()["Items"]
-    return {item["taskToken"] for item in items if "taskToken" in item}
+def task_tokens(runtime: EmbeddedRuntime, table: str = "TASK_TOKENS_TABLE", handoff_id: str | None = None) -> set[str]:
+    """The task tokens held in a table (the test may Scan; no function may), of one handoff if given."""
+    items = runtime.session.resource("dynamodb").Table(runtime.env(table)).scan()["Items"]
+    return {item["taskToken"] for item in items if "taskToken" in item
+            and handoff_id in (None, item.get("handoffId"))}
 
 
 def test_a_rejection_ends_the_handoff_rejected_with_who_and_why(runtime: EmbeddedRuntime) -> None:
@@ -163,13 +164,19 @@ def test_the_task_token_never_reaches_an_email_a_url_or_a_log(runtime: EmbeddedR
     runtime.publish([emea_deal("tok-opportunity-1")])
     runtime.wait_settled()
     links = links_for(runtime, "tok-opportunity-1")
+    # While the approvals wait, their tokens are in the task-token table and nowhere in the handoff table.
+    tokens = task_tokens(runtime, handoff_id=record_of(runtime, "tok-opportunity-1").handoff_id)
+    assert len(tokens) == 3 and all(len(t) > 20 for t in tokens)
+    assert task_tokens(runtime, "HANDOFF_TABLE") == set()
+    handoff_items = json.dumps(runtime.session.resource("dynamodb").Table(runtime.env("HANDOFF_TABLE")).scan()["Items"],
+                               default=str)
+    assert not [t for t in tokens if t in handoff_items]
     for _mail, link in links.values():
         runtime.decide(link, "approve", "ok")
     runtime.wait_settled()
     assert record_of(runtime, "tok-opportunity-1").status == "ACTIVATED"
-
-    tokens = task_tokens(runtime)
-    assert len(tokens) >= 3 and all(len(t) > 20 for t in tokens)
+    # Each token was removed once Step Functions took its decision.
+    assert not tokens & task_tokens(runtime)
     # Every attribute of every record, extras included: what any log formatter could print.
     logs = "\n".join(json.dumps(vars(r), default=str) for r in caplog.records)
     assert "approval requested" in logs and "approval decided" in logs  # captured, so the check below can fail

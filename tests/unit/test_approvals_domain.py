@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from handoff.adapters.configuration import load_approver_directory
 from handoff.contracts import ClosedWonEvent, parse_event
@@ -198,11 +198,11 @@ def test_requirement_round_trips_as_a_map_item_with_its_task_timeout() -> None:
 def test_signature_binds_id_approver_and_expiry() -> None:
     expires = T0 + timedelta(hours=48)
     sig = sign("ho-1.abc", "a@example.com", expires, KEY)
-    assert verify("ho-1.abc", "A@Example.com", expires, sig, KEY)  # addresses compare case-insensitively
-    assert not verify("ho-1.abd", "a@example.com", expires, sig, KEY)
-    assert not verify("ho-1.abc", "b@example.com", expires, sig, KEY)
-    assert not verify("ho-1.abc", "a@example.com", expires + timedelta(seconds=1), sig, KEY)
-    assert not verify("ho-1.abc", "a@example.com", expires, sig, b"x" * 48)
+    assert verify("ho-1.abc", "A@Example.com", expires, sig, KEY, T0)  # addresses compare case-insensitively
+    assert not verify("ho-1.abd", "a@example.com", expires, sig, KEY, T0)
+    assert not verify("ho-1.abc", "b@example.com", expires, sig, KEY, T0)
+    assert not verify("ho-1.abc", "a@example.com", expires + timedelta(seconds=1), sig, KEY, T0)
+    assert not verify("ho-1.abc", "a@example.com", expires, sig, b"x" * 48, T0)
     assert "=" not in sig and "+" not in sig and "/" not in sig
 
 
@@ -245,7 +245,7 @@ def test_deadline_policy_reminds_once_escalates_then_expires() -> None:
     second = escalated_approval(reminded, "ho-0123456789abcdef.BBBBBBBBBBBB", T0 + timedelta(hours=48))
     assert (second.level, second.approver, second.previous_approver.email) == (
         1, "chief-compliance@example-consulting.com", "privacy-emea@example-consulting.com")
-    assert second.task_token.get_secret_value() == "secret-task-token"
+    assert second.task_token_ref == first.task_token_ref == first.approval_id  # the same task's token
     assert second.expires_at == T0 + timedelta(hours=72)
     assert second.remind_at == T0 + timedelta(hours=60) and second.reminded_at is None
     assert next_action(second, T0 + timedelta(hours=60)) == "remind"
@@ -262,8 +262,11 @@ def test_no_reminder_when_the_window_is_shorter_than_the_reminder_lead() -> None
     assert next_action(short, T0 + timedelta(hours=7)) is None
 
 
-def test_task_token_is_hidden_in_reprs_and_links() -> None:
+def test_task_token_is_not_in_the_approval_nor_its_reprs_and_links() -> None:
     approval = _approval()
+    assert approval.task_token is None and approval.task_token_ref == approval.approval_id
+    legacy = approval.model_copy(update={"task_token": SecretStr("secret-task-token")})  # stored before the token table
+    assert "secret-task-token" not in repr(legacy) and "secret-task-token" not in str(legacy)
     assert "secret-task-token" not in repr(approval) and "secret-task-token" not in str(approval)
     assert "secret-task-token" not in approval.model_dump_json()
     link = approval_link("https://api.example.com/v1/", approval, KEY)

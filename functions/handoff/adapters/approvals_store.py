@@ -5,20 +5,24 @@ Item layout: pk = HANDOFF#<handoffId>, sk = APPROVAL#<approvalId>, attributes as
 handoff.domain.approvals.Approval (camelCase). Pending items carry gsi1pk = APPROVAL#PENDING and
 gsi1sk = expiresAt so the sweeper queries instead of scanning; every transition out of PENDING
 is a conditional write (status = PENDING), so exactly one decision, escalation or expiry wins.
-The task token is stored, handed to Step Functions, and nowhere else (never logged or returned)."""
+The task token is not in this table: it is in the task-token table (handoff.adapters.task_tokens),
+named by the approval's taskTokenRef, handed to Step Functions and nowhere else (never logged or
+returned). An approval stored before that change may still carry its token here (taskToken): it
+is used as before, and moved out when a retried request replaces it."""
 
 import json
+import logging
 import re
 import secrets
-import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from handoff.adapters.dynamodb_errors import condition_failed
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.contracts import ClosedWonEvent
 from handoff.domain.approvals import (
     PENDING_GSI_PK,
@@ -31,6 +35,7 @@ from handoff.domain.approvals import (
     new_approval,
     next_action,
     token_digest,
+    token_kept_until,
 )
 
 _ID = re.compile(r"^([A-Za-z0-9-]{1,64})\.[A-Za-z0-9_-]{8,64}$")
@@ -58,7 +63,8 @@ def _clip(value: str | None, limit: int = _TEXT_LIMIT) -> str | None:
 
 def _item(approval: Approval) -> dict[str, Any]:
     item = approval.model_dump(mode="json", by_alias=True, exclude_none=True)
-    item["taskToken"] = approval.task_token.get_secret_value()
+    if approval.task_token is not None:  # only an approval stored before the task-token table
+        item["taskToken"] = approval.task_token.get_secret_value()
     item.update(pk=_pk(approval.handoff_id), sk=f"APPROVAL#{approval.approval_id}")
     if approval.status == "PENDING":
         item.update(gsi1pk=PENDING_GSI_PK, gsi1sk=iso(approval.expires_at))
@@ -85,8 +91,15 @@ class DecideResult:
 
 
 class ApprovalStore:
-    def __init__(self, table: Any):
+    def __init__(self, table: Any, tokens: TaskTokens | None = None):
         self._table = table
+        self._tokens = tokens  # only the request step stores tokens; readers need none
+
+    def _put_token(self, approval: Approval, task_token: str) -> None:
+        if self._tokens is None:
+            raise RuntimeError("storing a task token needs the task-token table")
+        self._tokens.put(approval.task_token_ref or approval.approval_id, task_token, handoff_id=approval.handoff_id,
+                         digest=token_digest(task_token), keep_until=token_kept_until(approval))
 
     # --- reads ----------------------------------------------------------------------------------
     def get(self, approval_id: str) -> Approval | None:
@@ -161,6 +174,8 @@ class ApprovalStore:
             if existing.kind != requirement.kind or existing.status != "PENDING":
                 continue
             if existing.token_digest == digest:
+                if existing.task_token is None:
+                    self._put_token(existing, task_token)  # idempotent: the same token again
                 return Created(existing, created=False)
             if existing.fix_round == fix_round:
                 retargeted = self.retarget(existing.approval_id, task_token, now)
@@ -170,13 +185,20 @@ class ApprovalStore:
             self.expire(existing.approval_id, now, actor="workflow", detail="superseded by a new request")
         approval = new_approval(new_approval_id(handoff_id), handoff_id, requirement, event, task_token, now,
                                 fix_round=fix_round)
+        self._put_token(approval, task_token)  # first: an approval never names a token that is not stored
         self._table.put_item(Item=_item(approval), ConditionExpression="attribute_not_exists(pk)")
         return Created(approval, created=True)
 
     def retarget(self, approval_id: str, task_token: str, now: datetime) -> Approval | None:
-        """Point a pending approval at a retried task's new token (None: no longer pending)."""
+        """Point a pending approval at a retried task's new token (None: no longer pending). An approval
+        stored with its token in this table gets a taskTokenRef and loses the token here."""
+        current = self.get(approval_id)
+        if current is None or current.status != "PENDING":
+            return None
+        ref = current.task_token_ref or current.approval_id
+        self._put_token(current.model_copy(update={"task_token_ref": ref}), task_token)
         item = self._update(
-            approval_id, {"taskToken": task_token, "tokenDigest": token_digest(task_token)},
+            approval_id, {"taskTokenRef": ref, "tokenDigest": token_digest(task_token)}, remove=("taskToken",),
             audit=_entry("retried", now, "workflow", detail="the request step was retried: new task token"),
             condition="#status = :pending", values={":pending": "PENDING"},
         )
@@ -328,6 +350,7 @@ class ApprovalStore:
 
 # --- Step Functions ---------------------------------------------------------------------------------
 GONE = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+TOKEN_USED = "TaskTokenUsed"  # the task-token table no longer holds it: a decision or expiry already used it
 
 
 @dataclass(frozen=True)
@@ -337,10 +360,12 @@ class Delivery:
 
 
 class TaskCallback:
-    """Hands a decision to the waiting task. The only place the task token leaves the store."""
+    """Hands a decision to the waiting task. The only place a task token leaves the task-token
+    table; once Step Functions took it (or no longer waits) the token is removed."""
 
-    def __init__(self, sfn_client: Any):
+    def __init__(self, sfn_client: Any, tokens: TaskTokens):
         self._sfn = sfn_client
+        self._tokens = tokens
 
     def succeed(self, approval: Approval, output: dict[str, Any]) -> Delivery:
         return self._send(self._sfn.send_task_success, approval, output=json.dumps(output))
@@ -348,61 +373,29 @@ class TaskCallback:
     def fail(self, approval: Approval, error: str, cause: str) -> Delivery:
         return self._send(self._sfn.send_task_failure, approval, error=error[:256], cause=cause[:32768])
 
-    @staticmethod
-    def _send(call: Any, approval: Approval, **kwargs: Any) -> Delivery:
-        token = approval.task_token.get_secret_value()
+    def _send(self, call: Any, approval: Approval, **kwargs: Any) -> Delivery:
+        ref = approval.task_token_ref
+        token = self._tokens.get(ref) if ref else (approval.task_token.get_secret_value() if approval.task_token else None)
+        if token is None:
+            return Delivery(False, TOKEN_USED)
         try:
             call(taskToken=token, **kwargs)
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
             if code in GONE:
+                self._used(ref, token)
                 return Delivery(False, code)
             # AWS validation messages can echo parameter values: never let the token reach a log.
             message = str(exc.response["Error"].get("Message", "")).replace(token, "<task token>")
             raise ClientError({**exc.response, "Error": {**exc.response["Error"], "Message": message}},
                               exc.operation_name) from None
+        self._used(ref, token)
         return Delivery(True)
 
-
-# --- the signing key ----------------------------------------------------------------------------------
-_KEYS: dict[str, tuple[bytes, float]] = {}
-KEY_CACHE_SECONDS = 300.0  # re-read now and then so a rotated key is picked up without a deploy
-
-
-def signing_key(secret_arn: str, client: Any) -> bytes:
-    """The HMAC key: the secret's SecretString, or its "key" field when it is JSON. Cached per ARN."""
-    cached = _KEYS.get(secret_arn)
-    if cached and time.monotonic() - cached[1] < KEY_CACHE_SECONDS:
-        return cached[0]
-    text = client.get_secret_value(SecretId=secret_arn)["SecretString"]
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict):
-        text = str(parsed.get("key") or "")
-    key = text.encode()
-    if len(key) < 32:
-        raise ValueError(f"the approval signing key in {secret_arn} is shorter than 32 bytes")
-    _KEYS[secret_arn] = (key, time.monotonic())
-    return key
-
-
-def forget_signing_keys() -> None:
-    _KEYS.clear()
-
-
-# --- what the request-approval Lambda calls -------------------------------------------------------------
-def request_approval(store: ApprovalStore, mailer: Any, *, handoff_id: str, requirement: ApprovalRequirement,
-                     event: ClosedWonEvent, task_token: str, key: bytes, base_url: str, now: datetime,
-                     fix_round: int = 0) -> Approval:
-    """Store the approval with its task token and email the approver its one signed link. Safe to
-    retry: the same task token finds the same approval, and the email goes out once."""
-    from handoff.adapters.mailer import render_approval_request  # the store itself needs no mail code
-    from handoff.domain.approvals import approval_link
-
-    approval = store.create_pending(handoff_id, requirement, event, task_token, now, fix_round=fix_round).approval
-    if approval.mailed_at is None:
-        mailer.send(render_approval_request(approval, approval_link(base_url, approval, key), now=now))
-        store.mark_mailed(approval.approval_id, now)
-    return approval
+    def _used(self, ref: str | None, token: str) -> None:
+        if not ref:  # an approval stored with its token in the handoff table keeps it there (README)
+            return
+        try:
+            self._tokens.consume(ref, token, datetime.now(UTC))
+        except ClientError:  # Step Functions has the decision; TTL removes the token later
+            logging.getLogger(__name__).warning("a used task token could not be removed; TTL will")

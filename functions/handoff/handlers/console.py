@@ -28,9 +28,11 @@ from handoff.adapters import aws
 from handoff.adapters import console_auth as auth
 from handoff.adapters import console_metrics_page as metrics_page
 from handoff.adapters import console_pages as pages
-from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, signing_key
+from handoff.adapters.approvals_store import ApprovalStore, TaskCallback
 from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
+from handoff.adapters.signing_keys import secret_key
+from handoff.adapters.task_tokens import TaskTokens
 from handoff.config import setting
 from handoff.domain import work_items as wi
 from handoff.domain.errors import HandoffNotFound, IntegrationTransient, ResubmissionRefused
@@ -85,7 +87,7 @@ def _form() -> dict[str, str]:
 
 
 def _csrf_key() -> bytes:
-    return signing_key(setting("CONSOLE_SECRET_ARN"), aws.client("secretsmanager"))
+    return secret_key(setting("CONSOLE_SECRET_ARN"))
 
 
 def _cognito() -> auth.CognitoConfig:
@@ -288,6 +290,10 @@ def _retry(found: wi.WorkItem, page: pages.Page, now: datetime) -> str:
 
 
 # --- my approvals ----------------------------------------------------------------------------------------
+def _callback() -> TaskCallback:
+    return TaskCallback(aws.client("stepfunctions"), TaskTokens(aws.table(setting("TASK_TOKENS_TABLE"))))
+
+
 def _approvals() -> ApprovalStore:
     return ApprovalStore(aws.table(setting("HANDOFF_TABLE")))
 
@@ -307,7 +313,7 @@ def decide(approval_id: str) -> Response:
     page, form = _post_page()
     identity = (app.current_event.raw_event.get("requestContext") or {}).get("identity") or {}
     result = approval_decisions.decide(
-        _approvals(), TaskCallback(aws.client("stepfunctions")), approval_id, form.get("decision", ""),
+        _approvals(), _callback(), approval_id, form.get("decision", ""),
         form.get("comment", ""), actor=page.operator.email, verified_by=page.operator.verified_by,
         may_decide_for_anyone=_local(), ip=identity.get("sourceIp"), user_agent=identity.get("userAgent"), now=_now())
     if result.ok:

@@ -12,7 +12,16 @@ from handoff.contracts import ClosedWonEvent
 from handoff.contracts.timestamps import iso
 from handoff.domain.approvals.routing import ApprovalRequirement
 from handoff.domain.approvals.summary import deal_summary
-from handoff.domain.approvals.vocabulary import Action, ApprovalKind, Contact, Status, UtcDateTime, _Model, hours
+from handoff.domain.approvals.vocabulary import (
+    TASK_TIMEOUT_SLACK,
+    Action,
+    ApprovalKind,
+    Contact,
+    Status,
+    UtcDateTime,
+    _Model,
+    hours,
+)
 
 
 class AuditEntry(_Model):
@@ -26,8 +35,10 @@ class AuditEntry(_Model):
 
 
 class Approval(BaseModel):
-    """One approval request as stored (camelCase attributes). The task token is a SecretStr: it
-    prints as '**********' in logs and reprs, and only the Step Functions callback unwraps it."""
+    """One approval request as stored (camelCase attributes). Its task token is kept elsewhere (the
+    task-token table), named by task_token_ref; an approval stored before that table existed still
+    carries task_token, a SecretStr (it prints as '**********'; only the Step Functions callback
+    unwraps it)."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
 
@@ -40,7 +51,8 @@ class Approval(BaseModel):
     checklist: list[str]
     deal_summary: dict[str, str]
     deal_owner: Contact
-    task_token: SecretStr = Field(repr=False)
+    task_token_ref: str | None = None  # the key of its token in the task-token table; escalations share it
+    task_token: SecretStr | None = Field(default=None, repr=False)  # only approvals stored before that table
     token_digest: str
     created_at: UtcDateTime
     expires_at: UtcDateTime
@@ -87,7 +99,7 @@ def new_approval(
         approval_id=approval_id, handoff_id=handoff_id, kind=requirement.kind,
         approver=requirement.approver.email, approver_name=requirement.approver.name, reason=requirement.reason,
         checklist=requirement.checklist, deal_summary=deal_summary(event),
-        deal_owner=Contact(name=owner.name, email=owner.email), task_token=SecretStr(task_token),
+        deal_owner=Contact(name=owner.name, email=owner.email), task_token_ref=approval_id,
         token_digest=token_digest(task_token), created_at=now, expires_at=expires, fix_round=fix_round,
         remind_at=remind_time(expires, requirement.remind_before, now), status="PENDING", level=0,
         escalation_approver=requirement.escalation_approver,
@@ -95,6 +107,12 @@ def new_approval(
         escalation_within_hours=requirement.escalation_within_hours,
         audit=[AuditEntry(action="requested", at=now, actor="workflow", detail=f"to {requirement.approver.email}")],
     )
+
+
+def token_kept_until(approval: Approval) -> datetime:
+    """How long the task-token table keeps an approval's token if nobody uses it: past the deadline
+    of the last possible level (an escalation) and the task's own timeout slack."""
+    return approval.expires_at + hours(approval.escalation_within_hours) + TASK_TIMEOUT_SLACK + timedelta(days=1)
 
 
 def escalated_approval(old: Approval, new_id: str, now: datetime) -> Approval:
