@@ -133,6 +133,7 @@ class HandoffStack(Stack):
         wire_work_queue(self)
         wire_console(self)
         self.analytics.consume(self.handoffs, self.functions["RecordFacts"])
+        self.analytics.grant_query(self.functions["Console"])  # the console's metrics page
         add_recovery(self)
         self.monitoring = Monitoring(  # dashboards and alarms (infra/monitoring.py)
             self, "Monitoring", functions=self.functions, state_machine=self.state_machine, api=self.api,

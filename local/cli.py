@@ -165,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     console_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE")
     console_cmd.add_argument("--decide", choices=["approve", "reject", "none"], default="approve")
     console_cmd.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
+    console_cmd.add_argument("--facts", type=Path, metavar="DIR",
+                             help="the metrics page shows the facts in DIR (e.g. from `history`), not these events'")
     ingest_cmd = commands.add_parser("ingest", help="what Salesforce or HubSpot sends, through the CRM intake")
     ingest_cmd.add_argument("crm", choices=["salesforce", "hubspot"])
     ingest_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -227,13 +229,21 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if getattr(args, "facts", None) is not None:
+        from local.report import ReportInputError, check_facts_dir
+
+        try:
+            check_facts_dir(args.facts)
+        except ReportInputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     _quiet_logs()
     out = _quiet_stdout()
     try:
         if args.command == "console":
             from local.console import serve
 
-            return serve(events, args.decide, args.port, out)
+            return serve(events, args.decide, args.port, out, args.facts)
         code = run(events, decide, as_json, out, injection, refused)
         if args.command == "demo":
             out.write("\nOpen the console on these handoffs (then http://127.0.0.1:8765/):\n  .venv/bin/python -m local "

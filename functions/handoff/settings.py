@@ -75,6 +75,12 @@ class Settings:
     work_queue_emails = Variable("WORK_QUEUE_EMAILS", "{}")  # JSON: owner group -> mailbox
     work_queue_sla_hours = Variable("WORK_QUEUE_SLA_HOURS", "{}")  # JSON: owner group -> hours
 
+    # Process metrics (the console's metrics page): the Athena workgroup and Glue database in AWS;
+    # in the local runtime a folder of fact files DuckDB reads instead (LOCAL_ONLY)
+    analytics_workgroup = Variable("ANALYTICS_WORKGROUP")
+    analytics_database = Variable("ANALYTICS_DATABASE")
+    metrics_facts_dir = Variable("METRICS_FACTS_DIR", optional=True)
+
     # Systems of record and CRMs
     systems_secret_arn = Variable("SYSTEMS_SECRET_ARN", optional=True)
     salesforce_event_sources = Variable("SALESFORCE_EVENT_SOURCES", optional=True)  # comma-separated
@@ -87,6 +93,8 @@ class Settings:
         return self.values.get(variable.name) or None
 
 
+# Set by the embedded runtime only (local/), never by the stack.
+LOCAL_ONLY = ("METRICS_FACTS_DIR",)
 VARIABLES = tuple(sorted({v.name for v in vars(Settings).values() if isinstance(v, Variable)}))
 
 
