@@ -28,11 +28,13 @@ STORE_TRANSIENT = "Store.Transient"
 INTEGRATION_TRANSIENT = "Integration.Transient"
 
 LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
-# A throttle lasts as long as the burst that causes it (the functions' concurrency is taken by the
-# burst's other executions), so it gets the longest budget: 12 attempts, 2 s doubling to a 60 s cap
-# with full jitter, up to 8 minutes (about 4 on average). Sized in docs/capacity.md: 10,000 handoffs
-# of 0.7 s of Lambda time each drain through 30 concurrent executions in 4 minutes.
-_LAMBDA_THROTTLED = {"ErrorEquals": [LAMBDA_THROTTLED], "IntervalSeconds": 2, "MaxAttempts": 12,
+MAIL_THROTTLED = "Mail.Throttled"  # SES over the account's sending rate (handoff/adapters/mailer.py)
+# A throttle lasts as long as the burst that causes it (the functions' concurrency or the SES
+# sending rate is taken by the burst's other executions), so it gets the longest budget: 12
+# attempts, 2 s doubling to a 60 s cap with full jitter, up to 8 minutes (about 4 on average).
+# Sized in docs/capacity.md: 10,000 handoffs of 0.7 s of Lambda time each drain through 30
+# concurrent executions in 4 minutes.
+_LAMBDA_THROTTLED = {"ErrorEquals": [LAMBDA_THROTTLED, MAIL_THROTTLED], "IntervalSeconds": 2, "MaxAttempts": 12,
                      "BackoffRate": 2, "MaxDelaySeconds": 60, "JitterStrategy": "FULL"}
 _LAMBDA_SERVICE = {"ErrorEquals": [e for e in LAMBDA_SERVICE_ERRORS if e != LAMBDA_THROTTLED], "IntervalSeconds": 2,
                    "MaxAttempts": 6, "BackoffRate": 2, "MaxDelaySeconds": 60, "JitterStrategy": "FULL"}
