@@ -58,6 +58,13 @@ class Settings:
     hubspot_queue_url = Variable("HUBSPOT_QUEUE_URL")
     facts_delivery_stream = Variable("FACTS_DELIVERY_STREAM")
     dead_letter_queues = Variable("DEAD_LETTER_QUEUES", "{}")  # JSON: queue name -> URL
+    # The recovery API (infra/recovery.py): dead-letter queues with their sources, the bus archive.
+    redrive_queues = Variable("REDRIVE_QUEUES", "{}")  # JSON: queue name -> [url, kind, source]
+    sqs_message_move = Variable("SQS_MESSAGE_MOVE", "move-task")  # or receive-send (no move tasks: moto)
+    archive_name = Variable("ARCHIVE_NAME")
+    archive_arn = Variable("ARCHIVE_ARN")
+    event_bus_arn = Variable("EVENT_BUS_ARN")
+    replay_name_prefix = Variable("REPLAY_NAME_PREFIX", "replay")
 
     # Mail and links
     mail_from = Variable("MAIL_FROM")
@@ -75,6 +82,12 @@ class Settings:
     playbooks_parameter_path = Variable("PLAYBOOKS_PARAMETER_PATH", optional=True)
     systems_config_parameter = Variable("SYSTEMS_CONFIG_PARAMETER", optional=True)
     config_max_age_seconds = Variable("CONFIG_MAX_AGE_SECONDS", optional=True)
+
+    # Process metrics (the console's metrics page): the Athena workgroup and Glue database in AWS;
+    # in the local runtime a folder of fact files DuckDB reads instead (LOCAL_ONLY)
+    analytics_workgroup = Variable("ANALYTICS_WORKGROUP")
+    analytics_database = Variable("ANALYTICS_DATABASE")
+    metrics_facts_dir = Variable("METRICS_FACTS_DIR", optional=True)
 
     # Systems of record and CRMs
     systems_config = Variable("SYSTEMS_CONFIG", optional=True)  # JSON; overrides the parameter
@@ -95,6 +108,8 @@ class Settings:
         return self.values.get(variable.name) or None
 
 
+# Set by the embedded runtime only (local/), never by the stack.
+LOCAL_ONLY = ("METRICS_FACTS_DIR",)
 VARIABLES = tuple(sorted({v.name for v in vars(Settings).values() if isinstance(v, Variable)}))
 
 
