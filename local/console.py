@@ -75,6 +75,8 @@ def serve(events: list[dict], decide: str, port: int, out: TextIO, facts_dir: Pa
             if decide != "none":
                 runtime.decide_all(decide)
             out.write(console.url + "\n")
+            # For the recovery commands: python -m local redrive|replay --api <this>.
+            out.write(f"operators' API: {runtime.api.base_url}/{runtime.resources.stage_name}\n")
             out.flush()
             records = runtime.records()
             out.write(f"{len(records)} handoff(s) from {len(events)} event(s); "

@@ -196,3 +196,10 @@ class LedgerStore:
                 "createdAt": self.now(),
             }
         )
+
+
+class LedgerAdapter:
+    """A port's adapter on the ledger: each reads and writes through the one LedgerStore."""
+
+    def __init__(self, store: LedgerStore):
+        self._store = store
