@@ -7,14 +7,7 @@ from typing import Any, TypeVar, get_args
 from pydantic import BaseModel, ValidationError
 
 from handoff.adapters.rest.client import RestClient
-from handoff.contracts import (
-    Account,
-    BillingSchedule,
-    CustomerRef,
-    ProjectShell,
-    PurchaseRequisition,
-    StaffingRequest,
-)
+from handoff.contracts import Account, BillingSchedule, CustomerRef, ProjectShell, PurchaseRequisition, StaffingRequest
 from handoff.domain.errors import IntegrationPermanent, MasterDataConflict
 
 M = TypeVar("M", bound=BaseModel)
