@@ -165,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     console_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE")
     console_cmd.add_argument("--decide", choices=["approve", "reject", "none"], default="approve")
     console_cmd.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
+    console_cmd.add_argument("--facts", type=Path, metavar="DIR",
+                             help="the metrics page shows the facts in DIR (e.g. from `history`), not these events'")
     ingest_cmd = commands.add_parser("ingest", help="what Salesforce or HubSpot sends, through the CRM intake")
     ingest_cmd.add_argument("crm", choices=["salesforce", "hubspot"])
     ingest_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -183,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     history_cmd.add_argument("--out", type=Path, required=True, metavar="DIR")
     history_cmd.add_argument("--handoffs", type=int, default=300)
     history_cmd.add_argument("--months", type=int, default=6)
+    recovery_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in ("redrive", "replay"):
+        return run_recovery_command(args)
     if args.command == "burst":
         from local import burst
 
@@ -224,13 +229,21 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if getattr(args, "facts", None) is not None:
+        from local.report import ReportInputError, check_facts_dir
+
+        try:
+            check_facts_dir(args.facts)
+        except ReportInputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     _quiet_logs()
     out = _quiet_stdout()
     try:
         if args.command == "console":
             from local.console import serve
 
-            return serve(events, args.decide, args.port, out)
+            return serve(events, args.decide, args.port, out, args.facts)
         code = run(events, decide, as_json, out, injection, refused)
         if args.command == "demo":
             out.write("\nOpen the console on these handoffs (then http://127.0.0.1:8765/):\n  .venv/bin/python -m local "
@@ -238,3 +251,40 @@ def main(argv: list[str] | None = None) -> int:
         return code
     finally:
         out.flush()
+
+
+def recovery_commands(commands: Any) -> None:
+    """`redrive` and `replay`: the operators' recovery API from the command line (local/redrive.py,
+    local/replay.py)."""
+    where = dict(metavar="URL", help="a deployed stage (https://<api-id>.execute-api.<region>.amazonaws.com/v1, "
+                                     "SigV4-signed with your AWS credentials) or a running local API; default: a "
+                                     "fresh embedded stack that runs FILE(s) first")
+    redrive_cmd = commands.add_parser("redrive", help="redrive dead-letter queues to their sources")
+    redrive_cmd.add_argument("files", nargs="*", type=Path, metavar="FILE", help="events to run first (embedded)")
+    redrive_cmd.add_argument("--queue", metavar="NAME", help="one queue (as GET /dead-letters names it); default: "
+                                                             "every queue holding messages")
+    redrive_cmd.add_argument("--dry-run", action="store_true", help="list what would move; change nothing")
+    redrive_cmd.add_argument("--json", action="store_true", help="print the reports as one JSON object")
+    redrive_cmd.add_argument("--api", **where)
+    replay_cmd = commands.add_parser("replay", help="replay a time window of the bus archive onto the bus")
+    replay_cmd.add_argument("files", nargs="*", type=Path, metavar="FILE", help="events to run first (embedded)")
+    replay_cmd.add_argument("--start", required=True, metavar="TIME", help="UTC ISO 8601, e.g. 2026-12-02T00:00:00Z")
+    replay_cmd.add_argument("--end", required=True, metavar="TIME", help="UTC ISO 8601, after --start, not in the future")
+    replay_cmd.add_argument("--wait", type=float, default=600.0, metavar="SECONDS",
+                            help="follow the replay until it completes, at most this long (default 600; 0: do not wait)")
+    replay_cmd.add_argument("--json", action="store_true", help="print the replay as one JSON object")
+    replay_cmd.add_argument("--api", **where)
+
+
+def run_recovery_command(args: argparse.Namespace) -> int:
+    from local import operator_command
+    from local.redrive import redrive
+    from local.replay import replay
+
+    def command(api: Any, out: TextIO, settle: Any = lambda: None) -> int:
+        if args.command == "replay":
+            return replay(api, args.start, args.end, args.wait, args.json, out, sys.stderr, settle)
+        return redrive(api, args.queue, args.dry_run, args.json, out, sys.stderr)
+
+    return operator_command.run(command, api=args.api, files=args.files, decide="approve", read_events=read_events,
+                                input_error=InputError, quiet=_quiet_logs, prepare_stdout=_quiet_stdout)

@@ -45,7 +45,7 @@ from moto.core.responses import EmptyResult
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
-from moto.events.models import EventsBackend, Rule
+from moto.events.models import EventsBackend, Replay, ReplayState, Rule, events_backends
 from moto.ses.responses import EmailResponse
 from moto.sns.models import Subscription
 from moto.stepfunctions.parser.asl.component.common.path import result_path
@@ -64,7 +64,12 @@ from moto.stepfunctions.responses import StepFunctionResponse
 
 from local.faults import FaultPlan, api_error, timed_out_payload
 
-__all__ = ["MOTO_VERSION", "Activity", "FaultPlan", "Invoker", "MotoBridge", "error_payload", "sent_raw_messages"]
+# What the handlers must be told about moto's gaps, set in every function's environment by the
+# runtime: moto 5.2.5 has no SQS message move tasks, so a redrive receives and re-sends.
+GAPS_ENVIRONMENT = {"SQS_MESSAGE_MOVE": "receive-send"}
+
+__all__ = ["GAPS_ENVIRONMENT", "MOTO_VERSION", "Activity", "FaultPlan", "Invoker", "MotoBridge", "error_payload",
+           "sent_raw_messages"]
 
 MOTO_VERSION = "5.2.5"
 
@@ -218,7 +223,7 @@ ASYNC_RETRY_DELAYS = (60, 120)
 
 class MotoBridge:
     def __init__(self, invoker: Invoker, *, time_scale: float, start_execution: Callable[[str, str, str], None],
-                 dead_letter: Callable[[str, dict, str], None], function_dead_letters: dict[str, str] | None = None,
+                 dead_letter: Callable[..., None], function_dead_letters: dict[str, str] | None = None,
                  faults: FaultPlan | None = None, timeout_of: TimeoutOf | None = None,
                  concurrency: int | None = None):
         """`function_dead_letters`: function name -> the queue ARN its failed asynchronous events go to.
@@ -258,6 +263,7 @@ class MotoBridge:
             "botocore_endpoint_time": botocore.endpoint.time,
             "ses_send_raw_email": EmailResponse.send_raw_email,
             "sns_deliver": Subscription.publish,
+            "replay_events": Replay.replay_events,
             "transact_write_items": DynamoDBBackend.transact_write_items,
             "table_query": Table.query,
             "dynamodb_models_copy": dynamodb_models.copy,
@@ -300,6 +306,11 @@ class MotoBridge:
                    headers: Any, response_headers: dict) -> bytes:
             fn = backend.get_function(function_name, qualifier)
             event = json.loads(body) if body else {}
+            if (headers or {}).get("X-Amz-Invocation-Type") == "Event":
+                # An asynchronous invoke is queued (202) and run later, with Lambda's retries and the
+                # function's dead-letter queue; moto would run it in the caller's request.
+                bridge._later(bridge._invoke_async, {"Arn": fn.function_arn}, event)
+                return b""
             with bridge.activity:
                 if bridge.concurrency is None:
                     payload, error_type = bridge.run_function(fn.function_name, event)
@@ -320,7 +331,7 @@ class MotoBridge:
             for target in rule.targets:
                 service = target["Arn"].split(":")[2]
                 if service in ("states", "lambda"):
-                    bridge._deliver(target, service, original_event)
+                    bridge._deliver(target, service, original_event, rule.arn)
             if others:
                 saved = rule.targets
                 rule.targets = others
@@ -382,6 +393,13 @@ class MotoBridge:
             bridge._later(bridge._invoke_async, {"Arn": subscription.endpoint}, event)
             return None
 
+        def replay_events(replay: Replay, archive: Any) -> None:
+            # moto replays the whole archive at once, inside StartReplay; EventBridge replays the
+            # window's events, oldest first, after answering (STARTING, RUNNING, COMPLETED).
+            replay.state = ReplayState.RUNNING
+            bridge._later(bridge._replay, replay, list(archive.events))
+
+        Replay.replay_events = replay_events
         lambda_clients: dict[tuple[str, str, bool], Any] = {}
         lambda_client_for = self._originals["lambda_client_for"]
 
@@ -445,6 +463,7 @@ class MotoBridge:
         botocore.endpoint.time = self._originals["botocore_endpoint_time"]
         EmailResponse.send_raw_email = self._originals["ses_send_raw_email"]
         Subscription.publish = self._originals["sns_deliver"]
+        Replay.replay_events = self._originals["replay_events"]
         DynamoDBBackend.transact_write_items = self._originals["transact_write_items"]
         dynamodb_models.copy = self._originals["dynamodb_models_copy"]
         Table.query = self._originals["table_query"]
@@ -499,7 +518,22 @@ class MotoBridge:
                 region = topic.split(":")[3]
                 sns_backends[topic.split(":")[4]][region].publish(json.dumps(event), arn=topic)
 
-    def _deliver(self, target: dict, service: str, event: dict) -> None:
+    def _replay(self, replay: Replay, archived: list[dict]) -> None:
+        """The archived events of [EventStartTime, EventEndTime), in the order they happened, each to
+        every rule of the destination bus with a new id and `replay-name`, as EventBridge sends them."""
+        start, end = _epoch(replay.event_start_time), _epoch(replay.event_end_time)
+        chosen = sorted((e for e in archived if start <= _epoch(e.get("time")) < end), key=lambda e: _epoch(e["time"]))
+        bus = events_backends[replay.account_id][replay.region].describe_event_bus(
+            replay.destination["Arn"].split("event-bus/", 1)[-1])
+        for event in chosen:
+            replayed = {**event, "id": str(uuid.uuid4()), "replay-name": replay.name}
+            for rule in list(bus.rules.values()):
+                rule.send_to_targets(replayed, transform_input=False)
+            replay.last_replayed = event["time"]
+        replay.state = ReplayState.COMPLETED
+        replay.end_time = time.time()
+
+    def _deliver(self, target: dict, service: str, event: dict, rule_arn: str = "") -> None:
         """EventBridge target delivery with the target's retry policy and dead-letter queue."""
         attempts = 1 + int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185))
         with self.activity:
@@ -519,7 +553,9 @@ class MotoBridge:
                         self.sleep(min(2 ** attempt, 60))
             dlq = target.get("DeadLetterConfig", {}).get("Arn")
             if dlq:
-                self.dead_letter(dlq, event, last_error)
+                # EventBridge names the target (and rule) of a dead letter in its attributes.
+                self.dead_letter(dlq, event, last_error, {"TARGET_ARN": target["Arn"], **(
+                    {"RULE_ARN": rule_arn} if rule_arn else {})})
 
     def _invoke_async(self, target: dict, event: dict) -> None:
         """Asynchronous invocation as Lambda does it: retried on error, then the function's DLQ."""
@@ -574,6 +610,21 @@ def ses_simulator_events(configuration_set: str, message_id: str, source: str, r
             "timestamp": now, "feedbackId": f"{message_id}-complaint", "complaintFeedbackType": "abuse",
             "complainedRecipients": [{"emailAddress": r} for r in complained]}})
     return events
+
+
+def _epoch(value: Any) -> float:
+    """moto keeps event and replay times as epoch seconds (PutEvents' Time, StartReplay's window);
+    an ISO 8601 string is read too."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            from datetime import datetime
+
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return 0.0
 
 
 def sns_lambda_event(subscription: Any, message: str, message_id: str, subject: str | None) -> dict:

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from local.moto_bridge import FaultPlan, MotoBridge
+from local.moto_bridge import GAPS_ENVIRONMENT, FaultPlan, MotoBridge
 from local.outbox import Email, Outbox
 from local.provision import ACCOUNT, REGION, Provisioned, Provisioner
 from local.template import ROOT, load_template
@@ -63,6 +63,7 @@ class EmbeddedRuntime:
         self.bridge: MotoBridge | None = None
         self._decided: set[str] = set()  # approval links decide_all has posted
         self._history_lengths: dict[str, int] = {}  # events seen per running execution (progress)
+        self._clients: dict[str, Any] = {}
         self._previous_backoff_sleep: Any = None
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -91,7 +92,8 @@ class EmbeddedRuntime:
         self.api.set_routes(self.resources.routes, self.resources.stage_name)
         self.lambdas = InProcessLambdas(self.resources.functions,
                                         extra_environment={"POWERTOOLS_TRACE_DISABLED": "true",
-                                                           "POWERTOOLS_DEV": "false", **self.environment})
+                                                           "POWERTOOLS_DEV": "false", **GAPS_ENVIRONMENT,
+                                                           **self.environment})
         self.bridge = MotoBridge(self.lambdas, time_scale=self.time_scale, start_execution=self._start_execution,
                                  dead_letter=self._dead_letter,
                                  function_dead_letters={f.name: f.dead_letter_arn for f in self.resources.functions.values()
@@ -144,7 +146,12 @@ class EmbeddedRuntime:
 
     # --- plumbing ---------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
-        return self.session.client(service, region_name=REGION)
+        """One client per service for the runtime's life (building one costs milliseconds, and the
+        waits ask for one on every look)."""
+        client = self._clients.get(service)
+        if client is None:
+            client = self._clients.setdefault(service, self.session.client(service, region_name=REGION))
+        return client
 
     def _invoke(self, function_name: str, event: Any) -> tuple[Any, str | None]:
         assert self.bridge is not None
@@ -154,10 +161,11 @@ class EmbeddedRuntime:
     def _start_execution(self, state_machine_arn: str, name: str, payload: str) -> None:
         self.client("stepfunctions").start_execution(stateMachineArn=state_machine_arn, name=name, input=payload)
 
-    def _dead_letter(self, queue_arn: str, event: dict, error: str) -> None:
+    def _dead_letter(self, queue_arn: str, event: dict, error: str, attributes: dict[str, str] | None = None) -> None:
         url = self.client("sqs").get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
         self.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(event), MessageAttributes={
-            "ERROR_MESSAGE": {"DataType": "String", "StringValue": error[:256]}})
+            name: {"DataType": "String", "StringValue": value[:256]}
+            for name, value in {"ERROR_MESSAGE": error, **(attributes or {})}.items()})
 
     def set_parameter(self, name: str, value: str) -> None:
         """Change deploy-time configuration as an operator would (aws ssm put-parameter); the
@@ -344,6 +352,15 @@ class EmbeddedRuntime:
         if event is not None:
             body["event"] = event
         return self._api_call("POST", "/quarantine/requeue", body)
+
+    def dead_letters(self) -> tuple[int, dict]:
+        """GET /dead-letters: every dead-letter queue with its source and the messages waiting."""
+        return self._api_call("GET", "/dead-letters")
+
+    def redrive(self, queue: str, *, dry_run: bool = False) -> tuple[int, dict]:
+        """POST /dead-letters/{queue}/redrive (a dry run says what would move and changes nothing)."""
+        return self._api_call("POST", f"/dead-letters/{urllib.parse.quote(queue, safe='')}/redrive",
+                              {"dryRun": dry_run})
 
     # --- approvals as a person does them -----------------------------------------------------------
     def approval_links(self, *, since: int = 0) -> list[tuple[Email, str]]:
