@@ -98,10 +98,12 @@ def requirements() -> list:
                                      estimated_margin=None)
 
 
-def open_approval(env: Env, index: int = 0, token: str = TOKEN) -> tuple[Approval, str]:
-    """What the request-approval Lambda does; returns the approval and the link from its email."""
+def open_approval(env: Env, index: int = 0, token: str = TOKEN, verification: str = "link") -> tuple[Approval, str]:
+    """What the request-approval Lambda does; returns the approval and the link from its email. These
+    tests are about the link itself, so the approval decides on it (`link`) unless told otherwise."""
     event, found = requirements()
-    approval = request_approval(env.store, env.mailer, handoff_id=HANDOFF, requirement=found[index], event=event,
+    requirement = found[index].model_copy(update={"verification": verification})
+    approval = request_approval(env.store, env.mailer, handoff_id=HANDOFF, requirement=requirement, event=event,
                                 task_token=token, key=KEY.encode(), base_url=BASE, now=T0)
     body = env.mailer.sent[-1].get_body(("plain",)).get_content()
     [link] = re.findall(r"https?://\S+", body)

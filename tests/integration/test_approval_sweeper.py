@@ -104,8 +104,9 @@ def open_approvals(env: Env) -> list:
     found = required_approvals(event, ApprovalRules(), load_approver_directory(), non_standard_clauses=[],
                                estimated_margin=None)
     mailer = Mailer(boto3.client("ses", region_name=REGION), SENDER)
-    return [request_approval(env.store, mailer, handoff_id=HANDOFF, requirement=r, event=event,
-                             task_token=f"{TOKEN}-{r.kind}", key=KEY.encode(), base_url=BASE, now=T0)
+    # Decided on the link (the sweeper's business is deadlines; codes: test_decision_codes.py).
+    return [request_approval(env.store, mailer, handoff_id=HANDOFF, requirement=r.model_copy(update={"verification": "link"}),
+                             event=event, task_token=f"{TOKEN}-{r.kind}", key=KEY.encode(), base_url=BASE, now=T0)
             for r in found]
 
 
