@@ -4,6 +4,7 @@ the approver directory: `code` (the default: a one-time code mailed to the appro
 someone chooses a decision), `link` (possession only, and the audit says so) and `signin` (the link
 decides nothing; the console does, signed in as the approver)."""
 
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -16,10 +17,11 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from handoff.adapters import console_auth
-from handoff.adapters.approvals_store import ApprovalStore
+from handoff.adapters.approvals_store import ApprovalStore, signing_key
 from handoff.domain.approvals import Approval
 from handoff.domain.approvals.verification import MAX_CODE_ATTEMPTS
 from local.console import LocalConsole
+from local.provision import REGION
 from local.runtime import ROOT, EmbeddedRuntime
 from tests.local.test_approvals_end_to_end import KINDS, emea_deal, links_for, record_of
 from tests.support.runtime_fixture import runtime  # noqa: F401 - one embedded runtime for this module
@@ -174,28 +176,29 @@ POOL_KEY = RSAKey.generate_key(2048, parameters={"kid": "binding-test"})
 
 def id_token(runtime: EmbeddedRuntime, email: str) -> str:
     """An ID token as the console's Cognito pool signs it (its JWKS is served to the console below)."""
-    import time
-
-    issuer = f"https://cognito-idp.{runtime.env('AWS_REGION')}.amazonaws.com/{runtime.env('COGNITO_USER_POOL_ID')}"
+    issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{runtime.env('COGNITO_USER_POOL_ID')}"
     claims = {"iss": issuer, "aud": runtime.env("COGNITO_CLIENT_ID"), "token_use": "id", "sub": email,
               "iat": int(time.time()), "exp": int(time.time()) + 600, "email": email, "name": email,
               "cognito:groups": ["finance"]}
     return jwt.encode({"alg": "RS256", "kid": "binding-test"}, claims, POOL_KEY)
 
 
-def console_decide(console: LocalConsole, token: str, approval_id: str) -> tuple[int, str]:
+def console_decide(runtime: EmbeddedRuntime, console: LocalConsole, email: str, approval_id: str
+                   ) -> tuple[int, str, str]:
+    """Sign in as `email`, read My approvals, then POST a decision with the session's CSRF token (the
+    one every console form of that session carries). Returns the status, the answer and My approvals."""
+    token = id_token(runtime, email)
     cookie = {"Cookie": f"{console_auth.SESSION_COOKIE}={token}"}
-    status, page = http("GET", f"{console.url}approvals", headers=cookie)
-    assert status == 200, page
-    [csrf] = [v for k, v in _hidden_fields(page) if k == "csrf"][:1]
-    return http("POST", f"{console.url}approvals/{urllib.parse.quote(approval_id, safe='')}",
-                {"csrf": csrf, "decision": "approve", "comment": "signed in"}, headers=cookie)
-
-
-def _hidden_fields(page: str) -> list[tuple[str, str]]:
-    import re
-
-    return re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)
+    status, mine = http("GET", f"{console.url}approvals", headers=cookie)
+    assert status == 200, mine
+    key = signing_key(runtime.env("CONSOLE_SECRET_ARN"), runtime.client("secretsmanager"))
+    iat = jwt.decode(token, POOL_KEY).claims["iat"]
+    session = console_auth.Operator(email=email, name=email, groups=(), verified_by="cognito",
+                                    session=f"{email}:{iat}")
+    status, page = http("POST", f"{console.url}approvals/{urllib.parse.quote(approval_id, safe='')}",
+                        {"csrf": console_auth.csrf_token(session, key), "decision": "approve",
+                         "comment": "signed in"}, headers=cookie)
+    return status, page, mine
 
 
 def test_signin_verification_refuses_the_link_and_the_console_decides_as_the_approver_only(
@@ -219,12 +222,14 @@ def test_signin_verification_refuses_the_link_and_the_console_decides_as_the_app
     console = LocalConsole(runtime).start()
     runtime.lambdas.extra["CONSOLE_AUTH"] = "cognito"
     try:
-        status, page = console_decide(console, id_token(runtime, "someone.else@example-consulting.com"),
-                                      approval.approval_id)
-        assert status in (404, 409) and "not waiting for you" in page
+        # Someone else, signed in (the link forwarded to them): not listed, and a forged POST is refused.
+        status, page, mine = console_decide(runtime, console, "someone.else@example-consulting.com",
+                                            approval.approval_id)
+        assert approval.approval_id not in mine
+        assert status in (404, 409) and "not waiting for you" in page, (status, page)
         assert approval_of(runtime, link).status == "PENDING"
-        status, page = console_decide(console, id_token(runtime, approval.approver), approval.approval_id)
-        assert status == 200, page
+        status, page, mine = console_decide(runtime, console, approval.approver, approval.approval_id)
+        assert approval.approval_id in mine and status == 200, page
     finally:
         runtime.lambdas.extra.pop("CONSOLE_AUTH", None)
         runtime.lambdas.extra.pop("CONSOLE_URL", None)
