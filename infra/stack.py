@@ -23,7 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra import security
+from infra import key_rotation, security
 from infra.analytics import Analytics
 from infra.bundling import LOCK_FILE, NOT_BUNDLED, PipBundling
 from infra.configuration import ContextError, DeployConfiguration, context_flag, context_json
@@ -128,6 +128,8 @@ class HandoffStack(Stack):
         self._pipeline_rule()
         self.intake.wire(self.functions)
         self._sweeper_schedule()
+        self.key_rotation = key_rotation.schedule_rotation(self, self.approval_secret,
+                                                           self.functions["RotateSigningKey"])
         wire_work_queue(self)
         wire_console(self)
         self.analytics.consume(self.handoffs, self.functions["RecordFacts"])
@@ -253,6 +255,7 @@ class HandoffStack(Stack):
             "exceptions:send": lambda f: self.exceptions.grant_send_messages(f),
             "bus:put": lambda f: security.grant_put_events(self.bus, f, spec.publishes),
             "approval-secret:read": lambda f: self.approval_secret.grant_read(f),
+            "approval-secret:rotate": lambda f: key_rotation.grant_rotation(self.approval_secret, f),
             "systems-secret:read": lambda f: self.systems_secret.grant_read(f),
             "mail:send": self.mail.grant_send,
             "states:callback": lambda f: security.grant_callbacks(self, f, self.state_machine_name),

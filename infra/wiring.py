@@ -116,4 +116,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("RecoveryApi", "recovery_api", "Operators' recovery API (IAM): requeue quarantined events",
                  ("bus:put",), in_workflow=False, behind_api=True, timeout_seconds=API_TIMEOUT_SECONDS,
                  publishes=(("crm.*", "Opportunity Closed Won"), ("crm.*", "Opportunity Stage Changed"))),
+    # Invoked by Secrets Manager on the signing key's rotation schedule (infra/key_rotation.py).
+    FunctionSpec("RotateSigningKey", "rotate_signing_key",
+                 "Rotate the link-signing key: createSecret, setSecret, testSecret, finishSecret",
+                 ("approval-secret:rotate",), in_workflow=False),
 )

@@ -37,6 +37,10 @@ ANALYTICS_SKIPPED = {
 # Deliberately not provisioned: the local HTTP server stands in for API Gateway, so there is no stage
 # for a web ACL to protect; what the ACL does is asserted on the template (tests/infra, tests/security).
 NOT_EMULATED = {"AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation"}
+# Secrets Manager runs the signing key's rotation function every 90 days; moto cannot invoke it without
+# Docker. The function is provisioned; its four steps are tested by calling it as Secrets Manager does
+# (tests/security/test_key_rotation.py), the schedule on the template.
+ROTATION_NOT_EMULATED = {"AWS::SecretsManager::RotationSchedule"}
 # CloudWatch is not emulated (EMF metric lines go to the log), so neither are the dashboards and
 # the alarms; tests/infra/test_monitoring.py asserts them on the template. SNS topics are provisioned
 # (SES's bounce topic delivers to MailFeedback); the alarm topic is created and never published to.
@@ -190,7 +194,7 @@ class Provisioner:
             cfn_type = resource["Type"]
             self.out.types[logical] = cfn_type
             if (cfn_type in SKIPPED or cfn_type in NOT_EMULATED or cfn_type in MONITORING_NOT_EMULATED
-                    or cfn_type in ANALYTICS_SKIPPED
+                    or cfn_type in ANALYTICS_SKIPPED or cfn_type in ROTATION_NOT_EMULATED
                     or cfn_type.startswith("Custom::")):
                 continue
             create = getattr(self, "_create_" + cfn_type.replace("AWS::", "").replace("::", "_"), None)

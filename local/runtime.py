@@ -109,9 +109,10 @@ class EmbeddedRuntime:
         # The REST connector's retry waits are scaled like Step Functions' Retry (and fresh adapters
         # are built: no credentials cached from another runtime in this process).
         self._previous_backoff_sleep = use_backoff_sleep(self.bridge.sleep)
-        from handoff.adapters import configuration
+        from handoff.adapters import configuration, signing_keys
 
         configuration.forget()  # parameters cached from another runtime in this process
+        signing_keys.forget()  # so are keys, and the client that read them
         self.api.start()
         from local.queue_sources import QueuePoller
 

@@ -62,6 +62,7 @@ class Settings:
     # Mail and links
     mail_from = Variable("MAIL_FROM")
     approval_secret_arn = Variable("APPROVAL_SECRET_ARN")
+    previous_key_valid_days = Variable("PREVIOUS_KEY_VALID_DAYS")  # the rotation function only
     approval_base_url = Variable("APPROVAL_BASE_URL")
     console_url = Variable("CONSOLE_URL", "-")  # "-": no console deployed
     work_queue_emails = Variable("WORK_QUEUE_EMAILS", "{}")  # JSON: owner group -> mailbox

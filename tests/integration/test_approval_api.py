@@ -1,7 +1,10 @@
-"""The approval API end to end on moto (DynamoDB, Secrets Manager), with a stub Step Functions client:
-signed links, GET decides nothing, one decision only, and the task token never leaks."""
+"""The approval API end to end on moto (DynamoDB, Secrets Manager, SES), with a stub Step Functions client:
+approvals requested by the RequestApproval handler, signed links, GET decides nothing, one decision only,
+and the task token never leaks."""
 
 import base64
+import email
+import email.policy
 import json
 import logging
 import re
@@ -14,8 +17,11 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import RawMessage, ses_backends
 
-from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, forget_signing_keys, request_approval
+from handoff.adapters import signing_keys
+from handoff.adapters.approvals_store import ApprovalStore, TaskCallback
 from handoff.adapters.configuration import load_approver_directory
 from handoff.adapters.task_tokens import TaskTokens
 from handoff.contracts import parse_event
@@ -23,6 +29,7 @@ from handoff.domain.approvals import Approval, approval_link, required_approvals
 from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api
 from handoff.observability import metrics
+from tests.support.approvals import deal_handoff_id, register_deal, request_approval
 from tests.support.aws import StubSfn, create_handoff_table, create_task_tokens_table, forget_aws_clients
 from tests.support.fixtures import fixture_path
 
@@ -31,16 +38,18 @@ TOKEN = "AAAAKgAAAAIAAAAAAAAAAf-very-secret-task-token"
 KEY = "k3y-" * 16
 BASE = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1"
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
-HANDOFF = "ho-0123456789abcdef"
+HANDOFF = deal_handoff_id()
+SENDER = "handoffs@example-consulting.com"
 
 
-class CaptureMailer:
-    def __init__(self) -> None:
-        self.sent: list[Any] = []
+class SesOutbox:
+    """What SES (moto) accepted, oldest first."""
 
-    def send(self, msg: Any) -> str:
-        self.sent.append(msg)
-        return f"msg-{len(self.sent)}"
+    @property
+    def sent(self) -> list[email.message.EmailMessage]:
+        backend = ses_backends[DEFAULT_ACCOUNT_ID][REGION]
+        return [email.message_from_string(m.raw_data, policy=email.policy.default)
+                for m in backend.sent_messages if isinstance(m, RawMessage)]
 
 
 @dataclass
@@ -56,7 +65,8 @@ class Env:
     store: ApprovalStore
     sfn: StubSfn
     clock: Clock
-    mailer: CaptureMailer
+    mailer: SesOutbox
+    monkeypatch: pytest.MonkeyPatch
     links: dict[str, str] = field(default_factory=dict)
     tokens: TaskTokens | None = None
 
@@ -74,7 +84,7 @@ def env(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setattr(metrics.provider, "namespace", metrics.provider.namespace or "ClosedWonHandoffTest")
     forget_aws_clients()
-    forget_signing_keys()
+    signing_keys.forget()
     with mock_aws():
         create_handoff_table("handoffs", REGION)
         create_task_tokens_table("task-tokens", REGION)
@@ -83,13 +93,18 @@ def env(monkeypatch: pytest.MonkeyPatch):
             Name="approval-signing-key", SecretString=json.dumps({"key": KEY}))["ARN"]
         monkeypatch.setenv("HANDOFF_TABLE", "handoffs")
         monkeypatch.setenv("APPROVAL_SECRET_ARN", arn)
+        monkeypatch.setenv("APPROVAL_BASE_URL", BASE)
+        monkeypatch.setenv("MAIL_FROM", SENDER)
+        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
         sfn, clock = StubSfn(), Clock(T0 + timedelta(hours=1))
         monkeypatch.setattr(approval_api, "_callback", lambda: TaskCallback(sfn, tokens))
         monkeypatch.setattr(approval_api, "_now", clock)
         table = boto3.resource("dynamodb", region_name=REGION).Table("handoffs")
-        yield Env(ApprovalStore(table, tokens), sfn, clock, CaptureMailer(), tokens=tokens)
+        monkeypatch.setenv("TASK_TOKENS_TABLE", "task-tokens")
+        register_deal("handoffs", T0)
+        yield Env(ApprovalStore(table, tokens), sfn, clock, SesOutbox(), monkeypatch, tokens=tokens)
     forget_aws_clients()
-    forget_signing_keys()
+    signing_keys.forget()
 
 
 def requirements() -> list:
@@ -99,12 +114,13 @@ def requirements() -> list:
 
 
 def open_approval(env: Env, index: int = 0, token: str = TOKEN, verification: str = "link") -> tuple[Approval, str]:
-    """What the request-approval Lambda does; returns the approval and the link from its email. These
-    tests are about the link itself, so the approval decides on it (`link`) unless told otherwise."""
-    event, found = requirements()
+    """The RequestApproval Lambda at T0; returns the approval and the link from its email. These tests
+    are about the link itself, so the approval decides on it (`link`) unless told otherwise."""
+    _event, found = requirements()
     requirement = found[index].model_copy(update={"verification": verification})
-    approval = request_approval(env.store, env.mailer, handoff_id=HANDOFF, requirement=requirement, event=event,
-                                task_token=token, key=KEY.encode(), base_url=BASE, now=T0)
+    output = request_approval(env.monkeypatch, HANDOFF, requirement, token, T0)
+    approval = env.store.get(output["approvalId"])
+    assert approval is not None
     body = env.mailer.sent[-1].get_body(("plain",)).get_content()
     [link] = re.findall(r"https?://\S+", body)
     return approval, link
@@ -357,7 +373,7 @@ def test_a_retried_request_finds_its_approval_and_a_new_round_supersedes_it(env:
     assert rerun.created and rerun.approval.approval_id != first.approval.approval_id
     assert rerun.approval.fix_round == 1
     assert env.store.get(first.approval.approval_id).status == "EXPIRED"
-    # request_approval mails once per approval, however often it is retried
+    # the RequestApproval handler mails once per approval, however often it is retried
     open_approval(env, token="a-new-token")
     open_approval(env, token="a-new-token")
     assert len(env.mailer.sent) == 1

@@ -17,7 +17,8 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import RawMessage, ses_backends
 
-from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, forget_signing_keys, request_approval
+from handoff.adapters import signing_keys
+from handoff.adapters.approvals_store import ApprovalStore, TaskCallback
 from handoff.adapters.configuration import load_approver_directory
 from handoff.adapters.mailer import Mailer
 from handoff.adapters.task_tokens import TaskTokens
@@ -26,6 +27,7 @@ from handoff.domain.approvals import required_approvals
 from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api, approval_sweeper
 from handoff.observability import metrics
+from tests.support.approvals import deal_handoff_id, register_deal, request_approval
 from tests.support.aws import StubSfn, create_handoff_table, create_task_tokens_table, forget_aws_clients
 from tests.support.fixtures import fixture_path
 
@@ -35,7 +37,7 @@ KEY = "sweeper-signing-key-" * 4
 BASE = "https://abc123.execute-api.eu-west-1.amazonaws.com/v1"
 SENDER = "handoffs@example-consulting.com"
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
-HANDOFF = "ho-0123456789abcdef"
+HANDOFF = deal_handoff_id()
 LINK = re.compile(r"https?://\S+")
 
 
@@ -51,6 +53,7 @@ class Env:
     store: ApprovalStore
     sfn: StubSfn
     table: Any
+    monkeypatch: pytest.MonkeyPatch
 
     def emails(self) -> list[email.message.EmailMessage]:
         backend = ses_backends[DEFAULT_ACCOUNT_ID][REGION]
@@ -78,7 +81,7 @@ def env(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setattr(metrics.provider, "namespace", metrics.provider.namespace or "ClosedWonHandoffTest")
     forget_aws_clients()
-    forget_signing_keys()
+    signing_keys.forget()
     with mock_aws():
         create_handoff_table("handoffs", REGION)
         create_task_tokens_table("task-tokens", REGION)
@@ -93,9 +96,11 @@ def env(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setattr(approval_sweeper, "_callback", lambda: TaskCallback(sfn, tokens))
         monkeypatch.setattr(approval_api, "_callback", lambda: TaskCallback(sfn, tokens))
         table = boto3.resource("dynamodb", region_name=REGION).Table("handoffs")
-        yield Env(ApprovalStore(table, tokens), sfn, table)
+        monkeypatch.setenv("TASK_TOKENS_TABLE", "task-tokens")
+        register_deal("handoffs", T0)
+        yield Env(ApprovalStore(table, tokens), sfn, table, monkeypatch)
     forget_aws_clients()
-    forget_signing_keys()
+    signing_keys.forget()
 
 
 def open_approvals(env: Env) -> list:
@@ -103,11 +108,10 @@ def open_approvals(env: Env) -> list:
     event = parse_event(fixture_path("closed-won", "emea-milestone-erp-rollout").read_text())
     found = required_approvals(event, ApprovalRules(), load_approver_directory(), non_standard_clauses=[],
                                estimated_margin=None)
-    mailer = Mailer(boto3.client("ses", region_name=REGION), SENDER)
     # Decided on the link (the sweeper's business is deadlines; codes: test_decision_codes.py).
-    return [request_approval(env.store, mailer, handoff_id=HANDOFF, requirement=r.model_copy(update={"verification": "link"}),
-                             event=event, task_token=f"{TOKEN}-{r.kind}", key=KEY.encode(), base_url=BASE, now=T0)
-            for r in found]
+    requested = [request_approval(env.monkeypatch, HANDOFF, r.model_copy(update={"verification": "link"}),
+                                  f"{TOKEN}-{r.kind}", T0) for r in found]
+    return [env.store.get(output["approvalId"]) for output in requested]
 
 
 def post(link: str, decision: str, at: datetime, monkeypatch: pytest.MonkeyPatch, comment: str = "") -> int:

@@ -49,10 +49,11 @@ def create_idempotency_table(name: str, region: str) -> None:
 def forget_aws_clients() -> None:
     """The adapters cache boto3 clients per process (handoff.adapters.aws); a test with its own
     moto mock and region needs them made afresh, and must not leave its own to the next test."""
-    from handoff.adapters import aws
+    from handoff.adapters import aws, signing_keys
     from handoff.adapters.bedrock_analyser import bedrock_client
     from handoff.adapters.idempotency import forget_persistence_layers
 
+    signing_keys.forget()  # its SecretsProvider holds a client of the last mock
     for cached in (aws.client, aws.table, aws.resource, bedrock_client):
         cached.cache_clear()
     forget_persistence_layers()

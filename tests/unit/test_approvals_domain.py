@@ -198,11 +198,11 @@ def test_requirement_round_trips_as_a_map_item_with_its_task_timeout() -> None:
 def test_signature_binds_id_approver_and_expiry() -> None:
     expires = T0 + timedelta(hours=48)
     sig = sign("ho-1.abc", "a@example.com", expires, KEY)
-    assert verify("ho-1.abc", "A@Example.com", expires, sig, KEY)  # addresses compare case-insensitively
-    assert not verify("ho-1.abd", "a@example.com", expires, sig, KEY)
-    assert not verify("ho-1.abc", "b@example.com", expires, sig, KEY)
-    assert not verify("ho-1.abc", "a@example.com", expires + timedelta(seconds=1), sig, KEY)
-    assert not verify("ho-1.abc", "a@example.com", expires, sig, b"x" * 48)
+    assert verify("ho-1.abc", "A@Example.com", expires, sig, KEY, T0)  # addresses compare case-insensitively
+    assert not verify("ho-1.abd", "a@example.com", expires, sig, KEY, T0)
+    assert not verify("ho-1.abc", "b@example.com", expires, sig, KEY, T0)
+    assert not verify("ho-1.abc", "a@example.com", expires + timedelta(seconds=1), sig, KEY, T0)
+    assert not verify("ho-1.abc", "a@example.com", expires, sig, b"x" * 48, T0)
     assert "=" not in sig and "+" not in sig and "/" not in sig
 
 

@@ -14,7 +14,6 @@ import json
 import logging
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -400,47 +399,3 @@ class TaskCallback:
             self._tokens.consume(ref, token, datetime.now(UTC))
         except ClientError:  # Step Functions has the decision; TTL removes the token later
             logging.getLogger(__name__).warning("a used task token could not be removed; TTL will")
-
-
-# --- the signing key ----------------------------------------------------------------------------------
-_KEYS: dict[str, tuple[bytes, float]] = {}
-KEY_CACHE_SECONDS = 300.0  # re-read now and then so a rotated key is picked up without a deploy
-
-
-def signing_key(secret_arn: str, client: Any) -> bytes:
-    """The HMAC key: the secret's SecretString, or its "key" field when it is JSON. Cached per ARN."""
-    cached = _KEYS.get(secret_arn)
-    if cached and time.monotonic() - cached[1] < KEY_CACHE_SECONDS:
-        return cached[0]
-    text = client.get_secret_value(SecretId=secret_arn)["SecretString"]
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict):
-        text = str(parsed.get("key") or "")
-    key = text.encode()
-    if len(key) < 32:
-        raise ValueError(f"the approval signing key in {secret_arn} is shorter than 32 bytes")
-    _KEYS[secret_arn] = (key, time.monotonic())
-    return key
-
-
-def forget_signing_keys() -> None:
-    _KEYS.clear()
-
-
-# --- what the request-approval Lambda calls -------------------------------------------------------------
-def request_approval(store: ApprovalStore, mailer: Any, *, handoff_id: str, requirement: ApprovalRequirement,
-                     event: ClosedWonEvent, task_token: str, key: bytes, base_url: str, now: datetime,
-                     fix_round: int = 0) -> Approval:
-    """Store the approval with its task token and email the approver its one signed link. Safe to
-    retry: the same task token finds the same approval, and the email goes out once."""
-    from handoff.adapters.mailer import render_approval_request  # the store itself needs no mail code
-    from handoff.domain.approvals import approval_link
-
-    approval = store.create_pending(handoff_id, requirement, event, task_token, now, fix_round=fix_round).approval
-    if approval.mailed_at is None:
-        mailer.send(render_approval_request(approval, approval_link(base_url, approval, key), now=now))
-        store.mark_mailed(approval.approval_id, now)
-    return approval

@@ -115,12 +115,18 @@ def _tags(approval: Approval) -> str:
     return message_tags(approval.handoff_id, f"approval-{approval.kind}")
 
 
+def _approval_mail(approval: Approval, link: str, opening: str, subject: str, *, sender: str | None,
+                   now: datetime | None) -> EmailMessage:
+    """A mail asking the approver to decide, through the signed link; replies go to the deal owner."""
+    text, html = _request_parts(approval, link, opening)
+    return render_notice(approval.contact, _subject(subject, approval), text, html, sender=sender,
+                         reply_to=approval.deal_owner, now=now, tags=_tags(approval))
+
+
 def render_approval_request(approval: Approval, link: str, *, sender: str | None = None,
                             now: datetime | None = None) -> EmailMessage:
     opening = f"A closed-won deal needs your {approval.kind} approval before it becomes a project."
-    text, html = _request_parts(approval, link, opening)
-    return render_notice(approval.contact, _subject("Approval needed", approval), text, html, sender=sender,
-                         reply_to=approval.deal_owner, now=now, tags=_tags(approval))
+    return _approval_mail(approval, link, opening, "Approval needed", sender=sender, now=now)
 
 
 def render_reminder(approval: Approval, link: str, *, sender: str | None = None,
@@ -130,9 +136,7 @@ def render_reminder(approval: Approval, link: str, *, sender: str | None = None,
     if approval.level > 0:
         opening = (f"Reminder: this escalated {approval.kind} approval is due by {human_time(approval.expires_at)}. "
                    "Without an answer the handoff stops.")
-    text, html = _request_parts(approval, link, opening)
-    return render_notice(approval.contact, _subject("Reminder: approval needed", approval), text, html,
-                         sender=sender, reply_to=approval.deal_owner, now=now, tags=_tags(approval))
+    return _approval_mail(approval, link, opening, "Reminder: approval needed", sender=sender, now=now)
 
 
 def render_escalation(approval: Approval, link: str, *, sender: str | None = None,
@@ -141,9 +145,7 @@ def render_escalation(approval: Approval, link: str, *, sender: str | None = Non
     previous = approval.previous_approver
     who = f"{previous.name} <{previous.email}>" if previous else "The first approver"
     opening = f"Escalated to you: {who} did not answer this {approval.kind} approval in time."
-    text, html = _request_parts(approval, link, opening)
-    return render_notice(approval.contact, _subject("Escalated approval", approval), text, html, sender=sender,
-                         reply_to=approval.deal_owner, now=now, tags=_tags(approval))
+    return _approval_mail(approval, link, opening, "Escalated approval", sender=sender, now=now)
 
 
 def render_escalation_notice(old: Approval, new: Approval, *, sender: str | None = None,

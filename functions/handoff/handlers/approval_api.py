@@ -17,13 +17,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from handoff.adapters import aws, pages, verification_pages
-from handoff.adapters.approvals_store import MAX_VIEWS, ApprovalStore, TaskCallback, signing_key
+from handoff.adapters.approvals_store import MAX_VIEWS, ApprovalStore, TaskCallback
 from handoff.adapters.code_mail import render_decision_code
 from handoff.adapters.decision_codes import DecisionCodes
 from handoff.adapters.dynamodb_errors import transient
 from handoff.adapters.mailer import Mailer
+from handoff.adapters.signing_keys import key_ring
 from handoff.adapters.task_tokens import TaskTokens
-from handoff.domain.approvals import Approval, LinkCheck, check_link, decision_output
+from handoff.domain.approvals import Approval, LinkCheck, check_link, decision_output, signature_kid
 from handoff.domain.approvals.verification import (
     CODE_LIFETIME,
     VERIFIED_BY_CODE,
@@ -31,6 +32,7 @@ from handoff.domain.approvals.verification import (
     CodeCheck,
     check_code,
 )
+from handoff.domain.signing_keys import KeyRing
 from handoff.observability import logger, metrics, tracer
 from handoff.settings import settings
 
@@ -57,8 +59,13 @@ def _store() -> ApprovalStore:
     return ApprovalStore(aws.table(settings().handoff_table))
 
 
+def _keys(sig: str | None = None) -> KeyRing:
+    """The signing keys; `sig`: the link's signature, whose kid may be newer than the cached keys."""
+    return key_ring(settings().approval_secret_arn, kid=signature_kid(sig))
+
+
 def _key() -> bytes:
-    return signing_key(settings().approval_secret_arn, aws.client("secretsmanager"))
+    return _keys().current.secret
 
 
 def _codes() -> DecisionCodes:
@@ -157,12 +164,12 @@ def _answer(approval: Approval, check: LinkCheck) -> Response | None:
 def _load(approval_id: str, exp: str | None, sig: str | None, now: datetime) -> tuple[Approval, LinkCheck] | None:
     """The approval and how its link checks; None when the id is unknown. An unknown id costs the same
     signature check as a known one, and both are answered by _refused: no enumeration oracle."""
-    approval = _store().get(approval_id)
+    approval, keys = _store().get(approval_id), _keys(sig)
     if approval is None:
-        check_link(approval_id, "unknown@invalid", exp, sig, _key(), now)
+        check_link(approval_id, "unknown@invalid", exp, sig, keys, now)
         return None
     logger.append_keys(approval_id=approval.approval_id, handoff_id=approval.handoff_id, kind=approval.kind)
-    return approval, check_link(approval.approval_id, approval.approver, exp, sig, _key(), now)
+    return approval, check_link(approval.approval_id, approval.approver, exp, sig, keys, now)
 
 
 def _refused() -> Response:

@@ -9,9 +9,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handoff.adapters import aws, business_metrics
-from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, signing_key
+from handoff.adapters.approvals_store import ApprovalStore, TaskCallback
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer
+from handoff.adapters.signing_keys import key_ring
 from handoff.adapters.task_tokens import TaskTokens
 from handoff.adapters.work_items_store import WorkItemStore
 from handoff.domain.work_items import queue_gauges
@@ -34,7 +35,7 @@ def _sweeper() -> Sweeper:
     return Sweeper(
         approvals=ApprovalStore(table), handoffs=HandoffStore(table),
         mailer=Mailer(aws.client("ses"), settings().mail_from), callback=_callback(),
-        key=signing_key(settings().approval_secret_arn, aws.client("secretsmanager")),
+        key=key_ring(settings().approval_secret_arn).current,
         base_url=settings().approval_base_url,
     )
 

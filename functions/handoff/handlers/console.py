@@ -26,9 +26,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handoff.adapters import aws
 from handoff.adapters import console_auth as auth
 from handoff.adapters import console_pages as pages
-from handoff.adapters.approvals_store import ApprovalStore, TaskCallback, signing_key
+from handoff.adapters.approvals_store import ApprovalStore, TaskCallback
 from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
+from handoff.adapters.signing_keys import secret_key
 from handoff.adapters.task_tokens import TaskTokens
 from handoff.config import setting
 from handoff.domain import work_items as wi
@@ -82,7 +83,7 @@ def _form() -> dict[str, str]:
 
 
 def _csrf_key() -> bytes:
-    return signing_key(setting("CONSOLE_SECRET_ARN"), aws.client("secretsmanager"))
+    return secret_key(setting("CONSOLE_SECRET_ARN"))
 
 
 def _cognito() -> auth.CognitoConfig:

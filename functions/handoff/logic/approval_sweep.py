@@ -13,6 +13,7 @@ from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer, render_escalation, render_escalation_notice, render_reminder
 from handoff.contracts.record import SETTLED
 from handoff.domain.approvals import Approval, approval_link, next_action, timeout_cause
+from handoff.domain.signing_keys import SigningKey
 from handoff.observability import logger, metrics
 
 
@@ -31,7 +32,7 @@ class Sweeper:
     handoffs: HandoffStore
     mailer: Mailer
     callback: TaskCallback
-    key: bytes
+    key: SigningKey
     base_url: str
 
     def sweep(self, now: datetime) -> SweepReport:

@@ -4,7 +4,16 @@ approval links are signed (links). No AWS calls; the store, mailer and handlers 
 
 from handoff.contracts.timestamps import iso  # re-exported: older imports take it from here
 from handoff.domain.approvals.directory import ApproverDirectory, ApproverRoute
-from handoff.domain.approvals.links import MAX_LINK_EPOCH, LinkCheck, approval_link, check_link, link_expiry, sign, verify
+from handoff.domain.approvals.links import (
+    MAX_LINK_EPOCH,
+    LinkCheck,
+    approval_link,
+    check_link,
+    link_expiry,
+    sign,
+    signature_kid,
+    verify,
+)
 from handoff.domain.approvals.margin import MarginUnknown, estimate_margin
 from handoff.domain.approvals.record import (
     Approval,
@@ -68,6 +77,7 @@ __all__ = [
     "remind_time",
     "required_approvals",
     "sign",
+    "signature_kid",
     "summary_rows",
     "timeout_cause",
     "token_digest",
