@@ -58,13 +58,13 @@ class DecisionCodes:
         return challenge_of(item), int(item.get("codesIssued", 0))
 
     def issue(self, approval: Approval, decision: str, comment: str | None, key: bytes, now: datetime, *,
-              ip: str | None, user_agent: str | None) -> Issued | None:
+              ip: str | None, user_agent: str | None, kid: str = "k0") -> Issued | None:
         """A new code for this decision, replacing any earlier one. None: the approval is no longer
         pending, or MAX_CODES were mailed already."""
         code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
         challenge_id = secrets.token_urlsafe(9)
         challenge = CodeChallenge(
-            challenge_id=challenge_id, code_digest=code_digest(key, approval.approval_id, challenge_id, code),
+            challenge_id=challenge_id, code_digest=code_digest(key, approval.approval_id, challenge_id, code), kid=kid,
             decision=decision, comment=comment or None, issued_at=now, expires_at=now + CODE_LIFETIME)
         entry = _entry("code-sent", now, approval.approver, ip, user_agent,
                        f"{decision.lower()} chosen; a one-time code was mailed to {approval.approver}")

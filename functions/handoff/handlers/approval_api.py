@@ -229,7 +229,9 @@ def decide(approval_id: str) -> Response:
 def _send_code(approval: Approval, decision: str, comment: str, caller: Caller, now: datetime, exp: str,
                sig: str) -> Response:
     """Mail a code to the approver's address; the decision waits for it on the code page."""
-    issued = _codes().issue(approval, decision, comment, _key(), now, ip=caller.ip, user_agent=caller.user_agent)
+    key = _keys().current
+    issued = _codes().issue(approval, decision, comment, key.secret, now, ip=caller.ip, user_agent=caller.user_agent,
+                            kid=key.kid)
     if issued is None:
         current = _store().get(approval.approval_id) or approval
         if closed := _closed(current):
@@ -274,7 +276,9 @@ def _confirm_code(approval: Approval, check: LinkCheck, typed: str, caller: Call
     if challenge is None:
         return _code_refused(approval, 400, "code-reused", "This code is not valid",
                              "No code is waiting for this approval: it was used, or never asked for.", caller, now)
-    result = check_code(challenge, typed, _key(), approval.approval_id, now)
+    ring = _keys()
+    key = ring.find(challenge.kid, now) or ring.current  # the key the code's digest was made with
+    result = check_code(challenge, typed, key.secret, approval.approval_id, now)
     if result is CodeCheck.EXPIRED:
         return _code_refused(approval, 400, "code-expired", "This code has expired",
                              f"Codes work for {int(CODE_LIFETIME.total_seconds() // 60)} minutes.", caller, now)

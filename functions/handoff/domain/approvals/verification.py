@@ -35,6 +35,7 @@ class CodeChallenge(_Model):
 
     challenge_id: str
     code_digest: str
+    kid: str = "k0"  # the link-signing key the digest is keyed with (a rotation may follow within minutes)
     decision: Literal["APPROVED", "REJECTED"]
     comment: str | None = None
     issued_at: UtcDateTime
