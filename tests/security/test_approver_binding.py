@@ -17,7 +17,8 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from handoff.adapters import console_auth
-from handoff.adapters.approvals_store import ApprovalStore, signing_key
+from handoff.adapters.approvals_store import ApprovalStore
+from handoff.adapters.signing_keys import secret_key
 from handoff.domain.approvals import Approval
 from handoff.domain.approvals.verification import MAX_CODE_ATTEMPTS
 from local.console import LocalConsole
@@ -191,7 +192,7 @@ def console_decide(runtime: EmbeddedRuntime, console: LocalConsole, email: str, 
     cookie = {"Cookie": f"{console_auth.SESSION_COOKIE}={token}"}
     status, mine = http("GET", f"{console.url}approvals", headers=cookie)
     assert status == 200, mine
-    key = signing_key(runtime.env("CONSOLE_SECRET_ARN"), runtime.client("secretsmanager"))
+    key = secret_key(runtime.env("CONSOLE_SECRET_ARN"))  # the console's CSRF key, read as the console does
     iat = jwt.decode(token, POOL_KEY).claims["iat"]
     session = console_auth.Operator(email=email, name=email, groups=(), verified_by="cognito",
                                     session=f"{email}:{iat}")
