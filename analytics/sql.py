@@ -13,3 +13,9 @@ def views() -> list[tuple[str, str]]:
 
 def queries() -> dict[str, str]:
     return {path.stem: path.read_text() for path in sorted((HERE / "queries").glob("*.sql"))}
+
+
+def named_queries() -> list[tuple[str, str]]:
+    """The Athena workgroup's named queries: "view <name>" for each view, then each query by name
+    (the console's Athena adapter finds them by these names)."""
+    return [(f"view {name}", text) for name, text in views()] + list(queries().items())

@@ -6,6 +6,11 @@ payload, measured rather than asserted by timed tests.
   runtime  N handoffs through the embedded runtime (the stack's own template on moto): wall time,
            received-to-activated latency, peak RSS, and the largest state payload Step Functions
            carried (AWS caps it at 256 KiB)
+  single, single-floor, burst, burst-floor, counts   see benchmarks/scale.py: one handoff's latency
+           and CPU, the 1,000-event burst of the realistic mix, each against the engine's floor,
+           and the per-handoff counts docs/capacity.md's model is built from
+
+Each benchmark runs in its own process (peak memory is its own) when several are asked for.
 
 Results go to benchmarks/results/<name>.json and are summarised in benchmarks/RESULTS.md."""
 
@@ -24,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "functions"), str(ROOT), str(ROOT / "benchmarks")]
 RESULTS = ROOT / "benchmarks" / "results"
 STATE_PAYLOAD_LIMIT = 256 * 1024
 
@@ -139,26 +144,77 @@ def bench_runtime(copies: int) -> dict[str, Any]:
     }
 
 
+BENCHMARKS = ["domain", "runtime", "counts", "single", "single-floor", "burst", "burst-floor"]
+
+
+def run_one(which: str, args: argparse.Namespace) -> dict[str, Any]:
+    import scale
+
+    if which == "domain":
+        return bench_domain(args.repeat)
+    if which == "runtime":
+        return bench_runtime(args.copies)
+    if which in ("single", "single-floor"):
+        return scale.bench_single(args.handoffs, floor=which.endswith("floor"))
+    if which in ("burst", "burst-floor"):
+        return scale.bench_burst(args.events, args.seed, floor=which.endswith("floor"))
+    return scale.bench_counts()
+
+
+def ratios() -> dict[str, Any]:
+    """Our figures over the engine's floor, from the results on disk."""
+    def result(name: str) -> dict[str, Any] | None:
+        path = RESULTS / f"{name}.json"
+        return json.loads(path.read_text())["result"] if path.exists() else None
+
+    found: dict[str, Any] = {}
+    single, single_floor = result("single"), result("single-floor")
+    if single and single_floor:
+        found["single_execution_start_to_stop"] = round(single["execution_start_to_stop_p50_s"]
+                                                        / single_floor["execution_start_to_stop_p50_s"], 2)
+        found["single_cpu_per_handoff"] = round(single["cpu_s_per_handoff_p50"] / single_floor["cpu_s_per_handoff_p50"], 2)
+    burst, burst_floor = result("burst"), result("burst-floor")
+    if burst and burst_floor:
+        found["burst_cpu"] = round(burst["cpu_s"] / burst_floor["cpu_s"], 2)
+        found["burst_wall"] = round(burst["wall_s"] / burst_floor["wall_s"], 2)
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("which", nargs="*", help="domain, runtime or both (the default)")
+    parser.add_argument("which", nargs="*", help=f"any of {', '.join(BENCHMARKS)} (default: all)")
     parser.add_argument("--repeat", type=int, default=200, help="domain: timed runs per example")
     parser.add_argument("--copies", type=int, default=5, help="runtime: copies of each closed-won example")
+    parser.add_argument("--handoffs", type=int, default=10, help="single: handoffs one after another")
+    parser.add_argument("--events", type=int, default=1000, help="burst: events of the mix")
+    parser.add_argument("--seed", type=int, default=14, help="burst: the mix's seed")
     args = parser.parse_args()
-    unknown = set(args.which) - {"domain", "runtime"}
+    unknown = set(args.which) - set(BENCHMARKS)
     if unknown:
-        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose domain or runtime")
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}")
+    chosen = args.which or BENCHMARKS
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if len(chosen) > 1:  # one process each: peak memory and warm caches are each benchmark's own
+        import subprocess
+
+        options = [f"--repeat={args.repeat}", f"--copies={args.copies}", f"--handoffs={args.handoffs}",
+                   f"--events={args.events}", f"--seed={args.seed}"]
+        for which in chosen:
+            done = subprocess.run([sys.executable, __file__, which, *options], check=False)
+            if done.returncode:
+                return done.returncode
+        print(json.dumps({"ratios_to_the_engine_floor": ratios()}, indent=2), flush=True)
+        return 0
     from local.cli import _quiet_stdout
 
     out = _quiet_stdout()  # handler logs go to .local/lambda.log, results to stdout
-    RESULTS.mkdir(parents=True, exist_ok=True)
     machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": __import__("os").cpu_count(),
                "at": datetime.now(UTC).isoformat(timespec="seconds")}
-    for which in args.which or ["domain", "runtime"]:
-        result = bench_domain(args.repeat) if which == "domain" else bench_runtime(args.copies)
-        document = {"benchmark": which, "machine": machine, "result": result}
-        (RESULTS / f"{which}.json").write_text(json.dumps(document, indent=2) + "\n")
-        print(json.dumps(document, indent=2), file=out, flush=True)
+    which = chosen[0]
+    result = run_one(which, args)
+    document = {"benchmark": which, "machine": machine, "result": result}
+    (RESULTS / f"{which}.json").write_text(json.dumps(document, indent=2) + "\n")
+    print(json.dumps(document, indent=2), file=out, flush=True)
     return 0
 
 

@@ -18,13 +18,14 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from analytics.schema import FACT_COLUMNS
-from analytics.sql import queries, views
+from analytics.sql import named_queries
 
 DATABASE = "handoff_analytics"
 TABLE = "facts_raw"
 WORKGROUP = "handoff-analytics"
 PREFIX = "facts/"
 ERRORS = "facts-errors/"
+RESULTS = "athena-results/"
 
 
 class Analytics(Construct):
@@ -83,12 +84,12 @@ class Analytics(Construct):
                 publish_cloud_watch_metrics_enabled=True,
                 bytes_scanned_cutoff_per_query=10 * 1024 ** 3,
                 result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
-                    output_location=f"s3://{self.bucket.bucket_name}/athena-results/",
+                    output_location=f"s3://{self.bucket.bucket_name}/{RESULTS}",
                     encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
                         encryption_option="SSE_S3")),
             ),
         )
-        statements = [(f"view {name}", text) for name, text in views()] + list(queries().items())
+        statements = named_queries()
         self.named_queries = []
         for name, text in statements:
             query = athena.CfnNamedQuery(self, "Query" + "".join(p.title() for p in name.replace("_", " ").split()),
@@ -136,6 +137,40 @@ class Analytics(Construct):
     def grant_put(self, function: lambda_.Function) -> None:
         function.add_to_role_policy(iam.PolicyStatement(actions=["firehose:PutRecordBatch", "firehose:PutRecord"],
                                                         resources=[self.delivery.attr_arn]))
+
+    def grant_query(self, function: lambda_.Function) -> None:
+        """The console's metrics page runs the workgroup's named queries (handoff/adapters/athena_metrics.py):
+        read the named queries, run and read queries in this workgroup, read the facts, write results."""
+        from infra.nag import _ack
+
+        stack = Stack.of(self)
+        workgroup = stack.format_arn(service="athena", resource="workgroup", resource_name=WORKGROUP)
+        function.add_environment("ANALYTICS_WORKGROUP", WORKGROUP)
+        function.add_environment("ANALYTICS_DATABASE", DATABASE)
+        function.add_to_role_policy(iam.PolicyStatement(
+            actions=["athena:ListNamedQueries", "athena:GetNamedQuery", "athena:StartQueryExecution",
+                     "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution"],
+            resources=[workgroup]))
+        function.add_to_role_policy(iam.PolicyStatement(
+            actions=["glue:GetDatabase", "glue:GetTable"],
+            resources=[stack.format_arn(service="glue", resource="catalog"),
+                       stack.format_arn(service="glue", resource="database", resource_name=DATABASE),
+                       stack.format_arn(service="glue", resource="table", resource_name=f"{DATABASE}/{TABLE}")]))
+        function.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetBucketLocation", "s3:ListBucket"],
+                                                        resources=[self.bucket.bucket_arn]))
+        function.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"],
+                                                        resources=[self.bucket.arn_for_objects(f"{PREFIX}*")]))
+        function.add_to_role_policy(iam.PolicyStatement(
+            actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            resources=[self.bucket.arn_for_objects(f"{RESULTS}*")]))
+        facts = stack.get_logical_id(self.bucket.node.default_child)
+        assert function.role is not None
+        _ack(function.role, f"IAM5[Resource::<{facts}.Arn>/{PREFIX}*]",
+             "Athena reads the fact objects Firehose writes under the facts prefix (keys made by Firehose, one per "
+             "buffer), on the console's behalf; read only.")
+        _ack(function.role, f"IAM5[Resource::<{facts}.Arn>/{RESULTS}*]",
+             "Athena writes each query's result object under the workgroup's result prefix (keys made by Athena, one "
+             "per query execution) and the console reads them back.")
 
     def consume(self, table: dynamodb.Table, function: lambda_.Function) -> None:
         """The stream feeds RecordFacts: in order per item, retried then bisected on error, never dropped

@@ -24,6 +24,11 @@ SERVICE = "closed-won-handoff"  # POWERTOOLS_SERVICE_NAME: the `service` dimensi
 HANDOFF_SCHEMA = f'SCHEMA("{NAMESPACE}", ContractType, Region, ServiceLine, service)'
 INTEGRATION_SCHEMA = f'SCHEMA("{NAMESPACE}", Step, System, service)'
 WORK_ITEM_SCHEMA = f'SCHEMA("{NAMESPACE}", OwnerGroup, service)'
+# The live process metrics RecordFacts emits from the facts (handoff/adapters/fact_metrics.py).
+EXCEPTION_SCHEMA = f'SCHEMA("{NAMESPACE}", Code, Severity, service)'
+RESOLVED_SCHEMA = f'SCHEMA("{NAMESPACE}", Code, service)'
+APPROVAL_KIND_SCHEMA = f'SCHEMA("{NAMESPACE}", ApprovalKind, service)'
+SERVICE_LINE_SCHEMA = f'SCHEMA("{NAMESPACE}", ServiceLine, service)'
 # Emitted by the work queue (service dimension only): seconds the oldest open item is past its due time.
 WORK_ITEM_PAST_SLA = "OldestOpenWorkItemPastSlaSeconds"
 SES_BOUNCE_RATE_MAX = 0.05  # SES puts an account under review at 5 %
@@ -124,7 +129,33 @@ class Monitoring(Construct):
                              Duration.minutes(15))])
         return cw.Dashboard(self, "BusinessDashboard", widgets=[
             [cw.TextWidget(markdown="# Closed-won handoffs: business", width=24, height=1)], by_line,
-            [cycle, approvals, work]])
+            [cycle, approvals, work], *self._process_widgets()])
+
+    @staticmethod
+    def _process_widgets() -> list[list[cw.IWidget]]:
+        """The process metrics live (the facts' EMF): where handoffs fail, how long approvals take,
+        which systems fail; the report and the console's metrics page have the same from Athena."""
+        def approval(stat: str) -> cw.MathExpression:
+            return _insights(f"{stat} by kind", f"SEARCH('{{{NAMESPACE},ApprovalKind,service}} "
+                                                f"MetricName=\"ApprovalDecisionSeconds\"', '{stat}', 86400)", DAY)
+
+        return [[
+            cw.GraphWidget(title="Exceptions raised by code", width=8, left=[_insights(
+                "Exceptions raised", f"SELECT SUM(ExceptionsRaised) FROM {EXCEPTION_SCHEMA} GROUP BY Code")]),
+            cw.GraphWidget(title="Exceptions resolved by code", width=8, left=[_insights(
+                "Exceptions resolved", f"SELECT SUM(ExceptionsResolved) FROM {RESOLVED_SCHEMA} GROUP BY Code")]),
+            cw.GraphWidget(title="Integration failures by system of record", width=8, left=[_insights(
+                "Failures", f"SELECT SUM(IntegrationFailures) FROM {INTEGRATION_SCHEMA} GROUP BY System")]),
+        ], [
+            cw.GraphWidget(title="Approval decision time by kind (p50, p90 seconds)", width=8,
+                           left=[approval("p50"), approval("p90")]),
+            cw.GraphWidget(title="Approvals timed out by kind", width=8, left=[_insights(
+                "Timed out", f"SELECT SUM(ApprovalsTimedOut) FROM {APPROVAL_KIND_SCHEMA} GROUP BY ApprovalKind", DAY)]),
+            cw.GraphWidget(title="Received to activated (seconds)", width=8, left=[
+                _service_metric("ReceivedToActivatedSeconds", p, DAY).with_(label=p) for p in ("p50", "p90")],
+                right=[_insights("Fix rounds by service line",
+                                 f"SELECT SUM(FixRoundsStarted) FROM {SERVICE_LINE_SCHEMA} GROUP BY ServiceLine", DAY)]),
+        ]]
 
     def _technical_dashboard(self, functions: dict[str, lambda_.Function], machine: sfn.StateMachine,
                              api: apigw.RestApi, dead_letters: list[sqs.IQueue]) -> cw.Dashboard:

@@ -33,7 +33,7 @@ from infra.intake import CrmIntake
 from infra.lambda_runtime import ARCHITECTURE, RUNTIME, pip_target_options
 from infra.mail import Mail
 from infra.monitoring import Monitoring, dead_letter_queues
-from infra.recovery import add_recovery
+from infra.recovery import add_recovery, async_function_name
 from infra.retry_policies import expanded_text
 from infra.task_tokens import grant_task_tokens, task_tokens_table
 from infra.wiring import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, FUNCTIONS, FunctionSpec
@@ -133,6 +133,7 @@ class HandoffStack(Stack):
         wire_work_queue(self)
         wire_console(self)
         self.analytics.consume(self.handoffs, self.functions["RecordFacts"])
+        self.analytics.grant_query(self.functions["Console"])  # the console's metrics page
         add_recovery(self)
         self.monitoring = Monitoring(  # dashboards and alarms (infra/monitoring.py)
             self, "Monitoring", functions=self.functions, state_machine=self.state_machine, api=self.api,
@@ -225,6 +226,8 @@ class HandoffStack(Stack):
                                   removal_policy=RemovalPolicy.DESTROY)
         function = lambda_.Function(
             self, f"{spec.logical_name}Function",
+            # Named, so the recovery API can re-invoke its dead letters (infra/recovery.py).
+            function_name=async_function_name(self, spec.logical_name) if asynchronous else None,
             description=spec.description,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,

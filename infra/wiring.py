@@ -112,9 +112,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  ("bus:put", "hubspot-token:read"), in_workflow=False, from_queue=True,
                  timeout_seconds=INTEGRATION_TIMEOUT_SECONDS,
                  publishes=(("crm.hubspot", "Opportunity Closed Won"), ("crm.hubspot", "Opportunity Stage Changed"))),
-    # Requeues quarantined events on the bus; its S3 grants and route are in infra/recovery.py.
-    FunctionSpec("RecoveryApi", "recovery_api", "Operators' recovery API (IAM): requeue quarantined events",
-                 ("bus:put",), in_workflow=False, behind_api=True, timeout_seconds=API_TIMEOUT_SECONDS,
+    # Requeues quarantined events on the bus, redrives dead-letter queues (a rule target's dead letter
+    # may restart the workflow); its queue, function and S3 grants and routes are in infra/recovery.py.
+    FunctionSpec("RecoveryApi", "recovery_api",
+                 "Operators' recovery API (IAM): redrive dead-letter queues, requeue quarantined events",
+                 ("bus:put", "states:start"), in_workflow=False, behind_api=True, timeout_seconds=API_TIMEOUT_SECONDS,
                  publishes=(("crm.*", "Opportunity Closed Won"), ("crm.*", "Opportunity Stage Changed"))),
     # Invoked by Secrets Manager on the signing key's rotation schedule (infra/key_rotation.py).
     FunctionSpec("RotateSigningKey", "rotate_signing_key",

@@ -17,9 +17,11 @@ class InputError(Exception):
     pass
 
 
-def read_events(path: Path) -> list[dict]:
+def read_events(path: Path, refused: list[str] | None = None) -> list[dict]:
     """A file holds one event or a JSON array of events; each must meet its contract (closed-won,
-    or Opportunity Stage Changed by its detail-type)."""
+    or Opportunity Stage Changed by its detail-type). With `refused` (a list), an event of an array
+    that fails its contract is kept, to be sent and quarantined as the bus would be sent it by a
+    CRM (a burst is a realistic mix), and what is wrong with it is appended to `refused`."""
     sys.path.insert(0, str(ROOT / "functions"))
     from handoff.contracts import ContractError, parse_event, parse_stage_changed
 
@@ -36,7 +38,9 @@ def read_events(path: Path) -> list[dict]:
         try:
             (parse_stage_changed if stage_changed else parse_event)(event)
         except ContractError as exc:
-            raise InputError(f"{where}: {exc}") from None
+            if refused is None or not isinstance(data, list) or not isinstance(event, dict):
+                raise InputError(f"{where}: {exc}") from None
+            refused.append(f"{where}: {exc}")
     return events
 
 
@@ -60,8 +64,11 @@ def _quiet_stdout() -> TextIO:
     return real
 
 
-def run(events: list[dict], decide: str, as_json: bool, out: TextIO, injection: Any = None) -> int:
-    """`injection`: a local.inject_faults.FaultInjection for --inject-faults."""
+def run(events: list[dict], decide: str, as_json: bool, out: TextIO, injection: Any = None,
+        refused: list[str] | None = None) -> int:
+    """`injection`: a local.inject_faults.FaultInjection for --inject-faults. `refused`: events of
+    the input that fail their contract (sent all the same: the workflow quarantines them)."""
+    from local.burst import check, classify
     from local.runtime import EmbeddedRuntime
 
     started = time.monotonic()
@@ -81,6 +88,11 @@ def run(events: list[dict], decide: str, as_json: bool, out: TextIO, injection: 
             print_pipeline(events, records, out, runtime)
             out.write(f"\n{len(events)} event(s), {len(records)} handoff(s) in {time.monotonic() - started:.1f} s; "
                       f"emails in {runtime.outbox.folder}\n")
+            for problem in refused or []:
+                out.write(f"quarantined (fails its contract): {problem}\n")
+            outcome = check(runtime, classify(events), decided=decide)
+            out.write("nothing lost, nothing duplicated\n" if not outcome.problems else
+                      f"{len(outcome.problems)} problem(s):\n" + "".join(f"  {p}\n" for p in outcome.problems))
             if injection:
                 out.write(injection.summary())
     return 0
@@ -145,10 +157,16 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd.add_argument("--inject-faults", metavar="RATE", help="fail this share (0..1) of calls transiently")
     run_cmd.add_argument("--seed", type=int, default=0, help="the seed of --inject-faults (default 0)")
     commands.add_parser("demo", help="every closed-won example, approved through the approval links")
+    burst_cmd = commands.add_parser("burst", help="write a seeded burst of events with a realistic mix (for run)")
+    burst_cmd.add_argument("--events", type=int, default=1000)
+    burst_cmd.add_argument("--seed", type=int, default=14)
+    burst_cmd.add_argument("--out", type=Path, required=True, metavar="FILE")
     console_cmd = commands.add_parser("console", help="run the events, then serve the operations console")
     console_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE")
     console_cmd.add_argument("--decide", choices=["approve", "reject", "none"], default="approve")
     console_cmd.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
+    console_cmd.add_argument("--facts", type=Path, metavar="DIR",
+                             help="the metrics page shows the facts in DIR (e.g. from `history`), not these events'")
     ingest_cmd = commands.add_parser("ingest", help="what Salesforce or HubSpot sends, through the CRM intake")
     ingest_cmd.add_argument("crm", choices=["salesforce", "hubspot"])
     ingest_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -167,7 +185,14 @@ def main(argv: list[str] | None = None) -> int:
     history_cmd.add_argument("--out", type=Path, required=True, metavar="DIR")
     history_cmd.add_argument("--handoffs", type=int, default=300)
     history_cmd.add_argument("--months", type=int, default=6)
+    recovery_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in ("redrive", "replay"):
+        return run_recovery_command(args)
+    if args.command == "burst":
+        from local import burst
+
+        return burst.main(args.events, args.seed, args.out)
     if args.command == "history":
         from local import history
 
@@ -198,22 +223,68 @@ def main(argv: list[str] | None = None) -> int:
         except RateRefused as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+    refused: list[str] | None = [] if args.command == "run" else None
     try:
-        events = [event for path in files for event in read_events(path)]
+        events = [event for path in files for event in read_events(path, refused)]
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if getattr(args, "facts", None) is not None:
+        from local.report import ReportInputError, check_facts_dir
+
+        try:
+            check_facts_dir(args.facts)
+        except ReportInputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     _quiet_logs()
     out = _quiet_stdout()
     try:
         if args.command == "console":
             from local.console import serve
 
-            return serve(events, args.decide, args.port, out)
-        code = run(events, decide, as_json, out, injection)
+            return serve(events, args.decide, args.port, out, args.facts)
+        code = run(events, decide, as_json, out, injection, refused)
         if args.command == "demo":
             out.write("\nOpen the console on these handoffs (then http://127.0.0.1:8765/):\n  .venv/bin/python -m local "
                       "console tests/fixtures/closed-won/*.json tests/fixtures/needs-fix/*.json\n")
         return code
     finally:
         out.flush()
+
+
+def recovery_commands(commands: Any) -> None:
+    """`redrive` and `replay`: the operators' recovery API from the command line (local/redrive.py,
+    local/replay.py)."""
+    where = dict(metavar="URL", help="a deployed stage (https://<api-id>.execute-api.<region>.amazonaws.com/v1, "
+                                     "SigV4-signed with your AWS credentials) or a running local API; default: a "
+                                     "fresh embedded stack that runs FILE(s) first")
+    redrive_cmd = commands.add_parser("redrive", help="redrive dead-letter queues to their sources")
+    redrive_cmd.add_argument("files", nargs="*", type=Path, metavar="FILE", help="events to run first (embedded)")
+    redrive_cmd.add_argument("--queue", metavar="NAME", help="one queue (as GET /dead-letters names it); default: "
+                                                             "every queue holding messages")
+    redrive_cmd.add_argument("--dry-run", action="store_true", help="list what would move; change nothing")
+    redrive_cmd.add_argument("--json", action="store_true", help="print the reports as one JSON object")
+    redrive_cmd.add_argument("--api", **where)
+    replay_cmd = commands.add_parser("replay", help="replay a time window of the bus archive onto the bus")
+    replay_cmd.add_argument("files", nargs="*", type=Path, metavar="FILE", help="events to run first (embedded)")
+    replay_cmd.add_argument("--start", required=True, metavar="TIME", help="UTC ISO 8601, e.g. 2026-12-02T00:00:00Z")
+    replay_cmd.add_argument("--end", required=True, metavar="TIME", help="UTC ISO 8601, after --start, not in the future")
+    replay_cmd.add_argument("--wait", type=float, default=600.0, metavar="SECONDS",
+                            help="follow the replay until it completes, at most this long (default 600; 0: do not wait)")
+    replay_cmd.add_argument("--json", action="store_true", help="print the replay as one JSON object")
+    replay_cmd.add_argument("--api", **where)
+
+
+def run_recovery_command(args: argparse.Namespace) -> int:
+    from local import operator_command
+    from local.redrive import redrive
+    from local.replay import replay
+
+    def command(api: Any, out: TextIO, settle: Any = lambda: None) -> int:
+        if args.command == "replay":
+            return replay(api, args.start, args.end, args.wait, args.json, out, sys.stderr, settle)
+        return redrive(api, args.queue, args.dry_run, args.json, out, sys.stderr)
+
+    return operator_command.run(command, api=args.api, files=args.files, decide="approve", read_events=read_events,
+                                input_error=InputError, quiet=_quiet_logs, prepare_stdout=_quiet_stdout)

@@ -112,6 +112,7 @@ class InProcessLambdas:
         self.functions = functions
         self.extra = extra_environment or {}
         self.invocations: list[tuple[str, str | None]] = []  # (function, error type) for tests and stats
+        self.meter: Any = None  # a local.metering.Meter told of each invocation's duration, when set
         install_environ_overlay()
         for path in {str(f.code_path) for f in functions.values()}:
             if path not in sys.path:
@@ -128,6 +129,7 @@ class InProcessLambdas:
         outcome: list[tuple[Any, str | None]] = []
 
         def run() -> None:
+            started, cpu = time.perf_counter(), time.thread_time()
             with function_environment(environment):
                 try:
                     handler = getattr(importlib.import_module(module_name), handler_name)
@@ -136,6 +138,8 @@ class InProcessLambdas:
                     pass
                 except Exception as exc:
                     outcome.append((error_payload(exc), type(exc).__name__))
+            if self.meter is not None:
+                self.meter.invocation(fn.name, time.perf_counter() - started, fn.memory_mb, time.thread_time() - cpu)
 
         worker = threading.Thread(target=contextvars.copy_context().run, args=(run,), daemon=True,
                                   name=f"lambda:{fn.name}")

@@ -23,8 +23,10 @@ invocation timed out, as Lambda does. `FaultPlan(seed=...)` makes `rate` reprodu
 `faults.fired` lists what was injected. Function timeouts are enforced for real (local/lambdas.py).
 """
 
+import copy
 import email
 import email.policy
+import functools
 import json
 import threading
 import time
@@ -35,25 +37,39 @@ from typing import Any
 
 import botocore.endpoint
 import moto
+import moto.dynamodb.models as dynamodb_models
 from botocore.awsrequest import AWSResponse
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from moto.core.responses import EmptyResult
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
-from moto.events.models import EventsBackend, Rule
+from moto.events.models import EventsBackend, Replay, ReplayState, Rule, events_backends
 from moto.ses.responses import EmailResponse
 from moto.sns.models import Subscription
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
     StateTaskServiceCallback,
 )
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.utils import json_path
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from local.faults import FaultPlan, api_error, timed_out_payload
 
-__all__ = ["MOTO_VERSION", "Activity", "FaultPlan", "Invoker", "MotoBridge", "error_payload", "sent_raw_messages"]
+# What the handlers must be told about moto's gaps, set in every function's environment by the
+# runtime: moto 5.2.5 has no SQS message move tasks, so a redrive receives and re-sends.
+GAPS_ENVIRONMENT = {"SQS_MESSAGE_MOVE": "receive-send"}
+
+__all__ = ["GAPS_ENVIRONMENT", "MOTO_VERSION", "Activity", "FaultPlan", "Invoker", "MotoBridge", "error_payload",
+           "sent_raw_messages"]
 
 MOTO_VERSION = "5.2.5"
 
@@ -70,17 +86,20 @@ class Activity:
     def __init__(self) -> None:
         self._lock = threading.Condition()
         self.in_flight = 0
+        self.changes = 0  # work started or finished so far: progress, for waits that follow it
         self.last_change = time.monotonic()
 
     def __enter__(self) -> "Activity":
         with self._lock:
             self.in_flight += 1
+            self.changes += 1
             self.last_change = time.monotonic()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         with self._lock:
             self.in_flight -= 1
+            self.changes += 1
             self.last_change = time.monotonic()
             self._lock.notify_all()
 
@@ -94,16 +113,126 @@ class Activity:
             return False
 
 
+class _TablesNotCopied:
+    """Stands in for the `copy` module inside moto's DynamoDB backend: a Table is not deep-copied,
+    anything else is. moto's TransactWriteItems deep-copies every table it touches (once per item)
+    to roll back a cancelled transaction, which costs O(table) per transaction and grows with every
+    handoff; `journaled_transaction` rolls back from the items it touched instead."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict | None = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def journaled_transaction(original: Callable[..., None]) -> Callable[..., None]:
+    """DynamoDBBackend.transact_write_items with a rollback from a journal of the items it touches
+    (their state before, and each table's stream length): all-or-nothing as on DynamoDB, without
+    copying whole tables (moto's own rollback, with `_TablesNotCopied`, puts back the same table)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    def transact_write_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        journal: list[tuple[Table, Any, Any, Any]] = []
+        streams: dict[int, tuple[Any, list, int]] = {}
+        touched: set[tuple[int, Any, Any]] = set()
+        for entry in transact_items:
+            try:
+                (_, op), = entry.items()
+                table = backend.get_table(op["TableName"])
+                key = op["Item"] if "Item" in op else op["Key"]
+                hash_key = DynamoType(key[table.hash_key_attr])
+                range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+            except Exception:
+                continue  # a malformed entry: moto answers it with its validation error
+            if (id(table), hash_key, range_key) in touched:
+                continue  # the state before the first write is the one to restore
+            touched.add((id(table), hash_key, range_key))
+            journal.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+            shard = table.stream_shard
+            if shard is not None and id(table) not in streams:
+                streams[id(table)] = (shard, shard.items, len(shard.items))
+        try:
+            original(backend, transact_items)
+        except Exception:
+            for table, hash_key, range_key, before in reversed(journal):
+                _restore_item(table, hash_key, range_key, before)
+            for shard, items, length in streams.values():
+                if shard.items is items:
+                    del items[length:]  # no stream record of a write that did not happen
+            raise
+
+    return transact_write_items
+
+
+def bucketed_query(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Table.query without sorting the whole table first: moto's query starts from `all_items()`,
+    every item of the table sorted by key in Python, then keeps those of the queried partition (or
+    index); a query's cost grew with the table, and a burst's tables grow with every handoff. Here
+    a table query sees its own partition and an index query every item unsorted; both then filter
+    and sort their matches exactly as moto does. (Calls are serialized by the bridge's DynamoDB
+    lock, so the table's all_items can be swapped for the call.)"""
+    import inspect
+
+    signature = inspect.signature(original)
+
+    def query(table: Table, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(table, *args, **kwargs).arguments
+        hash_key, index_name = arguments["hash_key"], arguments.get("index_name")
+
+        def partition() -> list[Any]:
+            bucket = table.items.get(hash_key)
+            if bucket is None:
+                return []
+            return list(bucket.values()) if table.range_key_attr else [bucket]
+
+        def unsorted() -> list[Any]:
+            return [item for bucket in table.items.values()
+                    for item in (bucket.values() if table.range_key_attr else [bucket])]
+
+        table.all_items = unsorted if index_name else partition  # type: ignore[method-assign]
+        try:
+            return original(table, *args, **kwargs)
+        finally:
+            del table.all_items
+
+    return query
+
+
+def _restore_item(table: Table, hash_key: Any, range_key: Any, before: Any) -> None:
+    if range_key is None:
+        if before is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = before
+        return
+    if before is not None:
+        table.items[hash_key][range_key] = before
+        return
+    bucket = table.items.get(hash_key)
+    if bucket is not None:
+        bucket.pop(range_key, None)
+        if not bucket:
+            del table.items[hash_key]
+
+
 # Lambda retries a failed asynchronous invocation twice, about one and then two minutes later.
 ASYNC_RETRY_DELAYS = (60, 120)
 
 
 class MotoBridge:
     def __init__(self, invoker: Invoker, *, time_scale: float, start_execution: Callable[[str, str, str], None],
-                 dead_letter: Callable[[str, dict, str], None], function_dead_letters: dict[str, str] | None = None,
-                 faults: FaultPlan | None = None, timeout_of: TimeoutOf | None = None):
-        """`function_dead_letters`: function name -> the queue ARN its failed asynchronous events go to."""
+                 dead_letter: Callable[..., None], function_dead_letters: dict[str, str] | None = None,
+                 faults: FaultPlan | None = None, timeout_of: TimeoutOf | None = None,
+                 concurrency: int | None = None):
+        """`function_dead_letters`: function name -> the queue ARN its failed asynchronous events go to.
+        `concurrency`: how many of Step Functions' Lambda tasks run at once (the others wait their
+        turn, as executions would behind a reserved-concurrency limit, without the throttle); None
+        for no limit. Under a burst an unbounded number of runnable handler threads share the GIL,
+        so a request to the approval API got 1/N of a core and took longer than a browser waits."""
         self.invoker = invoker
+        self.concurrency = threading.BoundedSemaphore(concurrency) if concurrency else None
         self.faults = faults if faults is not None else FaultPlan()
         self.timeout_of = timeout_of or (lambda _name: 3.0)
         self.function_dead_letters = dict(function_dead_letters or {})
@@ -112,6 +241,9 @@ class MotoBridge:
         self.dead_letter = dead_letter
         self.activity = Activity()
         self.slept: list[float] = []  # scaled retry/wait intervals actually slept, for tests
+        self.lambda_clients: dict[tuple[str, str, bool], Any] = {}  # moto's Lambda clients, one per region
+        self.parsed_definitions: dict[str, Any] = {}  # ASL parse trees by definition
+        self.meter: Any = None  # a local.metering.Meter told of every AWS call, when set
         self._originals: dict[str, Any] = {}
 
     # --- install / remove -------------------------------------------------------------------
@@ -131,6 +263,14 @@ class MotoBridge:
             "botocore_endpoint_time": botocore.endpoint.time,
             "ses_send_raw_email": EmailResponse.send_raw_email,
             "sns_deliver": Subscription.publish,
+            "replay_events": Replay.replay_events,
+            "transact_write_items": DynamoDBBackend.transact_write_items,
+            "table_query": Table.query,
+            "dynamodb_models_copy": dynamodb_models.copy,
+            "lambda_client_for": lambda_eval_utils.boto_client_for,
+            "asl_entrypoint": ExecutionWorker._get_evaluation_entrypoint,
+            "json_path_parse": json_path.parse,
+            "result_path_parse": result_path.parse,
         }
         stubber_call = self._originals["stubber_call"]
 
@@ -145,7 +285,14 @@ class MotoBridge:
                 if fault is not None:
                     status, headers, payload = api_error(fault, service, body)
                     return AWSResponse(request.url, status, headers, MockRawResponse(payload))
-            return stubber_call(stubber, event_name, request, **kwargs)
+            response = stubber_call(stubber, event_name, request, **kwargs)
+            if bridge.meter is not None and stubber.enabled and response is not None:
+                _, service, operation = [*event_name.split("."), "", ""][:3]
+                # Only DynamoDB's answers are read (their size is what reads are billed by): reading
+                # a streaming answer (Lambda's Payload, S3's Body) here would leave it empty.
+                body = response.content if service == "dynamodb" else None
+                bridge.meter.api_call(service, operation, request.body, body)
+            return response
         dynamodb_lock = threading.RLock()
         dynamodb_call = self._originals["dynamodb_call"]
 
@@ -159,8 +306,17 @@ class MotoBridge:
                    headers: Any, response_headers: dict) -> bytes:
             fn = backend.get_function(function_name, qualifier)
             event = json.loads(body) if body else {}
+            if (headers or {}).get("X-Amz-Invocation-Type") == "Event":
+                # An asynchronous invoke is queued (202) and run later, with Lambda's retries and the
+                # function's dead-letter queue; moto would run it in the caller's request.
+                bridge._later(bridge._invoke_async, {"Arn": fn.function_arn}, event)
+                return b""
             with bridge.activity:
-                payload, error_type = bridge.run_function(fn.function_name, event)
+                if bridge.concurrency is None:
+                    payload, error_type = bridge.run_function(fn.function_name, event)
+                else:
+                    with bridge.concurrency:
+                        payload, error_type = bridge.run_function(fn.function_name, event)
             if error_type:
                 # Without this header Step Functions sees a success and Retry/Catch never match.
                 response_headers["x-amz-function-error"] = "Unhandled"
@@ -175,7 +331,7 @@ class MotoBridge:
             for target in rule.targets:
                 service = target["Arn"].split(":")[2]
                 if service in ("states", "lambda"):
-                    bridge._deliver(target, service, original_event)
+                    bridge._deliver(target, service, original_event, rule.arn)
             if others:
                 saved = rule.targets
                 rule.targets = others
@@ -237,6 +393,49 @@ class MotoBridge:
             bridge._later(bridge._invoke_async, {"Arn": subscription.endpoint}, event)
             return None
 
+        def replay_events(replay: Replay, archive: Any) -> None:
+            # moto replays the whole archive at once, inside StartReplay; EventBridge replays the
+            # window's events, oldest first, after answering (STARTING, RUNNING, COMPLETED).
+            replay.state = ReplayState.RUNNING
+            bridge._later(bridge._replay, replay, list(archive.events))
+
+        Replay.replay_events = replay_events
+        lambda_clients: dict[tuple[str, str, bool], Any] = {}
+        lambda_client_for = self._originals["lambda_client_for"]
+
+        def cached_lambda_client(region: str, service: str, state_credentials: Any = None) -> Any:
+            # moto builds a boto3 client (loading the service model) for every Lambda task; one
+            # per region serves them all (clients are thread-safe; credentials are moto's fixed ones).
+            from moto.core.models import botocore_stubber
+
+            key = (region, service, botocore_stubber.enabled)
+            client = lambda_clients.get(key)
+            if client is None:
+                client = lambda_clients.setdefault(key, lambda_client_for(region, service, state_credentials))
+            return client
+
+        parsed: dict[str, Any] = {}
+
+        def entrypoint(worker: ExecutionWorker) -> Any:
+            # moto parses the ASL (ANTLR, about 0.17 s for the handoff's) for every execution; the
+            # parse tree is kept per definition and only the evaluation components are built anew
+            # (they carry per-execution state), exactly as AmazonStateLanguageParser.parse does.
+            definition = worker._evaluation_details.state_machine_details.definition
+            tree = parsed.get(definition)
+            if tree is None:
+                program, parsed[definition] = AmazonStateLanguageParser.parse(definition)
+                return program
+            return Preprocessor().visit(tree)
+
+        self.lambda_clients, self.parsed_definitions = lambda_clients, parsed
+        DynamoDBBackend.transact_write_items = journaled_transaction(self._originals["transact_write_items"])
+        dynamodb_models.copy = _TablesNotCopied()  # type: ignore[assignment]
+        Table.query = bucketed_query(self._originals["table_query"])
+        lambda_eval_utils.boto_client_for = cached_lambda_client
+        ExecutionWorker._get_evaluation_entrypoint = entrypoint
+        # JSONPath expressions (ply-parsed, immutable) are parsed again at every state; keep them.
+        json_path.parse = functools.lru_cache(maxsize=4096)(self._originals["json_path_parse"])
+        result_path.parse = functools.lru_cache(maxsize=4096)(self._originals["result_path_parse"])
         EmailResponse.send_raw_email = ses_send_raw_email
         Subscription.publish = sns_deliver
         LambdaSimpleBackend.invoke = invoke
@@ -264,6 +463,14 @@ class MotoBridge:
         botocore.endpoint.time = self._originals["botocore_endpoint_time"]
         EmailResponse.send_raw_email = self._originals["ses_send_raw_email"]
         Subscription.publish = self._originals["sns_deliver"]
+        Replay.replay_events = self._originals["replay_events"]
+        DynamoDBBackend.transact_write_items = self._originals["transact_write_items"]
+        dynamodb_models.copy = self._originals["dynamodb_models_copy"]
+        Table.query = self._originals["table_query"]
+        lambda_eval_utils.boto_client_for = self._originals["lambda_client_for"]
+        ExecutionWorker._get_evaluation_entrypoint = self._originals["asl_entrypoint"]
+        json_path.parse = self._originals["json_path_parse"]
+        result_path.parse = self._originals["result_path_parse"]
         self._originals = {}
 
     # --- behaviour -------------------------------------------------------------------------------
@@ -311,7 +518,22 @@ class MotoBridge:
                 region = topic.split(":")[3]
                 sns_backends[topic.split(":")[4]][region].publish(json.dumps(event), arn=topic)
 
-    def _deliver(self, target: dict, service: str, event: dict) -> None:
+    def _replay(self, replay: Replay, archived: list[dict]) -> None:
+        """The archived events of [EventStartTime, EventEndTime), in the order they happened, each to
+        every rule of the destination bus with a new id and `replay-name`, as EventBridge sends them."""
+        start, end = _epoch(replay.event_start_time), _epoch(replay.event_end_time)
+        chosen = sorted((e for e in archived if start <= _epoch(e.get("time")) < end), key=lambda e: _epoch(e["time"]))
+        bus = events_backends[replay.account_id][replay.region].describe_event_bus(
+            replay.destination["Arn"].split("event-bus/", 1)[-1])
+        for event in chosen:
+            replayed = {**event, "id": str(uuid.uuid4()), "replay-name": replay.name}
+            for rule in list(bus.rules.values()):
+                rule.send_to_targets(replayed, transform_input=False)
+            replay.last_replayed = event["time"]
+        replay.state = ReplayState.COMPLETED
+        replay.end_time = time.time()
+
+    def _deliver(self, target: dict, service: str, event: dict, rule_arn: str = "") -> None:
         """EventBridge target delivery with the target's retry policy and dead-letter queue."""
         attempts = 1 + int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185))
         with self.activity:
@@ -331,7 +553,9 @@ class MotoBridge:
                         self.sleep(min(2 ** attempt, 60))
             dlq = target.get("DeadLetterConfig", {}).get("Arn")
             if dlq:
-                self.dead_letter(dlq, event, last_error)
+                # EventBridge names the target (and rule) of a dead letter in its attributes.
+                self.dead_letter(dlq, event, last_error, {"TARGET_ARN": target["Arn"], **(
+                    {"RULE_ARN": rule_arn} if rule_arn else {})})
 
     def _invoke_async(self, target: dict, event: dict) -> None:
         """Asynchronous invocation as Lambda does it: retried on error, then the function's DLQ."""
@@ -386,6 +610,21 @@ def ses_simulator_events(configuration_set: str, message_id: str, source: str, r
             "timestamp": now, "feedbackId": f"{message_id}-complaint", "complaintFeedbackType": "abuse",
             "complainedRecipients": [{"emailAddress": r} for r in complained]}})
     return events
+
+
+def _epoch(value: Any) -> float:
+    """moto keeps event and replay times as epoch seconds (PutEvents' Time, StartReplay's window);
+    an ISO 8601 string is read too."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            from datetime import datetime
+
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return 0.0
 
 
 def sns_lambda_event(subscription: Any, message: str, message_id: str, subject: str | None) -> dict:

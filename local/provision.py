@@ -160,6 +160,8 @@ class Provisioner:
             return self.out.physical[name]
         if attribute == "QueueName":
             return self.out.physical[name].rsplit("/", 1)[-1]
+        if attribute == "ArchiveName":
+            return self.out.physical[name]
         if attribute == "RootResourceId":
             return "root"
         raise UnsupportedTemplate(f"Fn::GetAtt {name}.{attribute} is not supported by the local runtime")
@@ -352,12 +354,21 @@ class Provisioner:
         self.out.physical[logical] = self.resolve(props["Name"])
         self.out.arns[logical] = bus["EventBusArn"]
 
+    def _create_Events_Archive(self, logical: str, props: dict, _meta: dict) -> None:
+        name = self.resolve(props.get("ArchiveName")) or self._name(logical)[:48]
+        archive = self.client("events").create_archive(
+            ArchiveName=name, EventSourceArn=self.resolve(props["SourceArn"]), Description=props.get("Description", ""),
+            EventPattern=json.dumps(self.resolve(props.get("EventPattern", {}))),
+            RetentionDays=int(props.get("RetentionDays", 0)))
+        self.out.physical[logical] = name
+        self.out.arns[logical] = archive["ArchiveArn"]
+
     def _create_Lambda_Function(self, logical: str, props: dict, meta: dict) -> None:
         if "aws:asset:path" not in meta:
             raise UnsupportedTemplate(f"{logical}: no aws:asset:path metadata; synthesize with the local context")
         environment = {k: self._local_url(str(self.resolve(v)))
                        for k, v in props.get("Environment", {}).get("Variables", {}).items()}
-        name = self._name(logical)
+        name = self.resolve(props.get("FunctionName")) or self._name(logical)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr("placeholder.py", "# runs in-process from the asset path\n")

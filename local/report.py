@@ -52,7 +52,7 @@ def report_on(folder: Path) -> dict[str, Any]:
     except FactsUnreadable as error:
         raise ReportInputError(str(error)) from None
     try:
-        from analytics.metrics import compute
+        from handoff.logic.process_metrics import compute
 
         return compute(db)
     finally:

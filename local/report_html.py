@@ -1,11 +1,11 @@
-"""The report as one self-contained HTML page: inline CSS and SVG charts (analytics/charts.py),
+"""The report as one self-contained HTML page: inline CSS and SVG charts (handoff/adapters/charts.py),
 no script, nothing loaded from elsewhere."""
 
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from analytics import charts
+from handoff.adapters import charts
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0 auto;max-width:980px;padding:1rem;color:#1b1b1b;line-height:1.4}

@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from local.moto_bridge import FaultPlan, MotoBridge
+from local.moto_bridge import GAPS_ENVIRONMENT, FaultPlan, MotoBridge
 from local.outbox import Email, Outbox
 from local.provision import ACCOUNT, REGION, Provisioned, Provisioner
 from local.template import ROOT, load_template
@@ -56,19 +56,24 @@ class _FormReader(HTMLParser):
 
 class EmbeddedRuntime:
     def __init__(self, workdir: Path | None = None, *, time_scale: float = 0.001, quiet_seconds: float = 0.1,
-                 environment: dict[str, str] | None = None, faults: FaultPlan | None = None):
+                 environment: dict[str, str] | None = None, faults: FaultPlan | None = None,
+                 concurrency: int | None = 8):
         """`environment` overrides variables of every function, as a deployment's context would
         (e.g. SYSTEMS_CONFIG pointing the ports at a REST system); it is one value per name for
         the whole stack, like the template's. `faults`: AWS errors to inject (local/faults.py);
-        `runtime.faults` is the plan in use, empty by default."""
+        `runtime.faults` is the plan in use, empty by default. `concurrency`: Step Functions'
+        Lambda tasks running at once (the rest queue; None: no limit), so that the approval API and
+        the runtime's own calls keep a share of the GIL under a burst."""
         self.workdir = workdir or ROOT / ".local" / "run"
         self.time_scale = time_scale
         self.quiet_seconds = quiet_seconds
         self.environment = dict(environment or {})
         self.faults = faults if faults is not None else FaultPlan()
+        self.concurrency = concurrency
         self._mock: Any = None
         self.bridge: MotoBridge | None = None
         self._decided: set[str] = set()  # approval links decide_all has posted
+        self._history_lengths: dict[str, int] = {}  # events seen per running execution (progress)
         self._previous_backoff_sleep: Any = None
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -97,12 +102,14 @@ class EmbeddedRuntime:
         self.api.set_routes(self.resources.routes, self.resources.stage_name)
         self.lambdas = InProcessLambdas(self.resources.functions,
                                         extra_environment={"POWERTOOLS_TRACE_DISABLED": "true",
-                                                           "POWERTOOLS_DEV": "false", **self.environment})
+                                                           "POWERTOOLS_DEV": "false", **GAPS_ENVIRONMENT,
+                                                           **self.environment})
         self.bridge = MotoBridge(self.lambdas, time_scale=self.time_scale, start_execution=self._start_execution,
                                  dead_letter=self._dead_letter,
                                  function_dead_letters={f.name: f.dead_letter_arn for f in self.resources.functions.values()
                                                         if f.dead_letter_arn},
-                                 faults=self.faults, timeout_of=self.lambdas.timeout_of)
+                                 faults=self.faults, timeout_of=self.lambdas.timeout_of,
+                                 concurrency=self.concurrency)
         self.bridge.install()
         from handoff.adapters.system_ports import use_backoff_sleep
 
@@ -159,10 +166,11 @@ class EmbeddedRuntime:
     def _start_execution(self, state_machine_arn: str, name: str, payload: str) -> None:
         self.client("stepfunctions").start_execution(stateMachineArn=state_machine_arn, name=name, input=payload)
 
-    def _dead_letter(self, queue_arn: str, event: dict, error: str) -> None:
+    def _dead_letter(self, queue_arn: str, event: dict, error: str, attributes: dict[str, str] | None = None) -> None:
         url = self.client("sqs").get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
         self.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(event), MessageAttributes={
-            "ERROR_MESSAGE": {"DataType": "String", "StringValue": error[:256]}})
+            name: {"DataType": "String", "StringValue": value[:256]}
+            for name, value in {"ERROR_MESSAGE": error, **(attributes or {})}.items()})
 
     def set_parameter(self, name: str, value: str) -> None:
         """Change deploy-time configuration as an operator would (aws ssm put-parameter); the
@@ -196,23 +204,39 @@ class EmbeddedRuntime:
             results += self.client("events").put_events(Entries=entries[i:i + 10])["Entries"]
         return results
 
-    def executions(self) -> list[dict]:
+    def executions(self, status: str | None = None) -> list[dict]:
+        """Every execution of the handoff workflow (all pages), or those with `status`."""
         sfn = self.client("stepfunctions")
         machine = self.physical("HandoffWorkflow", "AWS::StepFunctions::StateMachine")
-        return sfn.list_executions(stateMachineArn=machine)["executions"]
+        pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=machine,
+                                                              **({"statusFilter": status} if status else {}))
+        return [e for page in pages for e in page["executions"]]
 
     def wait_settled(self, timeout: float = 60.0) -> None:
-        """Until every handoff stops moving: finished, blocked, or paused on an approval."""
+        """Until every handoff stops moving: finished, blocked, or paused on an approval. The wait
+        follows progress, however long the whole takes: it gives up (TimeoutError) only when
+        nothing has moved for `timeout` seconds: no invocation, delivery, retry or wait started or
+        finished, none in flight (each is bounded: function timeouts are enforced), no execution
+        event."""
         assert self.bridge is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.bridge.activity.wait_quiet(self.quiet_seconds, deadline):
-                break
-            running = [e for e in self.executions() if e["status"] == "RUNNING"]
-            if all(self._paused_on_approval(e) for e in running) and self.queue_poller.drained():
-                return
+        activity = self.bridge.activity
+        seen, moved_at = (activity.changes, -1), time.monotonic()
+        while True:
+            if activity.wait_quiet(self.quiet_seconds, time.monotonic() + min(timeout, 1.0)):
+                running = self.executions("RUNNING")
+                paused = [self._paused_on_approval(e) for e in running]
+                if all(paused) and self.queue_poller.drained():
+                    return
+                # Something runs without a Lambda call in flight (between states, or a message on
+                # its way to a queue's consumer): progress is also the execution events.
+                now = (activity.changes, sum(self._history_lengths.get(e["executionArn"], 0) for e in running))
+            else:
+                now = (activity.changes, seen[1])
+            if now != seen or activity.in_flight:
+                seen, moved_at = now, time.monotonic()
+            elif time.monotonic() - moved_at >= timeout:
+                raise TimeoutError(f"handoffs made no progress for {timeout} s")
             time.sleep(0.02)
-        raise TimeoutError(f"handoffs still moving after {timeout} s")
 
     def history(self, execution_arn: str) -> list[dict]:
         """An execution's whole history, oldest first."""
@@ -232,6 +256,7 @@ class EmbeddedRuntime:
         still open. The handoff's status alone is not enough: it reads AWAITING_APPROVAL from the
         readiness check on, before the approvals are requested and mailed."""
         events = self.history(execution["executionArn"])
+        self._history_lengths[execution["executionArn"]] = len(events)
         starts = [i for i, e in enumerate(events) if e["type"] == "MapStateStarted"]
         if not starts:
             return False
@@ -332,6 +357,15 @@ class EmbeddedRuntime:
         if event is not None:
             body["event"] = event
         return self._api_call("POST", "/quarantine/requeue", body)
+
+    def dead_letters(self) -> tuple[int, dict]:
+        """GET /dead-letters: every dead-letter queue with its source and the messages waiting."""
+        return self._api_call("GET", "/dead-letters")
+
+    def redrive(self, queue: str, *, dry_run: bool = False) -> tuple[int, dict]:
+        """POST /dead-letters/{queue}/redrive (a dry run says what would move and changes nothing)."""
+        return self._api_call("POST", f"/dead-letters/{urllib.parse.quote(queue, safe='')}/redrive",
+                              {"dryRun": dry_run})
 
     # --- approvals as a person does them -----------------------------------------------------------
     def approval_links(self, *, since: int = 0) -> list[tuple[Email, str]]:

@@ -1,6 +1,6 @@
 """The functions' settings: typed, named once, read from the environment. The environment variable
-names are the deployment's interface (infra/wiring.py sets them): each is named here and nowhere else
-in the functions.
+names are the deployment's interface (infra/wiring.py sets them): each is named here (the CRM
+adapters' secrets and settings, adapters.crm, still read theirs where they are used).
 
 `settings()` builds a `Settings` once per environment: on Lambda once per process; in the embedded
 runtime, where several functions share one process and each invocation sees its own variables
@@ -58,6 +58,13 @@ class Settings:
     hubspot_queue_url = Variable("HUBSPOT_QUEUE_URL")
     facts_delivery_stream = Variable("FACTS_DELIVERY_STREAM")
     dead_letter_queues = Variable("DEAD_LETTER_QUEUES", "{}")  # JSON: queue name -> URL
+    # The recovery API (infra/recovery.py): dead-letter queues with their sources, the bus archive.
+    redrive_queues = Variable("REDRIVE_QUEUES", "{}")  # JSON: queue name -> [url, kind, source]
+    sqs_message_move = Variable("SQS_MESSAGE_MOVE", "move-task")  # or receive-send (no move tasks: moto)
+    archive_name = Variable("ARCHIVE_NAME")
+    archive_arn = Variable("ARCHIVE_ARN")
+    event_bus_arn = Variable("EVENT_BUS_ARN")
+    replay_name_prefix = Variable("REPLAY_NAME_PREFIX", "replay")
 
     # Mail and links
     mail_from = Variable("MAIL_FROM")
@@ -68,9 +75,30 @@ class Settings:
     work_queue_emails = Variable("WORK_QUEUE_EMAILS", "{}")  # JSON: owner group -> mailbox
     work_queue_sla_hours = Variable("WORK_QUEUE_SLA_HOURS", "{}")  # JSON: owner group -> hours
 
+    # Configuration in Parameter Store (adapters.configuration): the parameters' names
+    approvers_parameter = Variable("APPROVERS_PARAMETER", optional=True)
+    delivery_leads_parameter = Variable("DELIVERY_LEADS_PARAMETER", optional=True)
+    delivery_leads_email = Variable("DELIVERY_LEADS_EMAIL", optional=True)  # before the parameter existed
+    playbooks_parameter_path = Variable("PLAYBOOKS_PARAMETER_PATH", optional=True)
+    systems_config_parameter = Variable("SYSTEMS_CONFIG_PARAMETER", optional=True)
+    config_max_age_seconds = Variable("CONFIG_MAX_AGE_SECONDS", optional=True)
+
+    # Process metrics (the console's metrics page): the Athena workgroup and Glue database in AWS;
+    # in the local runtime a folder of fact files DuckDB reads instead (LOCAL_ONLY)
+    analytics_workgroup = Variable("ANALYTICS_WORKGROUP")
+    analytics_database = Variable("ANALYTICS_DATABASE")
+    metrics_facts_dir = Variable("METRICS_FACTS_DIR", optional=True)
+
     # Systems of record and CRMs
+    systems_config = Variable("SYSTEMS_CONFIG", optional=True)  # JSON; overrides the parameter
     systems_secret_arn = Variable("SYSTEMS_SECRET_ARN", optional=True)
     salesforce_event_sources = Variable("SALESFORCE_EVENT_SOURCES", optional=True)  # comma-separated
+
+    # Contract analysis, mail feedback, metrics
+    contract_analyser = Variable("CONTRACT_ANALYSER", "offline", optional=True)  # offline | bedrock
+    bedrock_model_id = Variable("BEDROCK_MODEL_ID", optional=True)
+    ses_configuration_set = Variable("SES_CONFIGURATION_SET", optional=True)
+    metrics_namespace = Variable("POWERTOOLS_METRICS_NAMESPACE", "ClosedWonHandoff", optional=True)
 
     # Set by Lambda itself
     function_name = Variable("AWS_LAMBDA_FUNCTION_NAME", optional=True)
@@ -80,6 +108,8 @@ class Settings:
         return self.values.get(variable.name) or None
 
 
+# Set by the embedded runtime only (local/), never by the stack.
+LOCAL_ONLY = ("METRICS_FACTS_DIR",)
 VARIABLES = tuple(sorted({v.name for v in vars(Settings).values() if isinstance(v, Variable)}))
 
 

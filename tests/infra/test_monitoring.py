@@ -31,7 +31,7 @@ def test_business_dashboard_shows_handoffs_by_service_line_cycle_time_approvals_
     assert '"ClosedWonToActivationSeconds"' in text and '"stat":"p50"' in text and '"stat":"p90"' in text
     assert '"ApprovalsPending"' in text and '"OldestPendingApprovalSeconds"' in text
     assert "MAX(OpenWorkItems)" in text and "MAX(OldestOpenWorkItemAgeSeconds)" in text and "GROUP BY OwnerGroup" in text
-    assert len(_titles(board)) == 8
+    assert len(_titles(board)) == 14  # 8, and the live process metrics (test_process_metrics_infra.py)
 
 
 def test_technical_dashboard_covers_executions_lambdas_queues_api_ses_and_systems(template: dict) -> None:

@@ -43,7 +43,8 @@ def test_handoff_api_may_query_the_indexes_but_never_scan(template: dict) -> Non
 def test_the_openapi_route_table_is_what_api_gateway_serves_with_the_handoff_api(template: dict) -> None:
     from handoff.contracts.operators_api import OPERATIONS
 
-    served = {route for route, target in routes(template).items()
-              if target["handler"] == "handoff.handlers.handoff_api.handler"}
-    assert served == {(op.method, op.path) for op in OPERATIONS}
+    for module in ("handoff_api", "recovery_api"):
+        served = {route for route, target in routes(template).items()
+                  if target["handler"] == f"handoff.handlers.{module}.handler"}
+        assert served == {(op.method, op.path) for op in OPERATIONS if op.handler == module}
     assert all(routes(template)[(op.method, op.path)]["authorization"] == "AWS_IAM" for op in OPERATIONS)

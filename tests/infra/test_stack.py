@@ -218,6 +218,11 @@ def test_api_routes_approvals_by_signed_link_and_handoffs_by_iam(template: dict)
                                                  "handler": "handoff.handlers.launch_packet_api.handler"},
         ("POST", "/handoffs/{handoffId}/retry"): {"authorization": "AWS_IAM", "handler": operators},
         ("POST", "/quarantine/requeue"): {"authorization": "AWS_IAM", "handler": "handoff.handlers.recovery_api.handler"},
+        ("GET", "/dead-letters"): {"authorization": "AWS_IAM", "handler": "handoff.handlers.recovery_api.handler"},
+        ("POST", "/dead-letters/{queue}/redrive"): {"authorization": "AWS_IAM",
+                                                    "handler": "handoff.handlers.recovery_api.handler"},
+        ("POST", "/replays"): {"authorization": "AWS_IAM", "handler": "handoff.handlers.recovery_api.handler"},
+        ("GET", "/replays/{replayName}"): {"authorization": "AWS_IAM", "handler": "handoff.handlers.recovery_api.handler"},
         # HubSpot calls it without AWS credentials; the function verifies X-HubSpot-Signature-v3.
         ("POST", "/crm/hubspot/webhook"): {"authorization": "NONE", "handler": "handoff.handlers.hubspot_webhook.handler"},
     }

@@ -8,10 +8,10 @@ import pytest
 import sqlglot
 
 from analytics.engine import FactsDb, FactsUnreadable
-from analytics.metrics import compute
 from analytics.schema import FACT_COLUMNS
 from analytics.sql import queries, views
 from handoff.domain.facts import Fact, sequence_text
+from handoff.logic.process_metrics import compute
 
 T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 _seq = iter(range(1, 10_000))

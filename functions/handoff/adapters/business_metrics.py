@@ -11,18 +11,18 @@ the steps calling them):
 - ApprovalsPending, OldestPendingApprovalSeconds by {} (the sweeper, every 15 minutes).
 infra/monitoring.py reads these names; docs: README "Dashboards and alarms"."""
 
-import os
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from handoff.contracts.event import ClosedWonEvent
+from handoff.settings import settings
 
 HANDOFF_METRICS = ("HandoffsStarted", "HandoffsBlocked", "HandoffsActivated", "HandoffsFailed")
 
 
 def _namespace() -> str:
-    return os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ClosedWonHandoff"
+    return settings().metrics_namespace
 
 
 def _emit(name: str, value: float, unit: MetricUnit, dimensions: dict[str, str]) -> None:

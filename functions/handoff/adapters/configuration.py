@@ -7,7 +7,6 @@ Read through Powertools Parameters: one SSM client and one cache per process, a 
 after CONFIG_MAX_AGE_SECONDS (default 300) so an edit is picked up within minutes. Each text is
 parsed and validated once per distinct value; a bad value fails with the parameter and key named."""
 
-import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -22,11 +21,13 @@ from handoff.config import ConfigurationError
 from handoff.contracts import ClosedWonEvent
 from handoff.domain.approvals import ApproverDirectory
 from handoff.domain.playbooks import Playbook
+from handoff.settings import Settings, Variable, settings
 
-APPROVERS = "APPROVERS_PARAMETER"
-DELIVERY_LEADS = "DELIVERY_LEADS_PARAMETER"
-PLAYBOOKS = "PLAYBOOKS_PARAMETER_PATH"
-SYSTEMS = "SYSTEMS_CONFIG_PARAMETER"
+# The variables naming the parameters (infra/configuration.py sets them).
+APPROVERS = Settings.approvers_parameter.name
+DELIVERY_LEADS = Settings.delivery_leads_parameter.name
+PLAYBOOKS = Settings.playbooks_parameter_path.name
+SYSTEMS = Settings.systems_config_parameter.name
 DEFAULT_MAX_AGE_SECONDS = 300
 # The repo's approver directory: the parameter's default at deploy time, and what runs without one.
 DEFAULT_APPROVERS_FILE = Path(__file__).resolve().parent.parent / "config" / "approvers.yaml"
@@ -51,18 +52,18 @@ def forget() -> None:
 
 
 def _max_age() -> int:
-    return int(os.environ.get("CONFIG_MAX_AGE_SECONDS") or DEFAULT_MAX_AGE_SECONDS)
+    return int(settings().config_max_age_seconds or DEFAULT_MAX_AGE_SECONDS)
 
 
-def _value(variable: str) -> tuple[str, str] | None:
+def _value(variable: Variable) -> tuple[str, str] | None:
     """(parameter name, its text), or None when the function is not configured with one."""
-    name = os.environ.get(variable)
+    name = variable.__get__(settings(), Settings)
     if not name:
         return None
     try:
         return name, str(_ssm().get(name, max_age=_max_age()))
     except Exception as exc:
-        raise ConfigurationError(f"SSM parameter {name} ({variable}) cannot be read: {exc}") from exc
+        raise ConfigurationError(f"SSM parameter {name} ({variable.name}) cannot be read: {exc}") from exc
 
 
 def key_path(loc: tuple) -> str:
@@ -90,7 +91,7 @@ def load_approver_directory(path: Path = DEFAULT_APPROVERS_FILE) -> ApproverDire
 
 
 def approver_directory() -> ApproverDirectory:
-    found = _value(APPROVERS)
+    found = _value(Settings.approvers_parameter)
     if found is None:  # unit tests without a deployment: the repo's file
         return load_approver_directory()
     name, text = found
@@ -107,9 +108,9 @@ def parse_address(text: str, origin: str) -> str:
 
 
 def delivery_leads_email() -> str:
-    found = _value(DELIVERY_LEADS)
+    found = _value(Settings.delivery_leads_parameter)
     if found is None:
-        legacy = os.environ.get("DELIVERY_LEADS_EMAIL")
+        legacy = settings().delivery_leads_email
         if not legacy:
             raise ConfigurationError(f"environment variable {DELIVERY_LEADS} is not set")
         return parse_address(legacy, "DELIVERY_LEADS_EMAIL")
@@ -120,7 +121,7 @@ def delivery_leads_email() -> str:
 # --- playbooks -----------------------------------------------------------------------------------------
 def playbook_sources() -> tuple[str, dict[str, str]] | None:
     """(path, {file stem: YAML text}) of the playbook parameters, None when not configured."""
-    path = os.environ.get(PLAYBOOKS)
+    path = settings().playbooks_parameter_path
     if not path:
         return None
     try:
@@ -151,9 +152,9 @@ def playbook_for(deal: ClosedWonEvent) -> Playbook:
 def systems_config_text() -> str:
     """The SYSTEMS_CONFIG JSON: the parameter's value; the variable, when set, overrides it (the
     embedded runtime's tests point the ports at a fake ERP this way)."""
-    override = os.environ.get("SYSTEMS_CONFIG")
+    override = settings().systems_config
     if override:
         return override
-    found = _value(SYSTEMS)
+    found = _value(Settings.systems_config_parameter)
     return found[1] if found else "{}"
 

@@ -57,6 +57,9 @@ dt{font-weight:600}
 dd{margin:0}
 ol.history{padding-left:1.2rem}
 svg{max-width:100%;height:auto}
+dl.kpis{grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:8px}
+.kpis div{border:1px solid #d0d4dc;border-radius:6px;padding:8px}.kpis dd{font-size:1.3rem;font-weight:700}
+figure{margin:0}
 @media (max-width:640px){dl{grid-template-columns:1fr}
 .who{margin-left:0}
 }
@@ -106,7 +109,7 @@ class Page:
                 f'<button type="submit"{" class=" + chr(34) + style + chr(34) if style else ""}>{e(button)}</button></form>')
 
 
-NAV = (("/handoffs", "Handoffs"), ("/queue", "Work queue"), ("/approvals", "My approvals"))
+NAV = (("/handoffs", "Handoffs"), ("/queue", "Work queue"), ("/approvals", "My approvals"), ("/metrics", "Metrics"))
 
 
 def layout(page: Page, title: str, body: str, active: str = "") -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
+from handoff.adapters.dynamodb_pages import every_item
 from handoff.contracts.event import ClosedWonEvent
 from handoff.contracts.money import Money
 from handoff.contracts.timestamps import iso
@@ -72,15 +73,9 @@ class DynamoHandoffIndex:
             condition &= Key(SEARCH_KEY).gte(lower)
         elif upper is not None:
             condition &= Key(SEARCH_KEY).lte(upper)
-        kwargs: dict[str, Any] = {}
-        while True:
-            page = self._table.query(IndexName=index, KeyConditionExpression=condition, ScanIndexForward=forward,
-                                     Limit=batch, **kwargs)
-            for item in page["Items"]:
-                yield _indexed(item)
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in every_item(self._table.query, IndexName=index, KeyConditionExpression=condition,
+                               ScanIndexForward=forward, Limit=batch):
+            yield _indexed(item)
 
     def received_years(self) -> list[str]:
         item = self._table.get_item(Key=YEARS_KEY).get("Item") or {}

@@ -8,6 +8,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
+from handoff.adapters.dynamodb_pages import every_item
 from handoff.adapters.handoff_keys import JSON_FIELDS, RECORD, pk
 from handoff.contracts import ExceptionEntry, HandoffRecord
 from handoff.contracts.record import ApprovalEntry, TimelineEntry
@@ -57,16 +58,9 @@ class HandoffRecordView:
 
     def handoff_ids(self) -> list[str]:
         """Every handoff (operator listing; a Scan is fine at this scale, the table is keyed for the flow)."""
-        ids, kwargs = [], {}
-        while True:
-            page = self._table.scan(
-                FilterExpression="sk = :r", ExpressionAttributeValues={":r": RECORD},
-                ProjectionExpression="handoffId", **kwargs,
-            )
-            ids += [i["handoffId"] for i in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return sorted(ids)
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = every_item(self._table.scan, FilterExpression="sk = :r", ExpressionAttributeValues={":r": RECORD},
+                           ProjectionExpression="handoffId")
+        return sorted(i["handoffId"] for i in items)
 
     def _items(self, handoff_id: str) -> tuple[list[dict], dict]:
         """Every item of the handoff, and its RECORD item among them (HandoffNotFound without one)."""
@@ -77,14 +71,7 @@ class HandoffRecordView:
         return items, base
 
     def _query(self, handoff_id: str) -> list[dict]:
-        items, kwargs = [], {}
-        while True:
-            page = self._table.query(KeyConditionExpression=Key("pk").eq(pk(handoff_id)), ConsistentRead=True,
-                                     **kwargs)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return list(every_item(self._table.query, KeyConditionExpression=Key("pk").eq(pk(handoff_id)), ConsistentRead=True))
 
 
 def _approval_entry(item: dict) -> ApprovalEntry:

@@ -2,7 +2,6 @@
 send_raw_email. An approval email carries exactly one link: the signed approval page, which
 decides nothing by itself. Nothing here ever sees the task token."""
 
-import os
 import unicodedata
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -12,6 +11,7 @@ from typing import Any
 
 from handoff.adapters.ses_feedback import MESSAGE_TAGS_HEADER, message_tags
 from handoff.domain.approvals import Approval, Contact, human_time, summary_rows
+from handoff.settings import settings
 
 _KIND = {"legal": "Legal", "finance": "Finance", "compliance": "Compliance", "procurement": "Procurement"}
 _STYLE = "font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:15px;line-height:1.5;color:#1b1b1b"
@@ -175,7 +175,7 @@ class Mailer:
         self.sender = sender
         # The stack's configuration set publishes bounces and complaints; the identity may be one
         # the stack did not create, so it is named on every send rather than as the identity's default.
-        self.configuration_set = configuration_set or os.environ.get("SES_CONFIGURATION_SET") or None
+        self.configuration_set = configuration_set or settings().ses_configuration_set or None
 
     def send(self, msg: EmailMessage) -> str:
         """Send through SES send_raw_email; returns the SES message id."""

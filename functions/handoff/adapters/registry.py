@@ -9,7 +9,6 @@ the one secret the functions are granted; `secret_key` picks the system's object
 """
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from handoff.adapters.credentials import AuthProvider, SecretCache
 from handoff.adapters.ledger import LEDGER_ADAPTERS, LedgerStore
 from handoff.adapters.rest import REST_ADAPTERS, RestClient, RestSystemConfig
 from handoff.ports import Billing, CrmWriteback, CustomerMaster, Procurement, Projects, Staffing
+from handoff.settings import settings as current_settings
 
 ENV_VAR = "SYSTEMS_CONFIG"
 DEFAULT_ADAPTER = "ledger"
@@ -125,7 +125,7 @@ ADAPTER_FACTORIES: dict[str, Callable[[str, dict[str, Any], _Shared], Any]] = {
 def load_config(config: dict[str, Any] | str | None = None) -> dict[str, dict[str, Any]]:
     """The systems configuration from a dict, a JSON string, or the SYSTEMS_CONFIG variable."""
     if config is None:
-        config = os.environ.get(ENV_VAR, "")
+        config = current_settings().systems_config
     if isinstance(config, str):
         try:
             config = json.loads(config) if config.strip() else {}

@@ -7,6 +7,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
+from handoff.adapters.dynamodb_pages import every_item
 from handoff.domain.approval_carryover import RequiredEarlier
 
 _PREFIX = "REQUIRED_APPROVALS#"
@@ -24,14 +25,9 @@ class RequiredApprovals:
         })
 
     def earlier(self, handoff_id: str, before_round: int) -> list[RequiredEarlier]:
-        found, kwargs = [], {}
-        while True:
-            page = self._table.query(
-                KeyConditionExpression=Key("pk").eq(f"HANDOFF#{handoff_id}") & Key("sk").begins_with(_PREFIX),
-                ConsistentRead=True, **kwargs)
-            for item in page["Items"]:
-                if int(item["sk"].removeprefix(_PREFIX)) < before_round:
-                    found += [RequiredEarlier.model_validate(r) for r in json.loads(item["required"])]
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        found = []
+        condition = Key("pk").eq(f"HANDOFF#{handoff_id}") & Key("sk").begins_with(_PREFIX)
+        for item in every_item(self._table.query, KeyConditionExpression=condition, ConsistentRead=True):
+            if int(item["sk"].removeprefix(_PREFIX)) < before_round:
+                found += [RequiredEarlier.model_validate(r) for r in json.loads(item["required"])]
+        return found

@@ -13,6 +13,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from handoff.adapters.dynamodb_pages import every_item
 from handoff.domain.work_items import OWNER_GROUPS, WorkItem
 
 QUEUE_INDEX = "byQueue"
@@ -76,13 +77,7 @@ class WorkItemStore:
         raise WorkItemConflict(f"work item {item_id} kept changing; nothing written")
 
     def _query(self, **kwargs: Any) -> list[WorkItem]:
-        items, start = [], {}
-        while True:
-            page = self._table.query(**kwargs, **start)
-            items += [WorkItem.model_validate_json(i["item"]) for i in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return items
-            start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+        return [WorkItem.model_validate_json(i["item"]) for i in every_item(self._table.query, **kwargs)]
 
     def marked(self, key: str) -> bool:
         """A marker (a digest sent): not a work item, in no index."""

@@ -149,10 +149,15 @@ SchemaVersion = Annotated[str, AfterValidator(_known_major)]
 CrmSource = Annotated[str, Field(pattern=r"^crm\.")]
 
 
-class ClosedWonDetail(CanonicalModel):
+class EventHeader(CanonicalModel):
+    """What every CRM event's detail starts with (closed-won and stage changed share it)."""
+
     schema_version: SchemaVersion
     event_id: NonEmpty
     occurred_at: AwareDatetime
+
+
+class ClosedWonDetail(EventHeader):
     opportunity: Opportunity
     account: Account
     contract: Contract
@@ -161,8 +166,13 @@ class ClosedWonDetail(CanonicalModel):
     subcontractors: list[Subcontractor] = Field(default_factory=list)
 
 
-class ClosedWonEvent(CanonicalModel):
+class CrmEnvelope(CanonicalModel):
+    """The EventBridge envelope every CRM event comes in; each event adds its detail-type and detail."""
+
     source: CrmSource
+
+
+class ClosedWonEvent(CrmEnvelope):
     detail_type: Literal["Opportunity Closed Won"] = Field(alias="detail-type")
     detail: ClosedWonDetail
 

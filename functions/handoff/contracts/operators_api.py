@@ -12,6 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from handoff.contracts.base import RecordModel
 from handoff.contracts.event import ClosedWonEvent
 from handoff.contracts.record import HandoffRecord
+from handoff.contracts.recovery import (
+    DeadLetterQueues,
+    DryRunBody,
+    RedriveReport,
+    ReplayBody,
+    ReplayProgress,
+    ReplayStarted,
+    RequeueBody,
+    RequeueReport,
+)
 from handoff.contracts.search import SearchPage, SearchParameters
 
 
@@ -82,9 +92,13 @@ class Operation:
     body: type[BaseModel] | None = None  # an optional JSON body
     description: str = ""
     tags: tuple[str, ...] = field(default=("handoffs",))
+    handler: str = "handoff_api"  # the module of handoff.handlers that serves it
 
 
-PATH_PARAMETERS = {"handoffId": "The handoff's id: ho- and 16 hex digits, derived from the CRM source and opportunity."}
+PATH_PARAMETERS = {"handoffId": "The handoff's id: ho- and 16 hex digits, derived from the CRM source and opportunity.",
+                   "queue": "A dead-letter queue's name as GET /dead-letters lists it (or the SQS queue's own name).",
+                   "replayName": "The replay's name, as POST /replays answered it."}
+RECOVERY_TAGS, RECOVERY_HANDLER = ("recovery",), "recovery_api"
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/handoffs", "searchHandoffs", "Search the handoffs: filters, sort, cursor pages",
@@ -99,4 +113,30 @@ OPERATIONS: tuple[Operation, ...] = (
               "Resume a FAILED handoff at the step that failed, once the cause is fixed (no body)",
               {202: ("Accepted: a new execution resumes it; GET the handoff to follow it. The caller's IAM ARN "
                      "is on the timeline (Retry <n>).", RetryAccepted), **errors(404, 409, 503)}),
+    Operation("GET", "/dead-letters", "listDeadLetterQueues",
+              "Every dead-letter queue: its source, how a redrive sends its messages back, how many wait",
+              {200: ("The dead-letter queues.", DeadLetterQueues)}, tags=RECOVERY_TAGS, handler=RECOVERY_HANDLER),
+    Operation("POST", "/dead-letters/{queue}/redrive", "redriveDeadLetters",
+              "Redrive a dead-letter queue to its source, or say what would move ({\"dryRun\": true})",
+              {200: ("Dry run: the count, message ids and a summary per message; nothing changed.", RedriveReport),
+               202: ("Redriven: each message sent on (deleted only once the destination took it), or SQS's move "
+                     "task started.", RedriveReport),
+               404: ("No dead-letter queue of that name (the names are in problems' message).", ErrorAnswer),
+               **errors(422, 503)},
+              body=DryRunBody, tags=RECOVERY_TAGS, handler=RECOVERY_HANDLER),
+    Operation("POST", "/replays", "replayArchive",
+              "Replay a time window of the bus archive onto the bus (every rule gets the events again, each with "
+              "replay-name; receivers are idempotent, so what already ran is a duplicate)",
+              {202: ("Started: follow it with GET /replays/{replayName}.", ReplayStarted),
+               422: ("The window cannot be replayed: end not after start, in the future, or before the archive's "
+                     "retention (the field is named in problems).", ErrorAnswer), **errors(503)},
+              body=ReplayBody, tags=RECOVERY_TAGS, handler=RECOVERY_HANDLER),
+    Operation("GET", "/replays/{replayName}", "getReplay", "How a replay is going",
+              {200: ("The replay's state and window.", ReplayProgress),
+               404: ("No replay of that name.", ErrorAnswer)}, tags=RECOVERY_TAGS, handler=RECOVERY_HANDLER),
+    Operation("POST", "/quarantine/requeue", "requeueQuarantine",
+              "Re-ingest quarantined events that meet the contract now, or one with a corrected event",
+              {200: ("Dry run: what would be requeued and what is still invalid.", RequeueReport),
+               202: ("Requeued: put on the bus once, moved out of the quarantine.", RequeueReport),
+               **errors(422, 503)}, body=RequeueBody, tags=RECOVERY_TAGS, handler=RECOVERY_HANDLER),
 )

@@ -9,16 +9,16 @@ staffing needs known so far. Unknown extra fields are accepted and kept, as for 
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from handoff.contracts.base import CanonicalModel
 from handoff.contracts.event import (
     ContractType,
     Country,
-    CrmSource,
+    CrmEnvelope,
+    EventHeader,
     NonEmpty,
     Person,
-    SchemaVersion,
     StaffingNeed,
     parse_envelope,
 )
@@ -53,18 +53,14 @@ class PipelineContract(CanonicalModel):
     type: ContractType
 
 
-class StageChangedDetail(CanonicalModel):
-    schema_version: SchemaVersion
-    event_id: NonEmpty
-    occurred_at: AwareDatetime
+class StageChangedDetail(EventHeader):
     opportunity: PipelineOpportunity
     account: PipelineAccount
     contract: PipelineContract | None = None
     staffing: list[StaffingNeed] = Field(default_factory=list)
 
 
-class StageChangedEvent(CanonicalModel):
-    source: CrmSource
+class StageChangedEvent(CrmEnvelope):
     detail_type: Literal["Opportunity Stage Changed"] = Field(alias="detail-type")
     detail: StageChangedDetail
 

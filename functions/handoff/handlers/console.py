@@ -8,6 +8,7 @@ GET  /queue                     the work queue by priority (filters: group, stat
 GET  /queue/{itemId}            one item: facts, comments, history, the forms below
 POST /queue/{itemId}/claim|comment|resolve|dismiss
 GET  /approvals                 my pending approvals; POST /approvals/{approvalId} decides one
+GET  /metrics                   the process metrics as charts (filter: serviceLine): DuckDB locally, Athena in AWS
 GET  /login, /auth/callback, /logout   the Cognito hosted UI (authorization code flow with PKCE)
 
 Every page needs a verified session; every POST a CSRF token bound to it; working an item needs
@@ -25,6 +26,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.adapters import aws
 from handoff.adapters import console_auth as auth
+from handoff.adapters import console_metrics_page as metrics_page
 from handoff.adapters import console_pages as pages
 from handoff.adapters.approvals_store import ApprovalStore, TaskCallback
 from handoff.adapters.handoff_index import DynamoHandoffIndex
@@ -34,12 +36,14 @@ from handoff.adapters.task_tokens import TaskTokens
 from handoff.config import setting
 from handoff.domain import work_items as wi
 from handoff.domain.errors import HandoffNotFound, IntegrationTransient, ResubmissionRefused
+from handoff.handlers import _process_metrics
 from handoff.handlers._runtime import event_bus, logger, metrics, store, tracer, workflow
 from handoff.handlers._work_queue import items, sync_dead_letters
 from handoff.logic import approval_decisions, console_handoffs
 from handoff.logic import work_queue as queue
 from handoff.logic.retry_handoff import retry_handoff
 from handoff.logic.search_handoffs import SearchRefused
+from handoff.ports.metrics import MetricsUnavailable
 
 app = APIGatewayRestResolver()
 
@@ -316,6 +320,22 @@ def decide(approval_id: str) -> Response:
         metrics.add_metric(name="ApprovalsDecidedInConsole", unit=MetricUnit.Count, value=1)
         return _approvals_page(page, done=result.message)
     return _approvals_page(page, 409 if result.approval else 404, error=result.message)
+
+
+# --- process metrics -------------------------------------------------------------------------------------
+@app.get("/metrics")
+def process_metrics() -> Response:
+    page = _page()
+    report, source = _process_metrics.current()
+    line = (app.current_event.get_query_string_value("serviceLine") or "").strip()[:100]
+    return _html(200, metrics_page.metrics_page(page, report, source, _now(), line))
+
+
+@app.exception_handler(MetricsUnavailable)
+def _no_metrics(exc: MetricsUnavailable) -> Response:
+    logger.warning("process metrics unavailable", extra={"reason": str(exc)})
+    return _html(503, pages.message_page(_page(), "Process metrics",
+                                         "The metrics could not be computed just now. Try again in a minute."))
 
 
 # --- errors ------------------------------------------------------------------------------------------------

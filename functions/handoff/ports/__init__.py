@@ -2,14 +2,7 @@
 
 from typing import Protocol
 
-from handoff.contracts import (
-    Account,
-    BillingSchedule,
-    CustomerRef,
-    ProjectShell,
-    PurchaseRequisition,
-    StaffingRequest,
-)
+from handoff.contracts import Account, BillingSchedule, CustomerRef, ProjectShell, PurchaseRequisition, StaffingRequest
 
 
 class CustomerMaster(Protocol):

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handoff.adapters.ledger.names import name_key, tax_key
-from handoff.adapters.ledger.store import SYSTEM, Contended, LedgerStore, derived_id
+from handoff.adapters.ledger.store import SYSTEM, Contended, LedgerAdapter, derived_id
 from handoff.contracts import Account, CustomerRef
 from handoff.domain.errors import IntegrationTransient, MasterDataConflict
 
@@ -38,10 +38,7 @@ class _Probe:
         return cls(account, tax_key(account.tax_id), name_key(account.legal_name))
 
 
-class LedgerCustomerMaster:
-    def __init__(self, store: LedgerStore):
-        self._store = store
-
+class LedgerCustomerMaster(LedgerAdapter):
     def match_or_create(self, account: Account, *, idempotency_key: str) -> CustomerRef:
         prior = self._store.replay(OPERATION, idempotency_key)
         if prior is not None:

@@ -4,6 +4,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
+from handoff.adapters.dynamodb_pages import every_item
 from handoff.adapters.ledger.store import plain
 
 
@@ -14,14 +15,8 @@ class LedgerInspector:
         self._table = table
 
     def items(self, kind: str) -> list[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"FilterExpression": Attr("type").eq(kind), "ConsistentRead": True}
-        found: list[dict[str, Any]] = []
-        while True:
-            page = self._table.scan(**kwargs)
-            found.extend(plain(i) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return sorted(found, key=lambda i: (i["pk"], i["sk"]))
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        found = [plain(i) for i in every_item(self._table.scan, FilterExpression=Attr("type").eq(kind), ConsistentRead=True)]
+        return sorted(found, key=lambda i: (i["pk"], i["sk"]))
 
     def customers(self) -> list[dict[str, Any]]:
         return self.items("customer")

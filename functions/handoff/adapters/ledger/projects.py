@@ -1,6 +1,6 @@
 """Projects, billing schedules, requisitions and the CRM write-back on the ledger."""
 
-from handoff.adapters.ledger.store import SYSTEM, LedgerStore, derived_id, refused
+from handoff.adapters.ledger.store import SYSTEM, LedgerAdapter, derived_id, refused
 from handoff.contracts import BillingSchedule, CustomerRef, ProjectShell, PurchaseRequisition
 from handoff.domain.errors import IntegrationPermanent
 
@@ -9,10 +9,7 @@ def project_pk(code: str) -> str:
     return f"PROJECT#{code}"
 
 
-class LedgerProjects:
-    def __init__(self, store: LedgerStore):
-        self._store = store
-
+class LedgerProjects(LedgerAdapter):
     def create_project(self, shell: ProjectShell, customer: CustomerRef, *, idempotency_key: str) -> ProjectShell:
         """The project code is unique: a conditional put claims it for this handoff."""
         store = self._store
@@ -41,10 +38,7 @@ class LedgerProjects:
         return ProjectShell.model_validate(store.once("create_project", idempotency_key, build, conflict))
 
 
-class LedgerBilling:
-    def __init__(self, store: LedgerStore):
-        self._store = store
-
+class LedgerBilling(LedgerAdapter):
     def create_schedule(
         self, project_code: str, customer: CustomerRef, schedule: BillingSchedule, *, idempotency_key: str
     ) -> str:
@@ -70,10 +64,7 @@ class LedgerBilling:
         )
 
 
-class LedgerProcurement:
-    def __init__(self, store: LedgerStore):
-        self._store = store
-
+class LedgerProcurement(LedgerAdapter):
     def raise_requisitions(
         self, project_code: str, requisitions: list[PurchaseRequisition], *, idempotency_key: str
     ) -> list[PurchaseRequisition]:
@@ -109,11 +100,8 @@ class LedgerProcurement:
         return [PurchaseRequisition.model_validate(r) for r in result]
 
 
-class LedgerCrmWriteback:
+class LedgerCrmWriteback(LedgerAdapter):
     """Stands in for the CRM: remembers which project an opportunity became."""
-
-    def __init__(self, store: LedgerStore):
-        self._store = store
 
     def project_created(self, opportunity_id: str, project_code: str, *, idempotency_key: str, source: str = "",
                         status: str = "ACTIVATED", launch_packet: str | None = None) -> None:

@@ -4,7 +4,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from handoff.adapters.ledger.store import SYSTEM, LedgerStore
+from handoff.adapters.ledger.store import SYSTEM, LedgerAdapter
 from handoff.contracts import StaffingRequest
 from handoff.domain.errors import IntegrationTransient
 from handoff.domain.staffing import RELEASED, firm_up, release_soft, soften
@@ -28,10 +28,7 @@ def _ids(requests: list[StaffingRequest]) -> list[str]:
     return [r.request_id for r in requests if r.request_id]
 
 
-class LedgerStaffing:
-    def __init__(self, store: LedgerStore):
-        self._store = store
-
+class LedgerStaffing(LedgerAdapter):
     def open_soft(
         self, opportunity_id: str, requests: list[StaffingRequest], *, idempotency_key: str
     ) -> list[StaffingRequest]:

@@ -13,6 +13,7 @@ import boto3
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from handoff.adapters.dynamodb_pages import every_item
 from handoff.domain.errors import IntegrationPermanent, IntegrationTransient
 
 SYSTEM = "ledger"
@@ -97,18 +98,9 @@ class LedgerStore:
         return plain(item) if item else None
 
     def query(self, pk: str, sk_prefix: str) -> list[Item]:
-        items: list[Item] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(sk_prefix),
-            "ConsistentRead": True,
-        }
+        condition = Key("pk").eq(pk) & Key("sk").begins_with(sk_prefix)
         with dynamo_errors():
-            while True:
-                page = self.table.query(**kwargs)
-                items.extend(plain(i) for i in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    return items
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            return [plain(i) for i in every_item(self.table.query, KeyConditionExpression=condition, ConsistentRead=True)]
 
     # Transaction actions -------------------------------------------------------------------
     def put_new(self, item: Item) -> Item:
@@ -196,3 +188,10 @@ class LedgerStore:
                 "createdAt": self.now(),
             }
         )
+
+
+class LedgerAdapter:
+    """A port's adapter on the ledger: each reads and writes through the one LedgerStore."""
+
+    def __init__(self, store: LedgerStore):
+        self._store = store

@@ -7,14 +7,7 @@ from typing import Any, TypeVar, get_args
 from pydantic import BaseModel, ValidationError
 
 from handoff.adapters.rest.client import RestClient
-from handoff.contracts import (
-    Account,
-    BillingSchedule,
-    CustomerRef,
-    ProjectShell,
-    PurchaseRequisition,
-    StaffingRequest,
-)
+from handoff.contracts import Account, BillingSchedule, CustomerRef, ProjectShell, PurchaseRequisition, StaffingRequest
 from handoff.domain.errors import IntegrationPermanent, MasterDataConflict
 
 M = TypeVar("M", bound=BaseModel)
@@ -67,10 +60,14 @@ def _json(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True)
 
 
-class RestCustomerMaster:
+class RestAdapter:
+    """A port's adapter over REST: each calls its system through one RestClient."""
+
     def __init__(self, client: RestClient):
         self._client = client
 
+
+class RestCustomerMaster(RestAdapter):
     def match_or_create(self, account: Account, *, idempotency_key: str) -> CustomerRef:
         op = "match_or_create_customer"
         try:
@@ -83,20 +80,14 @@ class RestCustomerMaster:
         return load(self._client, CustomerRef, data, op)
 
 
-class RestProjects:
-    def __init__(self, client: RestClient):
-        self._client = client
-
+class RestProjects(RestAdapter):
     def create_project(self, shell: ProjectShell, customer: CustomerRef, *, idempotency_key: str) -> ProjectShell:
         body = {"project": _json(shell), "customer": _json(customer)}
         data = self._client.post("create_project", body, idempotency_key=idempotency_key)
         return load(self._client, ProjectShell, data, "create_project")
 
 
-class RestBilling:
-    def __init__(self, client: RestClient):
-        self._client = client
-
+class RestBilling(RestAdapter):
     def create_schedule(
         self, project_code: str, customer: CustomerRef, schedule: BillingSchedule, *, idempotency_key: str
     ) -> str:
@@ -106,12 +97,9 @@ class RestBilling:
         return str(_field(self._client, data, "scheduleId", op))
 
 
-class RestStaffing:
+class RestStaffing(RestAdapter):
     """The resource-management system applies the reconciliation rules (see the Staffing port);
     every call sends the requests with their request ids and gets the opportunity's requests back."""
-
-    def __init__(self, client: RestClient):
-        self._client = client
 
     def open_soft(
         self, opportunity_id: str, requests: list[StaffingRequest], *, idempotency_key: str
@@ -135,10 +123,7 @@ class RestStaffing:
         return [load(self._client, StaffingRequest, r, op) for r in _field(self._client, data, "requests", op)]
 
 
-class RestProcurement:
-    def __init__(self, client: RestClient):
-        self._client = client
-
+class RestProcurement(RestAdapter):
     def raise_requisitions(
         self, project_code: str, requisitions: list[PurchaseRequisition], *, idempotency_key: str
     ) -> list[PurchaseRequisition]:
@@ -150,10 +135,7 @@ class RestProcurement:
         ]
 
 
-class RestCrmWriteback:
-    def __init__(self, client: RestClient):
-        self._client = client
-
+class RestCrmWriteback(RestAdapter):
     def project_created(self, opportunity_id: str, project_code: str, *, idempotency_key: str, source: str = "",
                         status: str = "ACTIVATED", launch_packet: str | None = None) -> None:
         self._client.post(

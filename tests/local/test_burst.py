@@ -1,0 +1,90 @@
+"""A small burst of the realistic mix (local/burst.py) through the embedded runtime and the
+one-shot CLI: nothing lost, nothing duplicated. The 1,000-event burst is `make bench`'s
+(benchmarks/RESULTS.md); no timing is asserted here."""
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local.burst import check, classify, generate
+from local.runtime import EmbeddedRuntime
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_generator_is_seeded_and_mixes_every_kind() -> None:
+    burst = generate(60, seed=3)
+    assert burst.events == generate(60, seed=3).events and burst.events != generate(60, seed=4).events
+    counts = burst.counts()
+    assert len(burst.events) == 60 and set(counts) == {"closed_won", "stage_change", "needs_fix", "invalid", "duplicate"}
+    ids = [e["detail"]["eventId"] for e in burst.events]
+    duplicates = [i for i, kind in zip(ids, burst.kinds, strict=True) if kind == "duplicate"]
+    assert all(ids.count(i) >= 2 for i in duplicates)  # a duplicate is an earlier event sent again
+    # Own opportunity ids: none of the examples' ids is reused.
+    opportunities = {(e["detail"].get("opportunity") or {}).get("id") for e in burst.events} - {None}
+    assert all(o.startswith("burst-3-") for o in opportunities)
+    # What a file's events are, told from the events alone, agrees with the generator's kinds
+    # (needs-fix deals are valid closed-won events).
+    told = classify(burst.events).kinds
+    assert told == [{"needs_fix": "closed_won"}.get(k, k) for k in burst.kinds]
+
+
+@pytest.fixture(scope="module")
+def burst_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRuntime]:
+    with EmbeddedRuntime(tmp_path_factory.mktemp("burst")) as runtime:
+        yield runtime
+
+
+def test_a_burst_of_the_mix_loses_nothing_and_duplicates_nothing(burst_runtime: EmbeddedRuntime) -> None:
+    burst = generate(30, seed=14)
+    kinds = Counter(burst.kinds)
+    assert min(kinds[k] for k in ("closed_won", "needs_fix", "invalid", "duplicate", "stage_change")) >= 1, kinds
+    burst_runtime.publish(burst.events)
+    burst_runtime.wait_settled()
+    burst_runtime.decide_all("approve")
+    outcome = check(burst_runtime, burst)
+    assert outcome.problems == []
+    closed, blocked = burst.opportunities("closed_won"), burst.opportunities("needs_fix")
+    assert outcome.statuses == {"ACTIVATED": len(closed), "BLOCKED": len(blocked)}
+    assert outcome.counts["projects"] == outcome.counts["billing_schedules"] == len(closed)
+    assert outcome.counts["launch_packet_emails"] == len(closed)
+    assert outcome.counts["quarantined"] == kinds["invalid"]
+    # Sent again after the burst settled, every event changes nothing.
+    burst_runtime.publish(burst.events)
+    burst_runtime.wait_settled()
+    again = check(burst_runtime, burst)
+    assert again.problems == [] and again.counts == outcome.counts
+
+
+def test_the_check_finds_what_was_created_twice(burst_runtime: EmbeddedRuntime) -> None:
+    """The check can fail: a second project for an activated handoff is reported."""
+    from handoff.adapters.ledger.inspector import LedgerInspector
+
+    table = burst_runtime.session.resource("dynamodb").Table(burst_runtime.env("LEDGER_TABLE"))
+    project = LedgerInspector(table).projects()[0]
+    table.put_item(Item={**project, "pk": project["pk"] + "-AGAIN", "code": project["code"] + "-AGAIN"})
+    burst = generate(30, seed=14)
+    problems = check(burst_runtime, burst).problems
+    assert any(p.startswith("projects:") for p in problems), problems
+    table.delete_item(Key={"pk": project["pk"] + "-AGAIN", "sk": project["sk"]})
+
+
+def test_the_cli_runs_a_burst_file_with_invalid_events_in_it(tmp_path: Path) -> None:
+    events = tmp_path / "burst.json"
+    made = subprocess.run([sys.executable, "-m", "local", "burst", "--events", "12", "--seed", "14", "--out", str(events)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert made.returncode == 0, made.stderr
+    burst = generate(12, seed=14)
+    assert json.loads(events.read_text()) == burst.events
+    done = subprocess.run([sys.executable, "-m", "local", "run", str(events)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    invalid = burst.kinds.count("invalid")
+    assert done.stdout.count("quarantined (fails its contract): ") == invalid
+    assert "nothing lost, nothing duplicated" in done.stdout, done.stdout[-3000:]
+    assert done.stdout.count(": ACTIVATED\n") == len(burst.opportunities("closed_won"))
