@@ -27,24 +27,36 @@ TIMED_OUT = ["Sandbox.Timedout", "Lambda.Unknown"]
 STORE_TRANSIENT = "Store.Transient"
 INTEGRATION_TRANSIENT = "Integration.Transient"
 
-_LAMBDA_SERVICE = {"ErrorEquals": LAMBDA_SERVICE_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 6,
-                   "BackoffRate": 2, "MaxDelaySeconds": 60, "JitterStrategy": "FULL"}
+LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
+MAIL_THROTTLED = "Mail.Throttled"  # SES over the account's sending rate (handoff/adapters/mailer.py)
+# A throttle lasts as long as the burst that causes it (the functions' concurrency or the SES
+# sending rate is taken by the burst's other executions), so it gets the longest budget: 12
+# attempts, 2 s doubling to a 60 s cap with full jitter, up to 8 minutes (about 4 on average).
+# Sized in docs/capacity.md: 10,000 handoffs of 0.7 s of Lambda time each drain through 30
+# concurrent executions in 4 minutes.
+_LAMBDA_THROTTLED = {"ErrorEquals": [LAMBDA_THROTTLED, MAIL_THROTTLED], "IntervalSeconds": 2, "MaxAttempts": 12,
+                     "BackoffRate": 2, "MaxDelaySeconds": 60, "JitterStrategy": "FULL"}
+_LAMBDA_SERVICE = {"ErrorEquals": [e for e in LAMBDA_SERVICE_ERRORS if e != LAMBDA_THROTTLED], "IntervalSeconds": 2,
+                   "MaxAttempts": 6, "BackoffRate": 2, "MaxDelaySeconds": 60, "JitterStrategy": "FULL"}
 
 POLICIES: dict[str, list[dict[str, Any]]] = {
     # Steps that touch only our own table, mail and queues.
     "WorkflowStep": [
+        _LAMBDA_THROTTLED,
         _LAMBDA_SERVICE,
         {"ErrorEquals": [*TIMED_OUT, STORE_TRANSIENT], "IntervalSeconds": 2, "MaxAttempts": 3,
          "BackoffRate": 2, "MaxDelaySeconds": 30, "JitterStrategy": "FULL"},
     ],
     # Steps that call a system of record: it may be busy for longer, so wait longer.
     "SystemOfRecordCall": [
+        _LAMBDA_THROTTLED,
         _LAMBDA_SERVICE,
         {"ErrorEquals": [INTEGRATION_TRANSIENT, STORE_TRANSIENT, *TIMED_OUT], "IntervalSeconds": 5,
          "MaxAttempts": 4, "BackoffRate": 2, "MaxDelaySeconds": 60, "JitterStrategy": "FULL"},
     ],
     # Recording how a handoff ended must not be lost: anything is retried.
     "RecordOutcome": [
+        _LAMBDA_THROTTLED,
         _LAMBDA_SERVICE,
         {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2},
     ],

@@ -74,6 +74,7 @@ class EmbeddedRuntime:
         self.bridge: MotoBridge | None = None
         self._decided: set[str] = set()  # approval links decide_all has posted
         self._history_lengths: dict[str, int] = {}  # events seen per running execution (progress)
+        self._clients: dict[str, Any] = {}
         self._previous_backoff_sleep: Any = None
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -156,7 +157,12 @@ class EmbeddedRuntime:
 
     # --- plumbing ---------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
-        return self.session.client(service, region_name=REGION)
+        """One client per service for the runtime's life (building one costs milliseconds, and the
+        waits ask for one on every look)."""
+        client = self._clients.get(service)
+        if client is None:
+            client = self._clients.setdefault(service, self.session.client(service, region_name=REGION))
+        return client
 
     def _invoke(self, function_name: str, event: Any) -> tuple[Any, str | None]:
         assert self.bridge is not None

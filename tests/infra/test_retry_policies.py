@@ -73,3 +73,25 @@ def test_a_task_without_a_named_policy_is_refused() -> None:
     definition["States"]["A"]["Retry"] = "NoSuchPolicy"
     with pytest.raises(UnknownRetryPolicy, match="NoSuchPolicy"):
         expand(definition)
+
+
+def _longest_wait(retrier: dict) -> float:
+    """The most a retrier waits in all (full jitter waits anything up to each interval)."""
+    interval, total = float(retrier.get("IntervalSeconds", 1)), 0.0
+    for _ in range(retrier.get("MaxAttempts", 3)):
+        total += min(interval, retrier.get("MaxDelaySeconds", interval))
+        interval *= retrier.get("BackoffRate", 2.0)
+    return total
+
+
+def test_a_lambda_throttle_is_retried_long_enough_for_a_burst_to_drain(template: dict) -> None:
+    """docs/capacity.md: a quarter-end burst keeps the functions' concurrency and the SES sending
+    rate busy for minutes; every Task's first retrier, for Lambda's throttle and SES's, waits up to
+    8 minutes (about 4 on average with full jitter); other Lambda service errors keep AWS's
+    shorter budget."""
+    for name, state in tasks(_deployed(template)["States"]):
+        throttle = next(r for r in state["Retry"] if "Lambda.TooManyRequestsException" in r["ErrorEquals"])
+        assert throttle["ErrorEquals"] == ["Lambda.TooManyRequestsException", "Mail.Throttled"], name
+        assert throttle["JitterStrategy"] == "FULL" and 8 * 60 <= _longest_wait(throttle) <= 10 * 60, name
+        service = next(r for r in state["Retry"] if "Lambda.ServiceException" in r["ErrorEquals"])
+        assert _longest_wait(service) <= 3 * 60, name

@@ -88,3 +88,29 @@ def test_the_cli_runs_a_burst_file_with_invalid_events_in_it(tmp_path: Path) -> 
     assert done.stdout.count("quarantined (fails its contract): ") == invalid
     assert "nothing lost, nothing duplicated" in done.stdout, done.stdout[-3000:]
     assert done.stdout.count(": ACTIVATED\n") == len(burst.opportunities("closed_won"))
+
+
+def test_a_step_over_the_ses_sending_rate_is_retried_not_failed(burst_runtime: EmbeddedRuntime) -> None:
+    """A burst outruns SES's sending rate for longer than the SDK retries (5 attempts): the step
+    fails as Mail.Throttled, the workflow retries it (docs/capacity.md), the handoff activates and
+    the launch packet is mailed once."""
+    from tests.conftest import load_raw
+
+    event = load_raw("closed-won", "us-fixed-fee-advisory")
+    event["detail"]["opportunity"]["id"], event["detail"]["eventId"] = "burst-ses-1", "evt-burst-ses-1"
+    def launch_packets() -> int:
+        return sum(m.subject.startswith("Launch packet ready") for m in burst_runtime.emails())
+
+    before = launch_packets()
+    throttled = burst_runtime.faults.inject("ses", "SendRawEmail", "Throttling", times=8)
+    try:
+        burst_runtime.publish([event])
+        burst_runtime.wait_settled()
+    finally:
+        burst_runtime.faults.faults.remove(throttled)
+    record = next(r for r in burst_runtime.records() if r.opportunity_id == "burst-ses-1")
+    assert throttled.fired == 8
+    assert record.status == "ACTIVATED", (record.status, record.exceptions)
+    failed = [e for e in burst_runtime.lambdas.invocations if e[1] == "Mail.Throttled"]
+    assert len(failed) == 1  # the first attempt of the launch-packet step, after the SDK's 5
+    assert launch_packets() == before + 1

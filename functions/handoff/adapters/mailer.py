@@ -9,8 +9,11 @@ from email.utils import format_datetime, formataddr, getaddresses, make_msgid, p
 from html import escape
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from handoff.adapters.ses_feedback import MESSAGE_TAGS_HEADER, message_tags
 from handoff.domain.approvals import Approval, Contact, human_time, summary_rows
+from handoff.domain.errors import MailThrottled
 from handoff.settings import settings
 
 _KIND = {"legal": "Legal", "finance": "Finance", "compliance": "Compliance", "procurement": "Procurement"}
@@ -169,6 +172,9 @@ def as_html(text: str) -> str:
             f"{_e(text)}</pre></body></html>")
 
 
+SES_THROTTLED = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
+
+
 class Mailer:
     def __init__(self, ses_client: Any, sender: str, configuration_set: str | None = None):
         self._ses = ses_client
@@ -184,6 +190,14 @@ class Mailer:
             msg.replace_header("Message-ID", make_msgid(domain=_domain(self.sender)))
         recipients = [addr for _, addr in getaddresses(msg.get_all("To", []) + msg.get_all("Cc", []))]
         extra = {"ConfigurationSetName": self.configuration_set} if self.configuration_set else {}
-        response = self._ses.send_raw_email(Source=parseaddr(self.sender)[1], Destinations=recipients,
-                                            RawMessage={"Data": msg.as_bytes()}, **extra)
+        try:
+            response = self._ses.send_raw_email(Source=parseaddr(self.sender)[1], Destinations=recipients,
+                                                RawMessage={"Data": msg.as_bytes()}, **extra)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in SES_THROTTLED:
+                # Still over the sending rate after the SDK's retries (a burst): the workflow
+                # retries the step for minutes (Mail.Throttled, infra/retry_policies.py).
+                raise MailThrottled(f"SES {code}: {exc.response.get('Error', {}).get('Message', '')}") from exc
+            raise
         return response["MessageId"]

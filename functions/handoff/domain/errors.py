@@ -90,3 +90,7 @@ class HandoffNotFailed(ResubmissionRefused, error_name="Retry.NotFailed"):
 
 class StoreTransient(HandoffError, error_name="Store.Transient"):
     """Our own table throttled a request or a transaction met another one: retrying may pass."""
+
+
+class MailThrottled(HandoffError, error_name="Mail.Throttled"):
+    """SES refused a send over the account's sending rate: nothing was sent, retrying later passes."""
