@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from handoff.adapters import approval_items as layout
 from handoff.adapters.approval_items import MAX_VIEWS, new_approval_id
 from handoff.adapters.dynamodb_errors import condition_failed
+from handoff.adapters.dynamodb_pages import every_item
 from handoff.adapters.task_tokens import TaskTokens
 from handoff.contracts import ClosedWonEvent
 from handoff.domain.approvals import (
@@ -67,57 +68,36 @@ class ApprovalStore:
         return Approval.model_validate(item) if item else None
 
     def list_for_handoff(self, handoff_id: str) -> list[Approval]:
-        items, kwargs = [], {}
-        while True:
-            page = self._table.query(
-                KeyConditionExpression=Key("pk").eq(layout.pk(handoff_id)) & Key("sk").begins_with("APPROVAL#"),
-                ConsistentRead=True, **kwargs)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = every_item(
+            self._table.query,
+            KeyConditionExpression=Key("pk").eq(layout.pk(handoff_id)) & Key("sk").begins_with("APPROVAL#"),
+            ConsistentRead=True)
         return sorted((Approval.model_validate(i) for i in items), key=lambda a: (a.created_at, a.level))
 
     def pending_due(self, now: datetime, lookahead: timedelta = timedelta(days=30)) -> list[Approval]:
         """Pending approvals with something to do now (remind, escalate, expire), via gsi1. The index
         is eventually consistent, so each candidate is re-read; the writes are conditional anyway.
         lookahead bounds the query: reminders fall due before expiresAt (gsi1sk)."""
-        due, kwargs = [], {}
-        while True:
-            page = self._table.query(
-                IndexName="gsi1",
-                KeyConditionExpression=Key("gsi1pk").eq(PENDING_GSI_PK) & Key("gsi1sk").lte(iso(now + lookahead)),
-                **kwargs)
-            for item in page["Items"]:
-                approval = self.get(item["sk"].removeprefix("APPROVAL#"))
-                if approval and next_action(approval, now):
-                    due.append(approval)
-            if "LastEvaluatedKey" not in page:
-                return sorted(due, key=lambda a: a.expires_at)
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        due = []
+        for item in every_item(
+                self._table.query, IndexName="gsi1",
+                KeyConditionExpression=Key("gsi1pk").eq(PENDING_GSI_PK) & Key("gsi1sk").lte(iso(now + lookahead))):
+            approval = self.get(item["sk"].removeprefix("APPROVAL#"))
+            if approval and next_action(approval, now):
+                due.append(approval)
+        return sorted(due, key=lambda a: a.expires_at)
 
     def pending(self) -> list[Approval]:
         """Every pending approval (gsi1), soonest due first; re-read, the index is eventually consistent."""
-        found, kwargs = [], {}
-        while True:
-            page = self._table.query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(PENDING_GSI_PK),
-                                     **kwargs)
-            found += [a for a in (self.get(i["sk"].removeprefix("APPROVAL#")) for i in page["Items"])
-                      if a and a.status == "PENDING"]
-            if "LastEvaluatedKey" not in page:
-                return sorted(found, key=lambda a: a.expires_at)
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = every_item(self._table.query, IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(PENDING_GSI_PK))
+        found = [a for a in (self.get(i["sk"].removeprefix("APPROVAL#")) for i in items) if a and a.status == "PENDING"]
+        return sorted(found, key=lambda a: a.expires_at)
 
     def pending_requested_at(self) -> list[str]:
         """When each pending approval was requested (every one, via gsi1), for the pending gauges."""
-        found, kwargs = [], {}
-        while True:
-            page = self._table.query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(PENDING_GSI_PK),
-                                     ProjectionExpression="createdAt", **kwargs)
-            found += [item["createdAt"] for item in page["Items"] if item.get("createdAt")]
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = every_item(self._table.query, IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(PENDING_GSI_PK),
+                           ProjectionExpression="createdAt")
+        return [item["createdAt"] for item in items if item.get("createdAt")]
 
     # --- creation -------------------------------------------------------------------------------
     def create_pending(self, handoff_id: str, requirement: ApprovalRequirement, event: ClosedWonEvent,
