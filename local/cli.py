@@ -269,7 +269,8 @@ def recovery_commands(commands: Any) -> None:
     replay_cmd = commands.add_parser("replay", help="replay a time window of the bus archive onto the bus")
     replay_cmd.add_argument("files", nargs="*", type=Path, metavar="FILE", help="events to run first (embedded)")
     replay_cmd.add_argument("--start", required=True, metavar="TIME", help="UTC ISO 8601, e.g. 2026-12-02T00:00:00Z")
-    replay_cmd.add_argument("--end", required=True, metavar="TIME", help="UTC ISO 8601, after --start, not in the future")
+    replay_cmd.add_argument("--end", default="now", metavar="TIME",
+                            help="UTC ISO 8601, after --start, not in the future (default: now)")
     replay_cmd.add_argument("--wait", type=float, default=600.0, metavar="SECONDS",
                             help="follow the replay until it completes, at most this long (default 600; 0: do not wait)")
     replay_cmd.add_argument("--json", action="store_true", help="print the replay as one JSON object")

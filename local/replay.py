@@ -1,4 +1,4 @@
-"""`python -m local replay --start T --end T [FILE...] [--json] [--api URL]`: replay a time window
+"""`python -m local replay --start T [--end T|now] [FILE...] [--json] [--api URL]`: replay a time window
 of the bus archive onto the bus through the operators' recovery API (POST /replays), then follow it
 (GET /replays/{name}) until it completes. T is a UTC time in ISO 8601 (2026-12-02T00:00:00Z).
 
@@ -8,6 +8,7 @@ refused; 2 for a bad window, naming the flag (--start or --end)."""
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TextIO
 from urllib.parse import quote
 
@@ -18,6 +19,8 @@ FINAL = {"COMPLETED", "FAILED", "CANCELLED"}
 
 def replay(api: Call, start: str, end: str, wait_seconds: float, as_json: bool, out: TextIO, err: TextIO,
            settle: Callable[[], None] = lambda: None) -> int:
+    if end.strip().lower() == "now":
+        end = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     status, started = api("POST", "/replays", {"start": start, "end": end})
     if status == 422:
         for problem in started.get("problems", []):

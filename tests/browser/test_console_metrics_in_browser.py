@@ -107,3 +107,18 @@ def test_the_html_report_on_the_readmes_history(browser: Browser, tmp_path: Path
     accessible(page)
     screenshot(page, "report.png")
     context.close()
+
+
+def test_facts_the_engine_cannot_read_are_a_503_page_not_a_crash(runtime: EmbeddedRuntime, tmp_path: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    (tmp_path / "broken.jsonl").write_text("{not json\n")
+    broken = LocalConsole(runtime, 0, facts_dir=tmp_path).start()
+    try:
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(broken.url + "metrics", timeout=60)
+        assert answer.value.code == 503
+        assert "could not be computed just now" in answer.value.read().decode()
+    finally:
+        broken.stop()

@@ -21,8 +21,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import RawMessage, ses_backends
 
 from handoff.adapters import signing_keys
-from handoff.adapters.approvals_store import ApprovalStore, TaskCallback
+from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.configuration import load_approver_directory
+from handoff.adapters.task_callback import TaskCallback
 from handoff.adapters.task_tokens import TaskTokens
 from handoff.contracts import parse_event
 from handoff.domain.approvals import Approval, approval_link, required_approvals

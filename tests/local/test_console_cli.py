@@ -25,3 +25,13 @@ def test_the_console_command_prints_its_url_first_serves_and_stops_cleanly() -> 
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
+
+
+def test_a_facts_folder_that_is_not_there_is_exit_2_naming_it(tmp_path) -> None:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}:{ROOT}"}
+    missing = tmp_path / "no-such-history"
+    done = subprocess.run([sys.executable, "-m", "local", "console", str(ROOT / "tests/fixtures/needs-fix/missing-tax-id.json"),
+                           "--port", "0", "--facts", str(missing)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip() == f"error: {missing}: cannot read: no such directory"

@@ -104,6 +104,8 @@ def test_replay_from_the_command_line(runtime: EmbeddedRuntime, capsys: pytest.C
     start, end = (now - timedelta(minutes=5)).isoformat(), now.isoformat()
     assert cli.main(["replay", "--api", api, "--start", start, "--end", end]) == 0
     assert "): COMPLETED" in capsys.readouterr().out
+    assert cli.main(["replay", "--api", api, "--start", start]) == 0  # --end: now
+    assert "): COMPLETED" in capsys.readouterr().out
     assert cli.main(["replay", "--api", api, "--start", end, "--end", start]) == 2
     error = capsys.readouterr().err
     assert error.startswith("error: --end: end (") and "must be after start" in error

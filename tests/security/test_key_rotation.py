@@ -135,6 +135,28 @@ def test_the_function_rotates_only_its_own_secret_and_refuses_a_malformed_event(
                                    _Context())
 
 
+
+def test_made_up_kids_cost_one_secret_read_per_interval_and_a_new_kid_is_found(secret: tuple,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    client, arn = secret
+    reads: list[str] = []
+    signing_keys.forget()
+    from handoff.adapters import aws
+
+    aws.client("secretsmanager").meta.events.register("before-call.secrets-manager.GetSecretValue",
+                                                      lambda **_: reads.append("read"))
+    assert signing_keys.key_ring(arn).current.kid == LEGACY_KID and reads == ["read"]
+    for n in range(20):  # an attacker's stream of kids: one re-read, then the cache answers
+        assert signing_keys.key_ring(arn, kid=f"k-made-up-{n}").current.kid == LEGACY_KID
+    assert reads == ["read", "read"]
+    _rotate(arn, str(uuid.uuid4()))
+    later = signing_keys.time.monotonic() + signing_keys.REFRESH_SECONDS  # the interval has passed
+    monkeypatch.setattr(signing_keys.time, "monotonic", lambda: later)
+    new_kid = parse_key_document(_stage(client, arn, "AWSCURRENT")).current.kid
+    before = len(reads)  # the rotation read the secret too
+    assert signing_keys.key_ring(arn, kid=new_kid).current.kid == new_kid  # a rotated-in key: re-read at once
+    assert signing_keys.key_ring(arn, kid=new_kid).previous is not None and len(reads) == before + 1
+
 # --- links across a rotation, through the approval API ----------------------------------------------------
 def _rotate_env(env: Env, window: timedelta) -> str:
     client = boto3.client("secretsmanager", region_name=REGION)

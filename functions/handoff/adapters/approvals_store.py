@@ -1,26 +1,21 @@
-"""Approval records in the handoff table, the Step Functions callback that consumes their task
-tokens, and the link-signing key.
+"""Approval records in the handoff table (layout: handoff.adapters.approval_items). Every transition
+out of PENDING is a conditional write (status = PENDING), so exactly one decision, escalation or
+expiry wins. The task token is not in this table: it is in the task-token table
+(handoff.adapters.task_tokens), named by the approval's taskTokenRef, handed to Step Functions by
+handoff.adapters.task_callback and nowhere else (never logged or returned). An approval stored before
+that change may still carry its token here (taskToken): it is used as before, and moved out when a
+retried request replaces it."""
 
-Item layout: pk = HANDOFF#<handoffId>, sk = APPROVAL#<approvalId>, attributes as in
-handoff.domain.approvals.Approval (camelCase). Pending items carry gsi1pk = APPROVAL#PENDING and
-gsi1sk = expiresAt so the sweeper queries instead of scanning; every transition out of PENDING
-is a conditional write (status = PENDING), so exactly one decision, escalation or expiry wins.
-The task token is not in this table: it is in the task-token table (handoff.adapters.task_tokens),
-named by the approval's taskTokenRef, handed to Step Functions and nowhere else (never logged or
-returned). An approval stored before that change may still carry its token here (taskToken): it
-is used as before, and moved out when a retried request replaces it."""
-
-import json
-import logging
 import re
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from handoff.adapters import approval_items as layout
+from handoff.adapters.approval_items import MAX_VIEWS, new_approval_id
 from handoff.adapters.dynamodb_errors import condition_failed
 from handoff.adapters.task_tokens import TaskTokens
 from handoff.contracts import ClosedWonEvent
@@ -28,7 +23,6 @@ from handoff.domain.approvals import (
     PENDING_GSI_PK,
     Approval,
     ApprovalRequirement,
-    AuditEntry,
     Status,
     escalated_approval,
     iso,
@@ -38,44 +32,7 @@ from handoff.domain.approvals import (
     token_kept_until,
 )
 
-_ID = re.compile(r"^([A-Za-z0-9-]{1,64})\.[A-Za-z0-9_-]{8,64}$")
-MAX_VIEWS = 50  # "viewed" audit entries kept per approval: mail scanners must not grow an item without bound
-_TEXT_LIMIT = 2000
-
-
-def _pk(handoff_id: str) -> str:
-    return f"HANDOFF#{handoff_id}"
-
-
-def _key(approval_id: str) -> dict[str, str] | None:
-    match = _ID.match(approval_id)
-    return {"pk": _pk(match.group(1)), "sk": f"APPROVAL#{approval_id}"} if match else None
-
-
-def new_approval_id(handoff_id: str) -> str:
-    # The handoff id is part of the approval id, so a link alone finds the item's partition.
-    return f"{handoff_id}.{secrets.token_urlsafe(9)}"
-
-
-def _clip(value: str | None, limit: int = _TEXT_LIMIT) -> str | None:
-    return value[:limit] if value else value
-
-
-def _item(approval: Approval) -> dict[str, Any]:
-    item = approval.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if approval.task_token is not None:  # only an approval stored before the task-token table
-        item["taskToken"] = approval.task_token.get_secret_value()
-    item.update(pk=_pk(approval.handoff_id), sk=f"APPROVAL#{approval.approval_id}")
-    if approval.status == "PENDING":
-        item.update(gsi1pk=PENDING_GSI_PK, gsi1sk=iso(approval.expires_at))
-    return item
-
-
-def _entry(action: str, at: datetime, actor: str | None, ip: str | None = None, user_agent: str | None = None,
-           detail: str | None = None, verified_by: str | None = None) -> dict[str, Any]:
-    entry = AuditEntry(action=action, at=at, actor=actor, ip=_clip(ip, 64), user_agent=_clip(user_agent, 256),
-                       detail=_clip(detail, 500), verified_by=verified_by)
-    return entry.model_dump(mode="json", by_alias=True, exclude_none=True)
+__all__ = ["MAX_VIEWS", "ApprovalStore", "Created", "DecideResult", "new_approval_id"]
 
 
 @dataclass(frozen=True)
@@ -103,7 +60,7 @@ class ApprovalStore:
 
     # --- reads ----------------------------------------------------------------------------------
     def get(self, approval_id: str) -> Approval | None:
-        key = _key(approval_id)
+        key = layout.key(approval_id)
         if key is None:
             return None
         item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
@@ -113,7 +70,7 @@ class ApprovalStore:
         items, kwargs = [], {}
         while True:
             page = self._table.query(
-                KeyConditionExpression=Key("pk").eq(_pk(handoff_id)) & Key("sk").begins_with("APPROVAL#"),
+                KeyConditionExpression=Key("pk").eq(layout.pk(handoff_id)) & Key("sk").begins_with("APPROVAL#"),
                 ConsistentRead=True, **kwargs)
             items += page["Items"]
             if "LastEvaluatedKey" not in page:
@@ -186,7 +143,7 @@ class ApprovalStore:
         approval = new_approval(new_approval_id(handoff_id), handoff_id, requirement, event, task_token, now,
                                 fix_round=fix_round)
         self._put_token(approval, task_token)  # first: an approval never names a token that is not stored
-        self._table.put_item(Item=_item(approval), ConditionExpression="attribute_not_exists(pk)")
+        self._table.put_item(Item=layout.item(approval), ConditionExpression="attribute_not_exists(pk)")
         return Created(approval, created=True)
 
     def retarget(self, approval_id: str, task_token: str, now: datetime) -> Approval | None:
@@ -199,7 +156,7 @@ class ApprovalStore:
         self._put_token(current.model_copy(update={"task_token_ref": ref}), task_token)
         item = self._update(
             approval_id, {"taskTokenRef": ref, "tokenDigest": token_digest(task_token)}, remove=("taskToken",),
-            audit=_entry("retried", now, "workflow", detail="the request step was retried: new task token"),
+            audit=layout.entry("retried", now, "workflow", detail="the request step was retried: new task token"),
             condition="#status = :pending", values={":pending": "PENDING"},
         )
         return Approval.model_validate(item) if item is not None else None
@@ -210,7 +167,7 @@ class ApprovalStore:
                 ) -> dict | None:
         """SET/REMOVE with every attribute name as a placeholder (status, comment, level are reserved
         words). Returns the new item, or None when the condition failed."""
-        key = _key(approval_id)
+        key = layout.key(approval_id)
         if key is None:
             return None
         expr_values = {f":{n}": v for n, v in sets.items()} | (values or {})
@@ -243,9 +200,9 @@ class ApprovalStore:
         `cognito`: signed in to the console)."""
         if decision not in ("APPROVED", "REJECTED"):
             raise ValueError(f"not a decision: {decision}")
-        entry = _entry(decision.lower(), now, actor, ip, user_agent, _clip(comment, 500), verified_by)
+        entry = layout.entry(decision.lower(), now, actor, ip, user_agent, layout.clip(comment, 500), verified_by)
         sets = {"status": decision, "decidedBy": actor, "decidedAt": iso(now)} | (
-            {"comment": _clip(comment)} if comment else {})
+            {"comment": layout.clip(comment)} if comment else {})
         item = self._update(
             approval_id, sets, remove=("gsi1pk", "gsi1sk"), audit=entry,
             condition="#status = :pending AND #expiresAt > :now",
@@ -263,7 +220,7 @@ class ApprovalStore:
         so the approver can simply try again."""
         return self._update(
             approval.approval_id, {"status": "PENDING", "gsi1pk": PENDING_GSI_PK, "gsi1sk": iso(approval.expires_at)},
-            remove=("decidedBy", "decidedAt", "comment"), audit=_entry("undone", now, "system", detail=detail),
+            remove=("decidedBy", "decidedAt", "comment"), audit=layout.entry("undone", now, "system", detail=detail),
             condition="#status = :decided AND #decidedAt = :at",
             values={":decided": approval.status, ":at": iso(approval.decided_at) if approval.decided_at else ""},
         ) is not None
@@ -274,7 +231,7 @@ class ApprovalStore:
         APPROVED/REJECTED): the decision was not applied, so it is not reported as one."""
         return self._update(
             approval_id, {"status": "EXPIRED"}, remove=("gsi1pk", "gsi1sk", "decidedBy", "decidedAt"),
-            audit=_entry("expired", now, actor, detail=detail), condition="#status = :expected",
+            audit=layout.entry("expired", now, actor, detail=detail), condition="#status = :expected",
             values={":expected": expected_status},
         ) is not None
 
@@ -287,7 +244,7 @@ class ApprovalStore:
     def mark_reminded(self, approval_id: str, now: datetime) -> bool:
         """Claim the one reminder (False: already reminded or no longer pending)."""
         return self._update(
-            approval_id, {"remindedAt": iso(now)}, audit=_entry("reminded", now, "sweeper"),
+            approval_id, {"remindedAt": iso(now)}, audit=layout.entry("reminded", now, "sweeper"),
             condition="#status = :pending AND attribute_not_exists(#remindedAt)", values={":pending": "PENDING"},
         ) is not None
 
@@ -295,13 +252,13 @@ class ApprovalStore:
         """(Re)arm the reminder, e.g. after an email could not be sent: the next sweep sends it."""
         return self._update(
             approval_id, {"remindAt": iso(at)}, remove=("remindedAt",),
-            audit=_entry("reminder-rescheduled", now, "sweeper", detail=detail),
+            audit=layout.entry("reminder-rescheduled", now, "sweeper", detail=detail),
             condition="#status = :pending", values={":pending": "PENDING"},
         ) is not None
 
     def mark_mailed(self, approval_id: str, now: datetime) -> bool:
         return self._update(
-            approval_id, {"mailedAt": iso(now)}, audit=_entry("mailed", now, "workflow"),
+            approval_id, {"mailedAt": iso(now)}, audit=layout.entry("mailed", now, "workflow"),
             condition="attribute_not_exists(#mailedAt)",
         ) is not None
 
@@ -318,11 +275,11 @@ class ApprovalStore:
         new = escalated_approval(old, new_approval_id(old.handoff_id), now)
         if expires_at is not None:
             new = new.model_copy(update={"expires_at": expires_at.replace(microsecond=0)})
-        entry = _entry("escalated", now, "sweeper", detail=f"to {new.approver} ({new.approval_id})")
+        entry = layout.entry("escalated", now, "sweeper", detail=f"to {new.approver} ({new.approval_id})")
         try:
             self._table.meta.client.transact_write_items(TransactItems=[
                 {"Update": {
-                    "TableName": self._table.name, "Key": _key(old_id),
+                    "TableName": self._table.name, "Key": layout.key(old_id),
                     "UpdateExpression": "SET #status = :escalated, #escalatedTo = :to, "
                                         "#audit = list_append(#audit, :entry) REMOVE #gsi1pk, #gsi1sk",
                     "ConditionExpression": "#status = :pending",
@@ -331,7 +288,7 @@ class ApprovalStore:
                     "ExpressionAttributeValues": {":escalated": "ESCALATED", ":to": new.approval_id,
                                                   ":entry": [entry], ":pending": "PENDING"},
                 }},
-                {"Put": {"TableName": self._table.name, "Item": _item(new),
+                {"Put": {"TableName": self._table.name, "Item": layout.item(new),
                          "ConditionExpression": "attribute_not_exists(pk)"}},
             ])
         except ClientError as exc:
@@ -344,58 +301,5 @@ class ApprovalStore:
                      ip: str | None = None, user_agent: str | None = None, detail: str | None = None,
                      max_entries: int | None = None) -> bool:
         condition = "size(#audit) < :max" if max_entries else ""
-        return self._update(approval_id, {}, audit=_entry(action, at, actor, ip, user_agent, detail),
+        return self._update(approval_id, {}, audit=layout.entry(action, at, actor, ip, user_agent, detail),
                             condition=condition, values={":max": max_entries} if max_entries else None) is not None
-
-
-# --- Step Functions ---------------------------------------------------------------------------------
-GONE = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
-TOKEN_USED = "TaskTokenUsed"  # the task-token table no longer holds it: a decision or expiry already used it
-
-
-@dataclass(frozen=True)
-class Delivery:
-    delivered: bool
-    gone_reason: str = ""  # TaskTimedOut / InvalidToken / TaskDoesNotExist: the workflow no longer waits
-
-
-class TaskCallback:
-    """Hands a decision to the waiting task. The only place a task token leaves the task-token
-    table; once Step Functions took it (or no longer waits) the token is removed."""
-
-    def __init__(self, sfn_client: Any, tokens: TaskTokens):
-        self._sfn = sfn_client
-        self._tokens = tokens
-
-    def succeed(self, approval: Approval, output: dict[str, Any]) -> Delivery:
-        return self._send(self._sfn.send_task_success, approval, output=json.dumps(output))
-
-    def fail(self, approval: Approval, error: str, cause: str) -> Delivery:
-        return self._send(self._sfn.send_task_failure, approval, error=error[:256], cause=cause[:32768])
-
-    def _send(self, call: Any, approval: Approval, **kwargs: Any) -> Delivery:
-        ref = approval.task_token_ref
-        token = self._tokens.get(ref) if ref else (approval.task_token.get_secret_value() if approval.task_token else None)
-        if token is None:
-            return Delivery(False, TOKEN_USED)
-        try:
-            call(taskToken=token, **kwargs)
-        except ClientError as exc:
-            code = exc.response["Error"]["Code"]
-            if code in GONE:
-                self._used(ref, token)
-                return Delivery(False, code)
-            # AWS validation messages can echo parameter values: never let the token reach a log.
-            message = str(exc.response["Error"].get("Message", "")).replace(token, "<task token>")
-            raise ClientError({**exc.response, "Error": {**exc.response["Error"], "Message": message}},
-                              exc.operation_name) from None
-        self._used(ref, token)
-        return Delivery(True)
-
-    def _used(self, ref: str | None, token: str) -> None:
-        if not ref:  # an approval stored with its token in the handoff table keeps it there (README)
-            return
-        try:
-            self._tokens.consume(ref, token, datetime.now(UTC))
-        except ClientError:  # Step Functions has the decision; TTL removes the token later
-            logging.getLogger(__name__).warning("a used task token could not be removed; TTL will")

@@ -5,9 +5,8 @@ import json
 from functools import cache
 
 from handoff.adapters import aws
-from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.dead_letters import DeadLetterQueues
-from handoff.adapters.from_settings import store
+from handoff.adapters.from_settings import approvals, store
 from handoff.adapters.work_items_store import WorkItemStore
 from handoff.clock import now
 from handoff.domain import work_items
@@ -43,8 +42,7 @@ def handoff_facts(handoff_id: str) -> HandoffFacts:
     records = store()
     state = records.state(handoff_id)
     deal = records.deal(handoff_id).detail
-    expired = [a for a in ApprovalStore(aws.table(settings().handoff_table)).list_for_handoff(handoff_id)
-               if a.status == "EXPIRED"]
+    expired = [a for a in approvals().list_for_handoff(handoff_id) if a.status == "EXPIRED"]
     return HandoffFacts(opportunity_id=state.opportunity_id,
                         title=f"{deal.opportunity.name} ({deal.account.legal_name})", fix_round=state.rework,
                         revenue_at_risk=deal.contract.value, kickoff=deal.contract.start_date,

@@ -13,15 +13,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from handoff.adapters import aws, pages
-from handoff.adapters.approvals_store import MAX_VIEWS, ApprovalStore, TaskCallback
+from handoff.adapters import from_settings, pages
+from handoff.adapters.approval_items import MAX_VIEWS
+from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.dynamodb_errors import transient
-from handoff.adapters.signing_keys import key_ring
-from handoff.adapters.task_tokens import TaskTokens
-from handoff.domain.approvals import Approval, LinkCheck, check_link, decision_output, signature_kid
+from handoff.adapters.task_callback import TaskCallback
+from handoff.domain.approvals import Approval, LinkCheck, check_link, decision_output
 from handoff.domain.signing_keys import KeyRing
 from handoff.observability import logger, metrics, tracer
-from handoff.settings import settings
 
 app = APIGatewayRestResolver()
 
@@ -37,26 +36,21 @@ _HEADERS = {
 _DECISIONS = {"approve": "APPROVED", "reject": "REJECTED"}
 
 
-# --- collaborators, built at call time (several functions share this code) ---------------------------
+# --- collaborators (handoff.adapters.from_settings builds them; tests replace these) -------------------
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
 def _store() -> ApprovalStore:
-    return ApprovalStore(aws.table(settings().handoff_table))
+    return from_settings.approvals()
 
 
 def _keys(sig: str | None = None) -> KeyRing:
-    """The signing keys; `sig`: the link's signature, whose kid may be newer than the cached keys."""
-    return key_ring(settings().approval_secret_arn, kid=signature_kid(sig))
-
-
-def _key() -> bytes:
-    return _keys().current.secret
+    return from_settings.link_keys(sig)
 
 
 def _callback() -> TaskCallback:
-    return TaskCallback(aws.client("stepfunctions"), TaskTokens(aws.table(settings().task_tokens_table)))
+    return from_settings.task_callback()
 
 
 # --- request helpers -----------------------------------------------------------------------------------

@@ -8,12 +8,9 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from handoff.adapters import aws, business_metrics
-from handoff.adapters.approvals_store import ApprovalStore, TaskCallback
-from handoff.adapters.handoff_store import HandoffStore
-from handoff.adapters.mailer import Mailer
-from handoff.adapters.signing_keys import key_ring
-from handoff.adapters.task_tokens import TaskTokens
+from handoff.adapters import aws, business_metrics, from_settings
+from handoff.adapters.approvals_store import ApprovalStore
+from handoff.adapters.task_callback import TaskCallback
 from handoff.adapters.work_items_store import WorkItemStore
 from handoff.domain.work_items import queue_gauges
 from handoff.handlers._scheduled import scheduled
@@ -27,16 +24,13 @@ class SweepIncomplete(RuntimeError):
 
 
 def _callback() -> TaskCallback:
-    return TaskCallback(aws.client("stepfunctions"), TaskTokens(aws.table(settings().task_tokens_table)))
+    return from_settings.task_callback()
 
 
 def _sweeper() -> Sweeper:
-    table = aws.table(settings().handoff_table)
     return Sweeper(
-        approvals=ApprovalStore(table), handoffs=HandoffStore(table),
-        mailer=Mailer(aws.client("ses"), settings().mail_from), callback=_callback(),
-        key=key_ring(settings().approval_secret_arn).current,
-        base_url=settings().approval_base_url,
+        approvals=from_settings.approvals(), handoffs=from_settings.store(), mailer=from_settings.mailer(),
+        callback=_callback(), key=from_settings.link_key(), base_url=settings().approval_base_url,
     )
 
 

@@ -1,9 +1,8 @@
 """Assemble launch packet and notify delivery: JSON and Markdown in S3, an email with the link."""
 
 from handoff.adapters.configuration import delivery_leads_email
-from handoff.adapters.from_settings import documents, store
+from handoff.adapters.from_settings import documents, link_key, store
 from handoff.adapters.mailer import as_html, render_notice
-from handoff.adapters.signing_keys import key_ring
 from handoff.clock import now
 from handoff.domain.launch_packet import build_packet, render_markdown
 from handoff.domain.packet_link import LINK_VALIDITY, packet_link
@@ -26,8 +25,7 @@ def assemble(request: HandoffRef) -> dict:
     docs.put_text(f"{prefix}/packet.md", markdown, "text/markdown; charset=utf-8")
     # A signed link to the API, presigned to S3 when clicked: a URL presigned here would die with this
     # function's credentials within hours.
-    key = key_ring(settings().approval_secret_arn).current
-    link = packet_link(settings().approval_base_url, request.handoffId, now() + LINK_VALIDITY, key)
+    link = packet_link(settings().approval_base_url, request.handoffId, now() + LINK_VALIDITY, link_key())
     name = deal.detail.opportunity.name
     project_code = (packet["created"]["project"] or {}).get("code", "")
     message_text = f"The handoff for {name} is ready to launch.\n\nLaunch packet: {link}\n\n{markdown}"

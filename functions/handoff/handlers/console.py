@@ -24,15 +24,15 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handoff.adapters import aws
+from handoff.adapters import aws, from_settings
 from handoff.adapters import console_auth as auth
 from handoff.adapters import console_metrics_page as metrics_page
 from handoff.adapters import console_pages as pages
-from handoff.adapters.approvals_store import ApprovalStore, TaskCallback
+from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
 from handoff.adapters.signing_keys import secret_key
-from handoff.adapters.task_tokens import TaskTokens
+from handoff.adapters.task_callback import TaskCallback
 from handoff.config import setting
 from handoff.domain import work_items as wi
 from handoff.domain.errors import HandoffNotFound, IntegrationTransient, ResubmissionRefused
@@ -191,7 +191,7 @@ def handoff(handoff_id: str) -> Response:
         raise HandoffNotFound(handoff_id)
     records = store()
     record = records.record(handoff_id)
-    approvals = ApprovalStore(aws.table(setting("HANDOFF_TABLE"))).list_for_handoff(handoff_id)
+    approvals = _approvals().list_for_handoff(handoff_id)
     return _html(200, pages.handoff_page(page, record, records.deal(handoff_id), approvals,
                                          items().for_handoff(handoff_id), _now()))
 
@@ -291,11 +291,11 @@ def _retry(found: wi.WorkItem, page: pages.Page, now: datetime) -> str:
 
 # --- my approvals ----------------------------------------------------------------------------------------
 def _callback() -> TaskCallback:
-    return TaskCallback(aws.client("stepfunctions"), TaskTokens(aws.table(setting("TASK_TOKENS_TABLE"))))
+    return from_settings.task_callback()
 
 
 def _approvals() -> ApprovalStore:
-    return ApprovalStore(aws.table(setting("HANDOFF_TABLE")))
+    return from_settings.approvals()
 
 
 def _approvals_page(page: pages.Page, status: int = 200, *, error: str = "", done: str = "") -> Response:

@@ -8,11 +8,10 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handoff.adapters import aws
+from handoff.adapters import aws, from_settings
 from handoff.adapters.documents import Documents
 from handoff.adapters.handoff_store import HandoffStore, is_handoff_id
-from handoff.adapters.signing_keys import key_ring
-from handoff.domain.approvals import LinkCheck, signature_kid
+from handoff.domain.approvals import LinkCheck
 from handoff.domain.errors import HandoffNotFound
 from handoff.domain.packet_link import S3_LINK_SECONDS, check_packet_link, packet_key
 from handoff.observability import logger, tracer
@@ -33,8 +32,8 @@ def _page(status: int, title: str, text: str) -> Response:
 def open_packet(handoff_id: str) -> Response:
     event = app.current_event
     sig = event.get_query_string_value("sig")
-    keys = key_ring(settings().approval_secret_arn, kid=signature_kid(sig))
-    check = check_packet_link(handoff_id, event.get_query_string_value("exp"), sig, keys, datetime.now(UTC))
+    check = check_packet_link(handoff_id, event.get_query_string_value("exp"), sig, from_settings.link_keys(sig),
+                              datetime.now(UTC))
     if check is LinkCheck.TAMPERED or not is_handoff_id(handoff_id):
         return _page(403, "Link not valid", "This link is not valid. Use the link from the launch-packet email.")
     if check is LinkCheck.EXPIRED:

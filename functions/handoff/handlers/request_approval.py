@@ -4,12 +4,8 @@ task-token table (never in a URL, an email or a log) and email the approver one 
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from handoff.adapters import aws
-from handoff.adapters.approvals_store import ApprovalStore
-from handoff.adapters.from_settings import store
-from handoff.adapters.mailer import Mailer, render_approval_request
-from handoff.adapters.signing_keys import key_ring
-from handoff.adapters.task_tokens import TaskTokens
+from handoff.adapters.from_settings import approval_requests, link_key, mailer, store
+from handoff.adapters.mailer import render_approval_request
 from handoff.clock import now
 from handoff.contracts import HandoffStatus
 from handoff.domain.approvals import ApprovalRequirement, approval_link
@@ -29,14 +25,14 @@ class ApprovalTask(BaseModel):
 def request(task: ApprovalTask) -> dict:
     records, at = store(), now()
     state = records.state(task.handoffId)
-    approvals = ApprovalStore(aws.table(settings().handoff_table), TaskTokens(aws.table(settings().task_tokens_table)))
+    approvals = approval_requests()
     # Safe to retry: the approval of this kind and fix round is found again (and answers the new
     # attempt's task token); its email goes out once, marked as sent after SES took it.
     approval = approvals.create_pending(task.handoffId, task.approval, records.deal(task.handoffId),
                                         task.taskToken.get_secret_value(), at, fix_round=state.rework).approval
     if approval.mailed_at is None:
-        link = approval_link(settings().approval_base_url, approval, key_ring(settings().approval_secret_arn).current)
-        Mailer(aws.client("ses"), settings().mail_from).send(render_approval_request(approval, link, now=at))
+        link = approval_link(settings().approval_base_url, approval, link_key())
+        mailer().send(render_approval_request(approval, link, now=at))
         approvals.mark_mailed(approval.approval_id, at)
     records.set_status(task.handoffId, HandoffStatus.AWAITING_APPROVAL)
     logger.info("approval requested", extra={"handoff_id": task.handoffId, "kind": approval.kind,

@@ -9,9 +9,8 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from handoff.adapters import aws
+from handoff.adapters import from_settings
 from handoff.adapters.digest_mail import render_digest
-from handoff.adapters.mailer import Mailer
 from handoff.domain.work_items import OWNER_GROUPS
 from handoff.handlers._scheduled import scheduled
 from handoff.handlers._work_queue import items, sync_dead_letters
@@ -31,7 +30,7 @@ def group_address(group: str) -> str:
 def digest(now: datetime) -> dict[str, Any]:
     new_dead_letters = sync_dead_letters()
     store = items()
-    mailer = Mailer(aws.client("ses"), settings().mail_from)
+    mailer = from_settings.mailer()
     sent: dict[str, int] = {}
     for group in OWNER_GROUPS:
         open_items = store.open_items((group,))

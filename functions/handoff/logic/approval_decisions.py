@@ -5,7 +5,8 @@ recorded in the audit (verifiedBy)."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from handoff.adapters.approvals_store import ApprovalStore, TaskCallback
+from handoff.adapters.approvals_store import ApprovalStore
+from handoff.adapters.task_callback import TaskCallback
 from handoff.domain.approvals import Approval, decision_output
 
 

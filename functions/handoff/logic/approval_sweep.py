@@ -8,9 +8,10 @@ from datetime import datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from handoff.adapters.approvals_store import ApprovalStore, TaskCallback
+from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer, render_escalation, render_escalation_notice, render_reminder
+from handoff.adapters.task_callback import TaskCallback
 from handoff.contracts.record import SETTLED
 from handoff.domain.approvals import Approval, approval_link, next_action, timeout_cause
 from handoff.domain.signing_keys import SigningKey
