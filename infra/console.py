@@ -87,4 +87,6 @@ def wire_console(stack: Stack) -> None:
                         "COGNITO_DOMAIN": domain.base_url(),
                         "CONSOLE_SECRET_ARN": stack.console_secret.secret_arn}.items():
         function.add_environment(name, value)
-    stack.functions["WorkQueueDigest"].add_environment("CONSOLE_URL", base.rstrip("/"))
+    # The digest links the work queue; the approval API sends approvers decided by sign-in to the console.
+    for name in ("WorkQueueDigest", "ApprovalApi"):
+        stack.functions[name].add_environment("CONSOLE_URL", base.rstrip("/"))

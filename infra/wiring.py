@@ -55,9 +55,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("CloseHandoff", "close_handoff", "Record a rejection, timeout or failure and queue the exception",
                  ("handoffs:write", "exceptions:send")),
     FunctionSpec("ApprovalApi", "approval_api", "Approval pages and decisions behind API Gateway",
-                 ("handoffs:write", "approval-secret:read", "states:callback", "task-tokens:use"),
-                 in_workflow=False,
-                 behind_api=True,
+                 # mail:send: the one-time codes of approvals verified by `code`.
+                 ("handoffs:write", "approval-secret:read", "states:callback", "task-tokens:use", "mail:send"),
+                 in_workflow=False, behind_api=True,
                  timeout_seconds=API_TIMEOUT_SECONDS),
     # Reads the record and the search indexes (never Scans); a resubmission goes on the bus and
     # AcceptEvent writes it; a retry of a FAILED handoff is a conditional write here (status, who

@@ -3,6 +3,7 @@ bus events delivered to the state machine, the approval API on 127.0.0.1."""
 
 import json
 import os
+import re
 import shutil
 import time
 import urllib.parse
@@ -30,17 +31,27 @@ def _fake_credentials() -> None:
 
 
 class _FormReader(HTMLParser):
+    """The page's first form: its action, hidden fields and the names of its other inputs."""
+
     def __init__(self) -> None:
         super().__init__()
         self.action: str | None = None
         self.fields: dict[str, str] = {}
+        self.inputs: set[str] = set()
+        self._done = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
         if tag == "form" and self.action is None:
             self.action = values.get("action") or ""
-        if tag == "input" and values.get("type") == "hidden" and values.get("name"):
-            self.fields[values["name"]] = values.get("value") or ""
+        if tag == "input" and values.get("name") and not self._done:
+            if values.get("type") == "hidden":
+                self.fields[values["name"]] = values.get("value") or ""
+            else:
+                self.inputs.add(values["name"])
+
+    def handle_endtag(self, tag: str) -> None:
+        self._done = self._done or tag == "form"
 
 
 class EmbeddedRuntime:
@@ -368,12 +379,33 @@ class EmbeddedRuntime:
         return [(mail, link) for mail in self.emails()[since:] for link in mail.links() if marker in link]
 
     def decide(self, link: str, decision: str, comment: str = "") -> tuple[int, str]:
-        """GET the page (which decides nothing), then POST the form, as a browser would."""
+        """GET the page (which decides nothing), then POST the form, as a browser would. When the
+        approval is verified by a one-time code, the approver reads it from the email sent to them
+        and enters it on the page that asks for it."""
         with urllib.request.urlopen(link, timeout=10) as page:
             form = _FormReader()
             form.feed(page.read().decode())
+        sent = len(self.emails())
+        status, answer = self._post_form(link, form, {"decision": decision, "comment": comment})
+        code_form = _FormReader()
+        code_form.feed(answer)
+        if status != 200 or "code" not in code_form.inputs:
+            return status, answer
+        codes = [code for code in map(self.decision_code, self.emails()[sent:]) if code]
+        if not codes:
+            raise RuntimeError(f"the page asks for a code but no code email arrived: {link.split('?')[0]}")
+        return self._post_form(link, code_form, {"code": codes[-1]})
+
+    @staticmethod
+    def decision_code(mail: Email) -> str | None:
+        """The one-time code in an approval's code email (None for any other email)."""
+        found = re.search(r"^ {4}(\d{3} ?\d{3})$", mail.text(), re.MULTILINE)
+        return found.group(1).replace(" ", "") if found and "confirmation code" in mail.subject else None
+
+    @staticmethod
+    def _post_form(link: str, form: _FormReader, values: dict[str, str]) -> tuple[int, str]:
         action = urllib.parse.urljoin(link, form.action or link)
-        body = urllib.parse.urlencode({**form.fields, "decision": decision, "comment": comment}).encode()
+        body = urllib.parse.urlencode({**form.fields, **values}).encode()
         request = urllib.request.Request(action, data=body, method="POST",
                                          headers={"Content-Type": "application/x-www-form-urlencoded",
                                                   "User-Agent": "local-runtime/1.0"})

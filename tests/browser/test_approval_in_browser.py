@@ -1,10 +1,12 @@
-"""An approver in headless Chromium: opens the emailed link, reads the page, presses Approve, and the
-handoff activates. The page must work on a phone and load nothing from elsewhere."""
+"""An approver in headless Chromium: opens the emailed link, reads the page, presses Approve, enters
+the one-time code mailed to them (approvals are verified by `code` by default), and the handoff
+activates. The pages must work on a phone, pass axe-core and load nothing from elsewhere."""
 
 from playwright.sync_api import Browser, expect
 
 from handoff.adapters.approvals_store import ApprovalStore
 from local.runtime import EmbeddedRuntime
+from tests.browser.test_console_in_browser import accessible
 from tests.conftest import load_raw
 
 PHONE = {"width": 390, "height": 844}
@@ -20,7 +22,8 @@ def test_an_approver_approves_in_a_browser_and_the_handoff_activates(runtime: Em
     links = [(mail, link) for mail, link in runtime.approval_links() if "(browser-opportunity-1)" in mail.subject]
     assert len(links) == 3
 
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+    # bypass_csp: axe-core is injected as a script, which the pages' CSP (rightly) refuses.
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, bypass_csp=True,
                                   user_agent="Mozilla/5.0 (Linux; Android 14) Chromium-test")
     requested: list[str] = []
     context.on("request", lambda request: requested.append(request.url))
@@ -42,7 +45,19 @@ def test_an_approver_approves_in_a_browser_and_the_handoff_activates(runtime: Em
             expect(page.get_by_role("alert")).to_be_visible()
             expect(page.get_by_role("button", name="Approve")).to_be_visible()
         page.get_by_label("Comment").fill(f"Checked by {mail.to}")
+        sent = len(runtime.emails())
         page.get_by_role("button", name="Approve").click()
+        # The code page: the code went to the approver's mailbox, not to the page.
+        expect(page.get_by_role("heading", level=1)).to_have_text("Confirm it is you")
+        [code] = [c for c in map(runtime.decision_code, runtime.emails()[sent:]) if c]
+        expect(page.locator("main")).not_to_contain_text(code)
+        if mail is links[0][0]:
+            accessible(page)
+            page.get_by_label("Code from the email").fill("000000" if code != "000000" else "111111")
+            page.get_by_role("button", name="Confirm approve").click()
+            expect(page.get_by_role("alert")).to_contain_text("not right")
+        page.get_by_label("Code from the email").fill(f"{code[:3]} {code[3:]}")
+        page.get_by_role("button", name="Confirm approve").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Approved, thank you")
         # Back to the email and click again: nothing changes, and the page says who decided.
         page.goto(link)
@@ -64,6 +79,7 @@ def test_an_approver_approves_in_a_browser_and_the_handoff_activates(runtime: Em
     for approval in approvals.list_for_handoff(record.handoff_id):
         decided = [a for a in approval.audit if a.action == "approved"]
         assert len(decided) == 1 and decided[0].ip == "127.0.0.1", approval.audit
+        assert decided[0].verified_by == "code"
         assert "Chromium-test" in (decided[0].user_agent or "")
     base = runtime.api.base_url
     assert requested and all(url.startswith(base) for url in requested), [u for u in requested if not u.startswith(base)]

@@ -104,7 +104,7 @@ def test_list_filter_and_open_a_handoff(context: BrowserContext, console: LocalC
                     "Launch packet"):
         expect(page.get_by_role("heading", name=section, exact=True)).to_be_visible()
     approvals = page.locator("section", has=page.get_by_role("heading", name="Approvals", exact=True))
-    expect(approvals).to_contain_text("Signed email link (HMAC)")
+    expect(approvals).to_contain_text("One-time code mailed to the approver")  # the default verification
     expect(page.locator("main")).to_contain_text("activated")
     accessible(page)
     screenshot(page, "console-handoff.png")

@@ -114,10 +114,12 @@ def requirements() -> list:
                                      estimated_margin=None)
 
 
-def open_approval(env: Env, index: int = 0, token: str = TOKEN) -> tuple[Approval, str]:
-    """The RequestApproval Lambda at T0; returns the approval and the link from its email."""
+def open_approval(env: Env, index: int = 0, token: str = TOKEN, verification: str = "link") -> tuple[Approval, str]:
+    """The RequestApproval Lambda at T0; returns the approval and the link from its email. These tests
+    are about the link itself, so the approval decides on it (`link`) unless told otherwise."""
     _event, found = requirements()
-    output = request_approval(env.monkeypatch, HANDOFF, found[index], token, T0)
+    requirement = found[index].model_copy(update={"verification": verification})
+    output = request_approval(env.monkeypatch, HANDOFF, requirement, token, T0)
     approval = env.store.get(output["approvalId"])
     assert approval is not None
     body = env.mailer.sent[-1].get_body(("plain",)).get_content()

@@ -109,7 +109,9 @@ def open_approvals(env: Env) -> list:
     event = parse_event(fixture_path("closed-won", "emea-milestone-erp-rollout").read_text())
     found = required_approvals(event, ApprovalRules(), load_approver_directory(), non_standard_clauses=[],
                                estimated_margin=None)
-    requested = [request_approval(env.monkeypatch, HANDOFF, r, f"{TOKEN}-{r.kind}", T0) for r in found]
+    # Decided on the link (the sweeper's business is deadlines; codes: test_decision_codes.py).
+    requested = [request_approval(env.monkeypatch, HANDOFF, r.model_copy(update={"verification": "link"}),
+                                  f"{TOKEN}-{r.kind}", T0) for r in found]
     return [env.store.get(output["approvalId"]) for output in requested]
 
 

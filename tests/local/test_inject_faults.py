@@ -54,12 +54,16 @@ def test_the_examples_activate_exactly_once_with_thirty_percent_of_calls_failing
         codes[o]: len(d["subcontractors"]) for o, d in deals.items() if d.get("subcontractors")}
     assert state.crm == codes
 
-    # Every email once: the approval requests and one launch packet notice per handoff.
-    mails = Counter((m.to, m.subject) for m in injection.emails)
+    # Every email once: the approval requests and one launch packet notice per handoff. Besides them,
+    # the one-time codes approvers asked for when deciding (a click that met an error asks again).
+    code_mails = [m for m in injection.emails if "confirmation code" in m.subject]
+    notices = [m for m in injection.emails if m not in code_mails]
+    mails = Counter((m.to, m.subject) for m in notices)
     print(f"\nfault run: {sum(kinds.values())} faults {dict(kinds)}, {injection.wall_seconds:.1f} s, "
           f"{injection.clicks_repeated} clicks repeated, {len(injection.emails)} emails")
     assert max(mails.values()) == 1, mails
-    assert len(injection.emails) == APPROVAL_REQUESTS + len(deals), sorted(mails)
+    assert len(notices) == APPROVAL_REQUESTS + len(deals), sorted(mails)
+    assert APPROVAL_REQUESTS <= len(code_mails) <= APPROVAL_REQUESTS + injection.clicks_repeated
 
 
 @pytest.mark.parametrize("rate", ["1.5", "-0.1", "abc", "nan", "inf", ""])

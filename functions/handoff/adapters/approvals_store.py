@@ -194,10 +194,10 @@ class ApprovalStore:
             raise
 
     def decide(self, approval_id: str, decision: Status, actor: str, comment: str | None, ip: str | None,
-               user_agent: str | None, now: datetime, *, verified_by: str = "signed-link") -> DecideResult:
+               user_agent: str | None, now: datetime, *, verified_by: str = "link") -> DecideResult:
         """Record the first decision (APPROVED or REJECTED) while the approval is pending and unexpired;
-        the audit says how the actor's identity was verified (`signed-link`: the emailed HMAC link;
-        `cognito`: signed in to the console)."""
+        the audit says how the actor's identity was verified (`link`: possession of the emailed link
+        only; `code`: the one-time code mailed to the approver; `cognito`: signed in to the console)."""
         if decision not in ("APPROVED", "REJECTED"):
             raise ValueError(f"not a decision: {decision}")
         entry = layout.entry(decision.lower(), now, actor, ip, user_agent, layout.clip(comment, 500), verified_by)

@@ -237,6 +237,7 @@ def _verified(approval: Any) -> str:
     decided = [a for a in approval.audit if a.action in ("approved", "rejected")]
     how = getattr(decided[-1], "verified_by", None) if decided else None
     labels = {"cognito": "Console sign-in (Cognito)", "local": "Local operator (embedded runtime)",
+              "code": "One-time code mailed to the approver", "link": "Email link only (not verified)",
               "signed-link": "Signed email link (HMAC)"}
     if not decided:
         return ""

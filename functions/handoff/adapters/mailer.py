@@ -76,9 +76,11 @@ def _request_parts(approval: Approval, link: str, opening: str) -> tuple[str, st
     deadline = human_time(approval.expires_at)
     checks = "\n".join(f"  {i}. {item}" for i, item in enumerate(approval.checklist, 1))
     deal = "\n".join(f"  {label}: {value}" for label, value in rows)
+    how = _how_to_decide(approval)
     text = (f"Hello {approval.approver_name},\n\n{opening}\n\nWhy you are asked:\n  {approval.reason}\n\n"
             f"What to check:\n{checks}\n\nThe deal:\n{deal}\n\nPlease answer by {deadline}. Review and decide "
-            f"here (opening the page decides nothing; you choose Approve or Reject on it):\n{link}\n\n"
+            f"here (opening the page decides nothing; you choose Approve or Reject on it):\n{link}\n"
+            + (f"{how}\n" if how else "") + "\n"
             f"Questions about the deal: reply to this email to reach the deal owner, {approval.deal_owner}.\n")
     html = _html(
         f"<p>Hello {_e(approval.approver_name)},</p><p>{_e(opening)}</p>"
@@ -90,9 +92,21 @@ def _request_parts(approval: Approval, link: str, opening: str) -> tuple[str, st
                   for label, value in rows)
         + f"</table><p>Please answer by <strong>{_e(deadline)}</strong>.</p>"
         f'<p><a href="{_e(link)}" style="{_BUTTON}">Review and decide</a></p>'
+        + (f"<p>{_e(how)}</p>" if how else "") +
         "<p style=\"color:#4a4a4a;font-size:13px\">Opening the page decides nothing; you choose Approve or "
         f"Reject on it. Questions about the deal: reply to reach the deal owner, {_e(approval.deal_owner)}.</p>")
     return text, html
+
+
+def _how_to_decide(approval: Approval) -> str:
+    """How the decision is bound to the approver (the directory's verification for the kind)."""
+    verification = approval.verification
+    if verification == "code":
+        return "To confirm it is you, choosing Approve or Reject emails you a one-time code to enter on the page."
+    if verification == "signin":
+        return ("This approval is decided in the operations console (My approvals), signed in as you; "
+                "the link shows the request.")
+    return ""
 
 
 def _subject(prefix: str, approval: Approval) -> str:

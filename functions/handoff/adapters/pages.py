@@ -5,6 +5,7 @@ from html import escape
 from urllib.parse import quote
 
 from handoff.domain.approvals import Approval, Contact, human_time, summary_rows
+from handoff.domain.approvals.verification import masked_address
 
 _CSS = (
     "body{font:1rem/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1b1b1b;"
@@ -47,7 +48,10 @@ def _summary(approval: Approval) -> str:
     return f"<dl>{rows}</dl>"
 
 
-def approval_page(approval: Approval, *, exp: str, sig: str, error: str | None = None, comment: str = "") -> str:
+def approval_page(approval: Approval, *, exp: str, sig: str, error: str | None = None, comment: str = "",
+                  console_url: str = "") -> str:
+    """The request and its decision form; `code`: the form says a code will be mailed; `signin`: no
+    form, the approver decides in the console (console_url)."""
     kind = _KIND.get(approval.kind, approval.kind)
     escalated = ""
     if approval.previous_approver:
@@ -67,7 +71,19 @@ Nothing is decided until you press Approve or Reject.</p>
 {_summary(approval)}
 <p>Please answer by <strong>{_e(human_time(approval.expires_at))}</strong>.</p>
 {alert}
-<form method="post" action="{_e(quote(approval.approval_id, safe=""))}">
+{_decide(approval, exp, sig, comment, console_url)}"""
+    return document(f"{kind} approval", body)
+
+
+def _decide(approval: Approval, exp: str, sig: str, comment: str, console_url: str) -> str:
+    verification = approval.verification
+    if verification == "signin":
+        return signin_block(approval, console_url)
+    note = ""
+    if verification == "code":
+        note = (f'<p class="note">To confirm it is you, pressing Approve or Reject emails a one-time code to '
+                f"{_e(masked_address(approval.approver))}; the decision counts once you enter it here.</p>")
+    return f"""{note}<form method="post" action="{_e(quote(approval.approval_id, safe=""))}">
 <input type="hidden" name="exp" value="{_e(exp)}">
 <input type="hidden" name="sig" value="{_e(sig)}">
 <label for="comment">Comment (required to reject)</label>
@@ -77,7 +93,13 @@ Nothing is decided until you press Approve or Reject.</p>
 <button type="submit" name="decision" value="reject" class="reject">Reject</button>
 </div>
 </form>"""
-    return document(f"{kind} approval", body)
+
+
+def signin_block(approval: Approval, console_url: str) -> str:
+    where = (f'<p><a href="{_e(console_url)}">Open my approvals in the console</a></p>' if console_url else
+             "<p>Open <strong>My approvals</strong> in the operations console.</p>")
+    return (f"<h2>Decide in the console</h2>\n<p>This {_e(approval.kind)} approval is decided signed in, as "
+            f"{_e(approval.approver)}: this link only shows the request.</p>\n{where}")
 
 
 def decided_page(approval: Approval) -> str:

@@ -1,6 +1,9 @@
 """The approval API behind API Gateway. GET /approvals/{id}?exp=&sig= shows the request and decides
 nothing (mail scanners pre-open links); POST /approvals/{id} (form: decision, comment, exp, sig)
-records the first decision and hands it to the waiting Step Functions task."""
+records the first decision and hands it to the waiting Step Functions task, as the approval's
+verification says (handoff.domain.approvals.verification): `link` decides at once (the audit says
+verifiedBy "link": possession only); `code` mails a one-time code to the approver and decides when
+a POST brings it (form: code, exp, sig); `signin` decides nothing here (the console does)."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,14 +16,25 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from handoff.adapters import from_settings, pages
+from handoff.adapters import aws, from_settings, pages, verification_pages
 from handoff.adapters.approval_items import MAX_VIEWS
 from handoff.adapters.approvals_store import ApprovalStore
+from handoff.adapters.code_mail import render_decision_code
+from handoff.adapters.decision_codes import DecisionCodes
 from handoff.adapters.dynamodb_errors import transient
+from handoff.adapters.mailer import Mailer
 from handoff.adapters.task_callback import TaskCallback
 from handoff.domain.approvals import Approval, LinkCheck, check_link, decision_output
+from handoff.domain.approvals.verification import (
+    CODE_LIFETIME,
+    VERIFIED_BY_CODE,
+    VERIFIED_BY_LINK,
+    CodeCheck,
+    check_code,
+)
 from handoff.domain.signing_keys import KeyRing
 from handoff.observability import logger, metrics, tracer
+from handoff.settings import settings
 
 app = APIGatewayRestResolver()
 
@@ -47,6 +61,19 @@ def _store() -> ApprovalStore:
 
 def _keys(sig: str | None = None) -> KeyRing:
     return from_settings.link_keys(sig)
+
+
+def _codes() -> DecisionCodes:
+    return DecisionCodes(aws.table(settings().handoff_table))
+
+
+def _mailer() -> Mailer:
+    return Mailer(aws.client("ses"), settings().mail_from)
+
+
+def _console_url() -> str:
+    url = settings().console_url.strip("-").rstrip("/")
+    return f"{url}/approvals" if url else ""
 
 
 def _callback() -> TaskCallback:
@@ -77,7 +104,7 @@ class MalformedRequest(ValueError):
 
 # The form has these fields and no others; a comment is at most 2000 characters, so a legitimate body
 # stays far below MAX_FORM_BYTES even fully percent-encoded (3 bytes a character, 4 for emoji).
-FORM_FIELDS = frozenset({"decision", "comment", "exp", "sig"})
+FORM_FIELDS = frozenset({"decision", "comment", "exp", "sig", "code"})
 MAX_FORM_BYTES = 16 * 1024
 
 
@@ -161,7 +188,8 @@ def show(approval_id: str) -> Response:
         # Audit who opened it (mail scanners included); capped so repeated opens cannot grow the item.
         _store().append_audit(approval.approval_id, "viewed", now, actor=approval.approver, ip=caller.ip,
                               user_agent=caller.user_agent, max_entries=MAX_VIEWS)
-    return _answer(approval, check) or _html(200, pages.approval_page(approval, exp=exp or "", sig=sig or ""))
+    return _answer(approval, check) or _html(200, pages.approval_page(approval, exp=exp or "", sig=sig or "",
+                                                                       console_url=_console_url()))
 
 
 @app.post("/approvals/<approval_id>")
@@ -172,6 +200,8 @@ def decide(approval_id: str) -> Response:
     if loaded is None:
         return _refused()
     approval, check = loaded
+    if "code" in form:
+        return _confirm_code(approval, check, form["code"], caller, now, exp or "", sig or "")
     if answer := _answer(approval, check):
         return answer
     decision = _DECISIONS.get(form.get("decision", "").strip().lower())
@@ -179,14 +209,98 @@ def decide(approval_id: str) -> Response:
     if decision is None or (decision == "REJECTED" and not comment):
         error = "Choose Approve or Reject." if decision is None else \
             "Please say why you reject: the deal owner needs it to act."
-        return _html(400, pages.approval_page(approval, exp=exp or "", sig=sig or "", comment=comment, error=error))
-    return _record(approval, decision, comment, caller, now)
+        return _html(400, pages.approval_page(approval, exp=exp or "", sig=sig or "", comment=comment, error=error,
+                                              console_url=_console_url()))
+    if approval.verification == "signin":
+        _codes().refused(approval, "decision-refused", now, "sign-in required: a link cannot decide",
+                         ip=caller.ip, user_agent=caller.user_agent)
+        return _html(403, verification_pages.signin_required_page(approval, _console_url()))
+    if approval.verification == "code":
+        return _send_code(approval, decision, comment, caller, now, exp or "", sig or "")
+    return _record(approval, decision, comment, caller, now, verified_by=VERIFIED_BY_LINK)
 
 
-def _record(approval: Approval, decision: str, comment: str, caller: Caller, now: datetime) -> Response:
+# --- one-time codes -------------------------------------------------------------------------------------
+def _send_code(approval: Approval, decision: str, comment: str, caller: Caller, now: datetime, exp: str,
+               sig: str) -> Response:
+    """Mail a code to the approver's address; the decision waits for it on the code page."""
+    key = _keys().current
+    issued = _codes().issue(approval, decision, comment, key.secret, now, ip=caller.ip, user_agent=caller.user_agent,
+                            kid=key.kid)
+    if issued is None:
+        current = _store().get(approval.approval_id) or approval
+        if closed := _closed(current):
+            return closed
+        metrics.add_metric(name="ApprovalCodesExhausted", unit=MetricUnit.Count, value=1)
+        return _html(403, verification_pages.code_refused_page(
+            "Too many codes", f"Several codes were already sent for this approval. Contact the deal owner, "
+                              f"{approval.deal_owner}, to have the request sent again."))
+    try:
+        _mailer().send(render_decision_code(approval, issued.code, decision, issued.challenge.expires_at,
+                                            ip=caller.ip, now=now))
+    except Exception:
+        logger.exception("the one-time code could not be mailed")
+        return _html(503, pages.unavailable_page())
+    metrics.add_metric(name="ApprovalCodesSent", unit=MetricUnit.Count, value=1)
+    return _html(200, verification_pages.code_page(approval, issued.challenge, exp=exp, sig=sig))
+
+
+def _code_refused(approval: Approval, status: int, action: str, title: str, message: str, caller: Caller,
+                  now: datetime) -> Response:
+    logger.warning("approval code refused", extra={"reason": action})
+    metrics.add_metric(name="ApprovalCodesRefused", unit=MetricUnit.Count, value=1)
+    _codes().refused(approval, action, now, message, ip=caller.ip, user_agent=caller.user_agent)
+    return _html(status, verification_pages.code_refused_page(title, message))
+
+
+def _confirm_code(approval: Approval, check: LinkCheck, typed: str, caller: Caller, now: datetime, exp: str,
+                  sig: str) -> Response:
+    """A code entered on the page: the link must still be valid; the code must be the outstanding one,
+    unexpired, with attempts left; then its decision is applied, once."""
+    if check is LinkCheck.TAMPERED:
+        return _refused()
+    if approval.verification != "code":
+        raise MalformedRequest("a code for an approval that takes none")
+    if approval.status in ("APPROVED", "REJECTED"):
+        return _code_refused(approval, 400, "code-reused", "This code was already used",
+                             "This approval is already decided; a code works once.", caller, now)
+    if answer := _answer(approval, check):
+        return answer
+    codes = _codes()
+    challenge, _issued = codes.current(approval)
+    if challenge is None:
+        return _code_refused(approval, 400, "code-reused", "This code is not valid",
+                             "No code is waiting for this approval: it was used, or never asked for.", caller, now)
+    ring = _keys()
+    key = ring.find(challenge.kid, now) or ring.current  # the key the code's digest was made with
+    result = check_code(challenge, typed, key.secret, approval.approval_id, now)
+    if result is CodeCheck.EXPIRED:
+        return _code_refused(approval, 400, "code-expired", "This code has expired",
+                             f"Codes work for {int(CODE_LIFETIME.total_seconds() // 60)} minutes.", caller, now)
+    if result is CodeCheck.EXHAUSTED:
+        return _code_refused(approval, 403, "code-exhausted", "Too many wrong codes",
+                             "This code was entered wrongly too many times.", caller, now)
+    if result is CodeCheck.WRONG:
+        left = codes.count_wrong(approval, challenge, now, ip=caller.ip, user_agent=caller.user_agent)
+        logger.warning("approval code refused", extra={"reason": "code-refused", "attempts_left": left})
+        metrics.add_metric(name="ApprovalCodesRefused", unit=MetricUnit.Count, value=1)
+        if left == 0:
+            return _html(403, verification_pages.code_refused_page(
+                "Too many wrong codes", "This code was entered wrongly too many times."))
+        error = f"That code is not right. {left} attempt{'s' if left > 1 else ''} left."
+        return _html(403, verification_pages.code_page(approval, challenge, exp=exp, sig=sig, error=error))
+    if not codes.consume(approval, challenge, now, ip=caller.ip, user_agent=caller.user_agent):
+        return _code_refused(approval, 400, "code-reused", "This code was already used",
+                             "A code works once.", caller, now)
+    return _record(approval, challenge.decision, challenge.comment or "", caller, now, verified_by=VERIFIED_BY_CODE)
+
+
+# --- the decision -------------------------------------------------------------------------------------
+def _record(approval: Approval, decision: str, comment: str, caller: Caller, now: datetime, *,
+            verified_by: str) -> Response:
     store = _store()
     result = store.decide(approval.approval_id, decision, approval.approver, comment or None, caller.ip,
-                          caller.user_agent, now)
+                          caller.user_agent, now, verified_by=verified_by)
     if not result.won:
         # A double click or a replay: the first decision stands and nothing is sent again.
         return _closed(result.approval) or _html(410, pages.expired_page(result.approval))

@@ -1,8 +1,9 @@
 """The approver directory: who approves which kind of approval, by region and service line, and who is
 escalated to. Pure: handoff.adapters.configuration loads it (Parameter Store, or the repo's file)."""
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
+from handoff.domain.approvals.verification import DEFAULT_VERIFICATION, Verification
 from handoff.domain.approvals.vocabulary import KINDS, ApprovalKind, Contact, _Model
 
 
@@ -31,6 +32,9 @@ class ApproverDirectory(_Model):
     line, then "*"). Every kind needs a "*"/"*" route so routing never comes up empty."""
 
     approvers: dict[ApprovalKind, list[ApproverRoute]]
+    # How each kind's decisions are bound to the approver (link | code | signin); a kind left out
+    # gets DEFAULT_VERIFICATION's.
+    verification: dict[ApprovalKind, Verification] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _complete(self) -> "ApproverDirectory":
@@ -42,6 +46,9 @@ class ApproverDirectory(_Model):
             if len(keys) != len(set(keys)):
                 raise ValueError(f"approvers.{kind} has two routes for the same region and service line")
         return self
+
+    def verification_for(self, kind: ApprovalKind) -> Verification:
+        return self.verification.get(kind, DEFAULT_VERIFICATION[kind])
 
     def route(self, kind: ApprovalKind, region: str, service_line: str) -> ApproverRoute:
         candidates = [r for r in self.approvers[kind] if r.matches(region, service_line)]

@@ -12,6 +12,7 @@ from handoff.contracts import ClosedWonEvent
 from handoff.contracts.timestamps import iso
 from handoff.domain.approvals.routing import ApprovalRequirement
 from handoff.domain.approvals.summary import deal_summary
+from handoff.domain.approvals.verification import DEFAULT_VERIFICATION, Verification
 from handoff.domain.approvals.vocabulary import (
     TASK_TIMEOUT_SLACK,
     Action,
@@ -31,7 +32,9 @@ class AuditEntry(_Model):
     ip: str | None = None
     user_agent: str | None = None
     detail: str | None = None
-    verified_by: str | None = None  # decisions: how the actor was verified (signed-link, cognito, local)
+    # decisions: how the actor was verified: link (possession of the link only), code (the one-time
+    # code mailed to the approver), cognito (console sign-in), local; signed-link on older entries
+    verified_by: str | None = None
 
 
 class Approval(BaseModel):
@@ -54,6 +57,9 @@ class Approval(BaseModel):
     task_token_ref: str | None = None  # the key of its token in the task-token table; escalations share it
     task_token: SecretStr | None = Field(default=None, repr=False)  # only approvals stored before that table
     token_digest: str
+    # How a decision is bound to the approver (handoff.domain.approvals.verification); an approval
+    # stored before verification existed was decided by its link.
+    verification: Verification = "link"
     created_at: UtcDateTime
     expires_at: UtcDateTime
     remind_at: UtcDateTime | None = None
@@ -101,6 +107,7 @@ def new_approval(
         checklist=requirement.checklist, deal_summary=deal_summary(event),
         deal_owner=Contact(name=owner.name, email=owner.email), task_token_ref=approval_id,
         token_digest=token_digest(task_token), created_at=now, expires_at=expires, fix_round=fix_round,
+        verification=requirement.verification or DEFAULT_VERIFICATION[requirement.kind],
         remind_at=remind_time(expires, requirement.remind_before, now), status="PENDING", level=0,
         escalation_approver=requirement.escalation_approver,
         remind_before_hours=requirement.remind_before_hours,

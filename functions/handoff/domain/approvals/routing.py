@@ -9,6 +9,7 @@ from pydantic import ConfigDict, computed_field
 from handoff.contracts import ClosedWonEvent
 from handoff.domain.approvals.directory import ApproverDirectory
 from handoff.domain.approvals.margin import MarginUnknown, percent
+from handoff.domain.approvals.verification import Verification
 from handoff.domain.approvals.vocabulary import KINDS, TASK_TIMEOUT_SLACK, ApprovalKind, Contact, _Model, excerpt, hours
 from handoff.domain.policy import ApprovalRules
 
@@ -39,6 +40,7 @@ class ApprovalRequirement(_Model):
     respond_within_hours: Decimal
     remind_before_hours: Decimal
     escalation_within_hours: Decimal
+    verification: Verification | None = None  # the directory's, for the kind; None: the kind's default
 
     @property
     def respond_within(self) -> timedelta:
@@ -199,5 +201,6 @@ def required_approvals(
             escalation_approver=route.escalation, respond_within_hours=deadlines.respond_within_hours,
             remind_before_hours=deadlines.remind_before_hours,
             escalation_within_hours=deadlines.escalation_within_hours,
+            verification=directory.verification_for(kind),
         ))
     return result
