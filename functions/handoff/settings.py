@@ -72,6 +72,13 @@ class Settings:
     previous_key_valid_days = Variable("PREVIOUS_KEY_VALID_DAYS")  # the rotation function only
     approval_base_url = Variable("APPROVAL_BASE_URL")
     console_url = Variable("CONSOLE_URL", "-")  # "-": no console deployed
+
+    # The operators' console (infra/console.py): sign-in through Cognito, or "local" in the embedded runtime
+    console_auth = Variable("CONSOLE_AUTH", "cognito")  # cognito | local
+    console_secret_arn = Variable("CONSOLE_SECRET_ARN")  # the key of its CSRF tokens
+    cognito_user_pool_id = Variable("COGNITO_USER_POOL_ID")
+    cognito_client_id = Variable("COGNITO_CLIENT_ID")
+    cognito_domain = Variable("COGNITO_DOMAIN")
     work_queue_emails = Variable("WORK_QUEUE_EMAILS", "{}")  # JSON: owner group -> mailbox
     work_queue_sla_hours = Variable("WORK_QUEUE_SLA_HOURS", "{}")  # JSON: owner group -> hours
 
@@ -102,6 +109,7 @@ class Settings:
 
     # Set by Lambda itself
     function_name = Variable("AWS_LAMBDA_FUNCTION_NAME", optional=True)
+    aws_region = Variable("AWS_REGION")
 
     def given(self, variable: Variable) -> str | None:
         """A required setting's value, None when unset: for code that also runs without it."""

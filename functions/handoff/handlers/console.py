@@ -29,21 +29,22 @@ from handoff.adapters import console_auth as auth
 from handoff.adapters import console_metrics_page as metrics_page
 from handoff.adapters import console_pages as pages
 from handoff.adapters.approvals_store import ApprovalStore
+from handoff.adapters.from_settings import event_bus, store, workflow
 from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import is_handoff_id
 from handoff.adapters.signing_keys import secret_key
 from handoff.adapters.task_callback import TaskCallback
-from handoff.config import setting
 from handoff.domain import work_items as wi
 from handoff.domain.errors import HandoffNotFound, IntegrationTransient, ResubmissionRefused
 from handoff.handlers import _process_metrics
-from handoff.handlers._runtime import event_bus, logger, metrics, store, tracer, workflow
 from handoff.handlers._work_queue import items, sync_dead_letters
 from handoff.logic import approval_decisions, console_handoffs
 from handoff.logic import work_queue as queue
 from handoff.logic.retry_handoff import retry_handoff
 from handoff.logic.search_handoffs import SearchRefused
+from handoff.observability import logger, metrics, tracer
 from handoff.ports.metrics import MetricsUnavailable
+from handoff.settings import settings
 
 app = APIGatewayRestResolver()
 
@@ -87,16 +88,16 @@ def _form() -> dict[str, str]:
 
 
 def _csrf_key() -> bytes:
-    return secret_key(setting("CONSOLE_SECRET_ARN"))
+    return secret_key(settings().console_secret_arn)
 
 
 def _cognito() -> auth.CognitoConfig:
-    return auth.CognitoConfig(region=setting("AWS_REGION"), user_pool_id=setting("COGNITO_USER_POOL_ID"),
-                              client_id=setting("COGNITO_CLIENT_ID"), domain=setting("COGNITO_DOMAIN"))
+    return auth.CognitoConfig(region=settings().aws_region, user_pool_id=settings().cognito_user_pool_id,
+                              client_id=settings().cognito_client_id, domain=settings().cognito_domain)
 
 
 def _local() -> bool:
-    return setting("CONSOLE_AUTH", "cognito") == "local"
+    return settings().console_auth == "local"
 
 
 def _operator() -> auth.Operator:
@@ -176,7 +177,7 @@ def handoffs() -> Response:
     event = app.current_event
     filters = {k: (event.get_query_string_value(k) or "").strip()[:100] for k in ("status", "serviceLine", "region", "q")}
     try:
-        listing = console_handoffs.search(DynamoHandoffIndex(aws.table(setting("HANDOFF_TABLE"))), filters, _now(),
+        listing = console_handoffs.search(DynamoHandoffIndex(aws.table(settings().handoff_table)), filters, _now(),
                                           cursor=event.get_query_string_value("cursor"))
     except SearchRefused as refused:
         return _html(400, pages.message_page(page, "Handoffs", f"These filters cannot be used: {refused}"))
