@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from local.burst import check, classify, generate
+from local.burst import Burst, check, classify, generate
 from local.runtime import EmbeddedRuntime
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,16 +44,18 @@ def test_a_burst_of_the_mix_loses_nothing_and_duplicates_nothing(burst_runtime: 
     burst = generate(30, seed=14)
     kinds = Counter(burst.kinds)
     assert min(kinds[k] for k in ("closed_won", "needs_fix", "invalid", "duplicate", "stage_change")) >= 1, kinds
+    before = check(burst_runtime, Burst()).counts  # what other tests of this runtime left
     burst_runtime.publish(burst.events)
     burst_runtime.wait_settled()
     burst_runtime.decide_all("approve")
     outcome = check(burst_runtime, burst)
     assert outcome.problems == []
     closed, blocked = burst.opportunities("closed_won"), burst.opportunities("needs_fix")
-    assert outcome.statuses == {"ACTIVATED": len(closed), "BLOCKED": len(blocked)}
-    assert outcome.counts["projects"] == outcome.counts["billing_schedules"] == len(closed)
-    assert outcome.counts["launch_packet_emails"] == len(closed)
-    assert outcome.counts["quarantined"] == kinds["invalid"]
+    mine = Counter(r.status for r in burst_runtime.records() if r.opportunity_id in {**closed, **blocked})
+    assert mine == {"ACTIVATED": len(closed), "BLOCKED": len(blocked)}
+    added = {name: count - before.get(name, 0) for name, count in outcome.counts.items()}
+    assert added["projects"] == added["billing_schedules"] == added["launch_packet_emails"] == len(closed)
+    assert added["quarantined"] == kinds["invalid"]
     # Sent again after the burst settled, every event changes nothing.
     burst_runtime.publish(burst.events)
     burst_runtime.wait_settled()
@@ -64,14 +66,24 @@ def test_a_burst_of_the_mix_loses_nothing_and_duplicates_nothing(burst_runtime: 
 def test_the_check_finds_what_was_created_twice(burst_runtime: EmbeddedRuntime) -> None:
     """The check can fail: a second project for an activated handoff is reported."""
     from handoff.adapters.ledger.inspector import LedgerInspector
+    from tests.conftest import load_raw
 
+    event = load_raw("closed-won", "us-fixed-fee-advisory")
+    event["detail"]["opportunity"]["id"], event["detail"]["eventId"] = "burst-twice-1", "evt-burst-twice-1"
+    burst = Burst()
+    burst.add(event, "closed_won", "us-fixed-fee-advisory")
+    burst_runtime.publish(burst.events)
+    burst_runtime.wait_settled()
+    assert check(burst_runtime, burst).problems == []
+    handoff = next(r.handoff_id for r in burst_runtime.records() if r.opportunity_id == "burst-twice-1")
     table = burst_runtime.session.resource("dynamodb").Table(burst_runtime.env("LEDGER_TABLE"))
-    project = LedgerInspector(table).projects()[0]
+    project = next(p for p in LedgerInspector(table).projects() if str(p.get("idempotencyKey", "")).startswith(handoff))
     table.put_item(Item={**project, "pk": project["pk"] + "-AGAIN", "code": project["code"] + "-AGAIN"})
-    burst = generate(30, seed=14)
-    problems = check(burst_runtime, burst).problems
-    assert any(p.startswith("projects:") for p in problems), problems
-    table.delete_item(Key={"pk": project["pk"] + "-AGAIN", "sk": project["sk"]})
+    try:
+        problems = check(burst_runtime, burst).problems
+    finally:
+        table.delete_item(Key={"pk": project["pk"] + "-AGAIN", "sk": project["sk"]})
+    assert any(p.startswith("projects: more than one") for p in problems), problems
 
 
 def test_the_cli_runs_a_burst_file_with_invalid_events_in_it(tmp_path: Path) -> None:
