@@ -7,7 +7,6 @@ Read through Powertools Parameters: one SSM client and one cache per process, a 
 after CONFIG_MAX_AGE_SECONDS (default 300) so an edit is picked up within minutes. Each text is
 parsed and validated once per distinct value; a bad value fails with the parameter and key named."""
 
-import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
 
 from handoff.adapters import aws
+from handoff.adapters.built_once import BuiltOnce
 from handoff.adapters.playbook_files import load_playbook
 from handoff.config import ConfigurationError
 from handoff.contracts import ClosedWonEvent
@@ -32,23 +32,12 @@ DEFAULT_MAX_AGE_SECONDS = 300
 # The repo's approver directory: the parameter's default at deploy time, and what runs without one.
 DEFAULT_APPROVERS_FILE = Path(__file__).resolve().parent.parent / "config" / "approvers.yaml"
 
-_provider: SSMProvider | None = None
-_lock = threading.Lock()
-
-
-def _ssm() -> SSMProvider:
-    global _provider
-    with _lock:
-        if _provider is None:
-            _provider = SSMProvider(boto3_client=aws.client("ssm"))
-        return _provider
+_ssm = BuiltOnce(lambda: SSMProvider(boto3_client=aws.client("ssm")))
 
 
 def forget() -> None:
     """Drop the cached values (tests, and the embedded runtime when it starts afresh)."""
-    global _provider
-    with _lock:
-        _provider = None
+    _ssm.forget()
 
 
 def _max_age() -> int:

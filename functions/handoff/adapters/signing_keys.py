@@ -13,6 +13,7 @@ import time
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from handoff.adapters import aws
+from handoff.adapters.built_once import BuiltOnce
 from handoff.domain.signing_keys import KeyDocumentError, KeyRing, parse_key_document
 
 # A key retired by hand (an emergency rotation) stops working within this; a scheduled rotation's
@@ -20,24 +21,15 @@ from handoff.domain.signing_keys import KeyDocumentError, KeyRing, parse_key_doc
 MAX_AGE_SECONDS = 60
 REFRESH_SECONDS = 30.0
 
-_provider: SecretsProvider | None = None
+_secrets = BuiltOnce(lambda: SecretsProvider(boto3_client=aws.client("secretsmanager")))
 _refreshed: dict[str, float] = {}
-_lock = threading.Lock()
-
-
-def _secrets() -> SecretsProvider:
-    global _provider
-    with _lock:
-        if _provider is None:
-            _provider = SecretsProvider(boto3_client=aws.client("secretsmanager"))
-        return _provider
+_lock = threading.Lock()  # guards _refreshed
 
 
 def forget() -> None:
     """Drop the cached keys (tests, and the embedded runtime when it starts afresh)."""
-    global _provider
+    _secrets.forget()
     with _lock:
-        _provider = None
         _refreshed.clear()
 
 
