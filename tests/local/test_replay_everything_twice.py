@@ -90,4 +90,7 @@ def test_replaying_the_day_twice_and_a_redrive_duplicate_nothing(tmp_path: Path)
 
     mails = Counter((m.to, m.subject) for m in emails)
     assert mails == first_run and max(mails.values()) == 1, mails
-    assert len(emails) == APPROVAL_REQUESTS + len(deals)
+    # Each approval mailed its request once and, when decided, its one-time code once (`code` verification).
+    codes_mailed = [m for m in emails if m.subject.startswith("Your confirmation code")]
+    assert len(codes_mailed) == APPROVAL_REQUESTS
+    assert len(emails) == 2 * APPROVAL_REQUESTS + len(deals)
