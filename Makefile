@@ -30,7 +30,7 @@ demo: setup
 
 test: system-packages setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadscope -q
 
 lint: setup
 	$(BIN)/ruff check .
