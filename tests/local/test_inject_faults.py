@@ -13,6 +13,7 @@ import pytest
 from local import cli
 from local.inject_faults import FaultInjection
 from tests.conftest import fixture_files
+from tests.support.erp_checks import assert_one_of_everything
 
 RATE, SEED = 0.3, 14
 # One approval request per approval a deal needs, one launch packet notice per handoff.
@@ -43,16 +44,7 @@ def test_the_examples_activate_exactly_once_with_thirty_percent_of_calls_failing
     # subcontractor; one CRM write-back per deal.
     state = injection.erp.state
     codes = {o: r["project"]["code"] for o, r in records.items()}
-    assert sorted(c["legalName"] for c in state.customers.values()) == sorted(
-        d["account"]["legalName"] for d in deals.values())
-    assert sorted(state.projects) == sorted(codes.values())
-    assert Counter(s["projectCode"] for s in state.schedules.values()) == Counter(codes.values())
-    assert Counter(r["opportunityId"] for r in state.staffing.values()) == {
-        o: len(d["staffing"]) for o, d in deals.items()}
-    assert {r["status"] for r in state.staffing.values()} == {"FIRM"}
-    assert Counter(r["projectCode"] for r in state.requisitions.values()) == {
-        codes[o]: len(d["subcontractors"]) for o, d in deals.items() if d.get("subcontractors")}
-    assert state.crm == codes
+    assert_one_of_everything(state, deals, codes)
 
     # Every email once: the approval requests and one launch packet notice per handoff. Besides them,
     # the one-time codes approvers asked for when deciding (a click that met an error asks again).

@@ -14,6 +14,7 @@ from pathlib import Path
 from local.inject_faults import FaultInjection
 from local.runtime import EmbeddedRuntime
 from tests.conftest import fixture_files, load_raw
+from tests.support.erp_checks import assert_one_of_everything
 
 APPROVAL_REQUESTS = 3  # one per approval the examples need
 
@@ -77,16 +78,7 @@ def test_replaying_the_day_twice_and_a_redrive_duplicate_nothing(tmp_path: Path)
 
     state = injection.erp.state
     codes = {o: r.project.code for o, r in records.items() if r.project}
-    assert sorted(c["legalName"] for c in state.customers.values()) == sorted(
-        d["account"]["legalName"] for d in deals.values())
-    assert sorted(state.projects) == sorted(codes.values())
-    assert Counter(s["projectCode"] for s in state.schedules.values()) == Counter(codes.values())
-    assert Counter(r["opportunityId"] for r in state.staffing.values()) == {
-        o: len(d["staffing"]) for o, d in deals.items()}
-    assert {r["status"] for r in state.staffing.values()} == {"FIRM"}
-    assert Counter(r["projectCode"] for r in state.requisitions.values()) == {
-        codes[o]: len(d["subcontractors"]) for o, d in deals.items() if d.get("subcontractors")}
-    assert state.crm == codes
+    assert_one_of_everything(state, deals, codes)
 
     mails = Counter((m.to, m.subject) for m in emails)
     assert mails == first_run and max(mails.values()) == 1, mails
