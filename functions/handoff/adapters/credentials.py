@@ -37,10 +37,10 @@ class _ClockedSecretsProvider(SecretsProvider):
     def _now(self) -> datetime:
         return datetime.min + timedelta(seconds=self._clock())
 
-    def has_not_expired_in_cache(self, key: tuple) -> bool:
+    def has_not_expired_in_cache(self, key: tuple[Any, ...]) -> bool:
         return key in self.store and self.store[key].ttl >= self._now()
 
-    def add_to_cache(self, key: tuple, value: Any, max_age: int) -> None:
+    def add_to_cache(self, key: tuple[Any, ...], value: Any, max_age: int) -> None:
         if max_age > 0:
             self.store[key] = ExpirableValue(value, self._now() + timedelta(seconds=max_age))
 
