@@ -2,7 +2,8 @@
 stage as the handoff API. The work is in handoff.logic.
 
 GET  /dead-letters                  every dead-letter queue: its source, how it is redriven, messages waiting
-POST /dead-letters/{queue}/redrive  redrive one ({"dryRun": true}: say what would move, change nothing)
+POST /dead-letters/{queue}/redrive  redrive one, resolving the work items of what it sent back
+                                    ({"dryRun": true}: say what would move, change nothing)
 POST /replays                       replay the bus archive's window {"start", "end"} (UTC ISO 8601)
 GET  /replays/{replayName}          how that replay is going
 POST /quarantine/requeue            re-ingest quarantined events that now meet the contract
@@ -25,6 +26,7 @@ from handoff.domain.redrive import DeadLetterQueue, find, parse_config
 from handoff.domain.replay_window import ReplayWindowInvalid
 from handoff.handlers._json_api import entry_point, internal_error
 from handoff.handlers._json_api import json_response as _json
+from handoff.handlers._work_queue import items as work_items
 from handoff.logic.redrive_dead_letters import describe, redrive
 from handoff.logic.replay_events import start_replay
 from handoff.logic.requeue_quarantine import requeue
@@ -97,7 +99,8 @@ def redrive_dead_letters(queue: str) -> Response:
         return _json(404, {"message": message, "problems": [{"field": "queue", "message": message}]})
     dead_letters = SqsDeadLetters(aws.client("sqs"))
     report = redrive(found, dry_run=dry_run, dead_letters=dead_letters, mover=_mover(dead_letters),
-                     redelivery=TargetRedelivery(aws.client, event_bus()))
+                     redelivery=TargetRedelivery(aws.client, event_bus()), work_items=work_items(),
+                     actor=_caller() or "recovery-api", now=now())
     logger.info("dead letters redriven", extra={"queue": found.name, "dry_run": dry_run, "count": report.count,
                                                 "redriven": len(report.redriven), "failed": len(report.failed),
                                                 "caller": _caller()})
