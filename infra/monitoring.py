@@ -45,20 +45,6 @@ def _insights(label: str, query: str, period: Duration = HOUR) -> cw.MathExpress
     return cw.MathExpression(expression=query, label=label, period=period, using_metrics={})
 
 
-def dead_letter_queues(scope: Construct, functions: dict[str, lambda_.Function],
-                       extra: list[sqs.IQueue]) -> list[sqs.IQueue]:
-    """Every queue that is some queue's, function's or rule target's dead-letter queue."""
-    found: list[sqs.IQueue] = list(extra)
-    for node in scope.node.find_all():
-        if isinstance(node, sqs.Queue) and node.dead_letter_queue is not None:
-            found.append(node.dead_letter_queue.queue)
-    found += [f.dead_letter_queue for f in functions.values() if f.dead_letter_queue is not None]
-    unique: dict[str, sqs.IQueue] = {}
-    for queue in found:
-        unique.setdefault(queue.node.path, queue)
-    return list(unique.values())
-
-
 class Monitoring(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, functions: dict[str, lambda_.Function],
                  state_machine: sfn.StateMachine, api: apigw.RestApi, dead_letters: list[sqs.IQueue],

@@ -3,7 +3,7 @@ redrive the dead-letter queues (GET /dead-letters, POST /dead-letters/{queue}/re
 window of the archive (POST /replays, GET /replays/{replayName}) and requeue the quarantine
 (POST /quarantine/requeue). Called once by HandoffStack after everything it refers to exists.
 
-Functions invoked asynchronously are named (`async_function_name`), and their ARNs built from the
+Functions invoked asynchronously are named (`infra.dead_letters.async_function_name`), and their ARNs built from the
 names: they carry the API's URL, and the API's methods depend on the RecoveryApi function, so a
 reference to them from its configuration or policy would be a dependency cycle."""
 
@@ -14,8 +14,8 @@ from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sqs as sqs
 
+from infra.dead_letters import dead_letter_queues
 from infra.wiring import FUNCTIONS
 
 if TYPE_CHECKING:
@@ -37,30 +37,6 @@ def archive_retention_days(value: Any) -> int:
     if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
         raise ContextError(ARCHIVE_RETENTION_CONTEXT, f"must be a whole number of days, at least 1; got {value!r}")
     return int(text)
-
-
-def async_function_name(stack: Stack, logical_name: str) -> str:
-    # The logical name first, as the generated names have it (and the stack's, for several stacks per account).
-    return f"{logical_name}-{stack.stack_name}"[:64]
-
-
-def _name(queue: sqs.IQueue) -> str:
-    return queue.node.id.removesuffix("Queue")
-
-
-def dead_letter_queues(stack: "HandoffStack") -> dict[str, tuple[sqs.IQueue, str, Any]]:
-    """Every dead-letter queue by name: (queue, kind, source) with the source queue, the function's
-    name (asynchronous invocations) or None (rule targets: each message names its target)."""
-    found: dict[str, tuple[sqs.IQueue, str, Any]] = {_name(stack.undelivered_events): (stack.undelivered_events,
-                                                                                       "targets", None)}
-    for node in stack.node.find_all():
-        if isinstance(node, sqs.Queue) and node.dead_letter_queue is not None:
-            found[_name(node.dead_letter_queue.queue)] = (node.dead_letter_queue.queue, "queue", node)
-    for logical, function in stack.functions.items():
-        if function.dead_letter_queue is not None:
-            found[_name(function.dead_letter_queue)] = (function.dead_letter_queue, "function",
-                                                        async_function_name(stack, logical))
-    return found
 
 
 def _function_arn(stack: Stack, name: str) -> str:

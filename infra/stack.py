@@ -28,12 +28,13 @@ from infra.analytics import Analytics
 from infra.bundling import LOCK_FILE, NOT_BUNDLED, PipBundling
 from infra.configuration import ContextError, DeployConfiguration, context_flag, context_json
 from infra.console import wire_console
+from infra.dead_letters import async_function_name, dead_letter_queues
 from infra.handoff_indexes import add_search_indexes
 from infra.intake import CrmIntake
 from infra.lambda_runtime import ARCHITECTURE, RUNTIME, pip_target_options
 from infra.mail import Mail
-from infra.monitoring import Monitoring, dead_letter_queues
-from infra.recovery import add_recovery, async_function_name
+from infra.monitoring import Monitoring
+from infra.recovery import add_recovery
 from infra.retry_policies import expanded_text
 from infra.task_tokens import grant_task_tokens, task_tokens_table
 from infra.wiring import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, FUNCTIONS, FunctionSpec
@@ -137,7 +138,7 @@ class HandoffStack(Stack):
         add_recovery(self)
         self.monitoring = Monitoring(  # dashboards and alarms (infra/monitoring.py)
             self, "Monitoring", functions=self.functions, state_machine=self.state_machine, api=self.api,
-            dead_letters=dead_letter_queues(self, self.functions, [self.undelivered_events]),
+            dead_letters=[d.queue for d in dead_letter_queues(self).values()],
             alarm_email=ctx("alarmEmail"))
 
     # --- storage ----------------------------------------------------------------------------

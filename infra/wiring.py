@@ -120,8 +120,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     # may restart the workflow); its queue, function and S3 grants and routes are in infra/recovery.py.
     FunctionSpec("RecoveryApi", "recovery_api",
                  "Operators' recovery API (IAM): redrive dead-letter queues, requeue quarantined events",
-                 ("bus:put", "states:start", "dead-letters:redrive", "quarantine:requeue"), in_workflow=False,
-                 behind_api=True, timeout_seconds=API_TIMEOUT_SECONDS,
+                 ("bus:put", "states:start", "work-items:write", "dead-letters:redrive", "quarantine:requeue"),
+                 in_workflow=False, behind_api=True, timeout_seconds=API_TIMEOUT_SECONDS,
                  publishes=(("crm.*", "Opportunity Closed Won"), ("crm.*", "Opportunity Stage Changed"))),
     # Invoked by Secrets Manager on the signing key's rotation schedule (infra/key_rotation.py).
     FunctionSpec("RotateSigningKey", "rotate_signing_key",

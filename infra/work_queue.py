@@ -3,6 +3,7 @@ event source (partial batch failures), the daily digest schedule, and read acces
 dead-letter queue for the functions that record dead-lettered messages as work items."""
 
 import json
+from typing import TYPE_CHECKING
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -11,9 +12,12 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 
+from infra.dead_letters import dead_letter_queues
 from infra.wiring import FUNCTIONS
+
+if TYPE_CHECKING:
+    from infra.stack import HandoffStack
 
 # Lambda's guidance: the source queue's visibility timeout at least six times the function's.
 INTAKE_VISIBILITY = Duration.minutes(3)
@@ -34,18 +38,7 @@ def work_items_table(stack: Stack) -> dynamodb.Table:
     return table
 
 
-def dead_letter_queues(stack: Stack) -> dict[str, sqs.IQueue]:
-    """Every queue where undeliverable messages end: the exceptions queue's, the bus rules', and
-    each asynchronously invoked function's."""
-    found: dict[str, sqs.IQueue] = {"ExceptionsDeadLetters": stack.exceptions.dead_letter_queue.queue,
-                                    "UndeliveredEvents": stack.undelivered_events}
-    for name, function in stack.functions.items():
-        if function.dead_letter_queue is not None:
-            found[f"{name}Failed"] = function.dead_letter_queue
-    return found
-
-
-def wire_work_queue(stack: Stack) -> None:
+def wire_work_queue(stack: "HandoffStack") -> None:
     stack.exceptions.node.default_child.visibility_timeout = INTAKE_VISIBILITY.to_seconds()
     stack.functions["WorkQueueIntake"].add_event_source(sources.SqsEventSource(
         stack.exceptions, batch_size=10, max_batching_window=Duration.seconds(5), report_batch_item_failures=True))
@@ -60,7 +53,7 @@ def wire_work_queue(stack: Stack) -> None:
         event_pattern=events.EventPattern(source=["closed-won-handoff"], detail_type=["Handoff Activated"]),
     ).add_target(targets.SqsQueue(stack.exceptions, dead_letter_queue=stack.undelivered_events, retry_attempts=8,
                                   max_event_age=Duration.hours(24)))
-    queues = dead_letter_queues(stack)
+    queues = {name: d.queue for name, d in dead_letter_queues(stack).items()}
     readers = [s.logical_name for s in FUNCTIONS if "dead-letters:read" in s.uses]
     for name in readers:
         function: lambda_.Function = stack.functions[name]

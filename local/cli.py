@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     history_cmd.add_argument("--months", type=int, default=6)
     recovery_commands(commands)
     args = parser.parse_args(argv)
-    if args.command in ("redrive", "replay"):
+    if args.command in ("redrive", "replay", "retry", "requeue"):
         return run_recovery_command(args)
     if args.command == "burst":
         from local import burst
@@ -254,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def recovery_commands(commands: Any) -> None:
-    """`redrive` and `replay`: the operators' recovery API from the command line (local/redrive.py,
-    local/replay.py)."""
+    """`redrive`, `replay`, `retry` and `requeue`: the operators' API from the command line
+    (local/redrive.py, local/replay.py, local/retry.py, local/requeue.py)."""
     where = dict(metavar="URL", help="a deployed stage (https://<api-id>.execute-api.<region>.amazonaws.com/v1, "
                                      "SigV4-signed with your AWS credentials) or a running local API; default: a "
                                      "fresh embedded stack that runs FILE(s) first")
@@ -275,16 +275,49 @@ def recovery_commands(commands: Any) -> None:
                             help="follow the replay until it completes, at most this long (default 600; 0: do not wait)")
     replay_cmd.add_argument("--json", action="store_true", help="print the replay as one JSON object")
     replay_cmd.add_argument("--api", **where)
+    retry_cmd = commands.add_parser("retry", help="resume FAILED handoffs from the step that failed")
+    retry_cmd.add_argument("files", nargs="*", type=Path, metavar="FILE", help="events to run first (embedded)")
+    retry_cmd.add_argument("--handoff", action="append", default=[], metavar="ID", help="a FAILED handoff (repeatable)")
+    retry_cmd.add_argument("--failed", action="store_true", help="every handoff the search lists as FAILED")
+    retry_cmd.add_argument("--json", action="store_true", help="print what was retried and refused as one JSON object")
+    retry_cmd.add_argument("--api", **where)
+    requeue_cmd = commands.add_parser("requeue", help="re-ingest quarantined events that meet the contract now")
+    requeue_cmd.add_argument("files", nargs="*", type=Path, metavar="FILE", help="events to run first (embedded)")
+    requeue_cmd.add_argument("--key", metavar="KEY", help="one quarantined event (quarantine/<date>/<eventId>.json)")
+    requeue_cmd.add_argument("--event", type=Path, metavar="FILE", help="with --key: the corrected event (JSON)")
+    requeue_cmd.add_argument("--dry-run", action="store_true", help="say what would be requeued; change nothing")
+    requeue_cmd.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    requeue_cmd.add_argument("--api", **where)
 
 
 def run_recovery_command(args: argparse.Namespace) -> int:
     from local import operator_command
     from local.redrive import redrive
     from local.replay import replay
+    from local.requeue import EventFileInvalid, read_event, requeue
+    from local.retry import retry
+
+    correction = None
+    if args.command == "retry" and not (args.handoff or args.failed):
+        print("error: retry: name a handoff (--handoff ID) or ask for every FAILED one (--failed)", file=sys.stderr)
+        return 2
+    if args.command == "requeue" and args.event is not None:
+        if args.key is None:
+            print("error: --event: a corrected event replaces one quarantined event: give its --key", file=sys.stderr)
+            return 2
+        try:
+            correction = read_event(args.event)
+        except EventFileInvalid as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
 
     def command(api: Any, out: TextIO, settle: Any = lambda: None) -> int:
         if args.command == "replay":
             return replay(api, args.start, args.end, args.wait, args.json, out, sys.stderr, settle)
+        if args.command == "retry":
+            return retry(api, args.handoff, args.failed, args.json, out, sys.stderr, settle)
+        if args.command == "requeue":
+            return requeue(api, args.key, correction, args.dry_run, args.json, out, sys.stderr, settle)
         return redrive(api, args.queue, args.dry_run, args.json, out, sys.stderr)
 
     return operator_command.run(command, api=args.api, files=args.files, decide="approve", read_events=read_events,

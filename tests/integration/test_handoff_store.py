@@ -92,9 +92,22 @@ def test_a_corrected_event_for_a_handoff_that_is_not_blocked_is_ignored_and_note
 
 
 def test_an_unknown_handoff_is_not_found(store: HandoffStore) -> None:
-    for read in (store.state, store.record, store.raw_deal):
+    for read in (store.state, store.record, store.raw_deal, store.results_so_far):
         with pytest.raises(HandoffNotFound):
             read("ho-0000000000000000")
+
+
+def test_results_so_far_are_the_records_step_results_without_its_history(store: HandoffStore) -> None:
+    handoff_id = register(store, deal()).handoff_id
+    customer = {"erpCustomerId": "C-1", "legalName": "Cobalt Dental LLC", "country": "US", "match": "created"}
+    store.save(handoff_id, customer=customer)
+    store.record_step(handoff_id, "SyncCustomerMaster", "SUCCEEDED", T0, detail="C-1")
+
+    whole, so_far = store.record(handoff_id), store.results_so_far(handoff_id)
+    assert so_far.customer == whole.customer and so_far.customer.erp_customer_id == "C-1"
+    assert (so_far.handoff_id, so_far.status, so_far.received_at) == (whole.handoff_id, whole.status, whole.received_at)
+    assert [t.step for t in whole.timeline][-1] == "SyncCustomerMaster" and so_far.timeline == []
+    assert so_far.project is None
 
 
 def test_pipeline_stage_changes_are_kept_in_the_crm_order(store: HandoffStore) -> None:

@@ -102,7 +102,9 @@ def test_a_dead_lettered_event_is_redriven_from_its_work_item_and_activates(
 
     status, done = http("POST", url, {"csrf": csrf_of(item), "dryRun": "false"})
     assert status == 200 and "1 message(s) redriven" in done and "0 failed" in done, done
-    assert f"<code>{message_id}</code> to StartExecution" in done
+    assert f"<code>{message_id}</code> to StartExecution" in done and "1 work item(s) of these messages resolved" in done
+    item = runtime.work_items().item(dead_letter_item_id("UndeliveredEvents", message_id))
+    assert item.state == "resolved" and item.history[-1].actor == "console:operator@example.com"
     assert waiting(runtime, "UndeliveredEvents") == 0
     runtime.wait_settled()
     runtime.decide_all("approve")

@@ -7,12 +7,14 @@ and makes no second work item. A dry run lists and changes nothing; a second red
 
 import copy
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from handoff.adapters.handoff_store import handoff_id_for
 from handoff.adapters.ledger.inspector import LedgerInspector
 from handoff.contracts.recovery import DeadLetterQueues, RedriveReport
+from handoff.domain import work_items as wi
 from local.runtime import EmbeddedRuntime
 from tests.conftest import load_raw
 
@@ -32,6 +34,13 @@ def delivered(runtime: EmbeddedRuntime, event: dict) -> dict:
         if body.get("detail", {}).get("eventId") == event["detail"]["eventId"]:
             return body
     raise LookupError(event["detail"]["eventId"])
+
+
+def delivered_shape(event: dict) -> dict:
+    """The envelope EventBridge delivers to a target for `event`."""
+    return {"version": "0", "id": f"{event['detail']['eventId']}-envelope", "detail-type": event["detail-type"],
+            "source": event["source"], "account": "123456789012", "time": "2026-12-02T00:00:00Z",
+            "region": "us-east-1", "resources": [], "detail": event["detail"]}
 
 
 def dead_letter(runtime: EmbeddedRuntime, queue: str, body: dict, **attributes: str) -> str:
@@ -163,3 +172,44 @@ def test_an_event_the_workflow_never_got_is_dead_lettered_then_redriven_and_acti
     runtime.decide_all("approve")
     record = runtime.store().record(handoff_id)
     assert record.status == "ACTIVATED" and record.event_id == event["detail"]["eventId"]
+
+
+def test_a_redrive_resolves_the_work_items_of_the_messages_it_sent_back(runtime: EmbeddedRuntime) -> None:
+    event = own("closed-won", "us-fixed-fee-advisory", "rd5")
+    machine = runtime.physical("HandoffWorkflow", "AWS::StepFunctions::StateMachine")
+    message_id = dead_letter(runtime, "UndeliveredEvents", delivered_shape(event),
+                             TARGET_ARN=machine, ERROR_MESSAGE="Throttled by Step Functions")
+    runtime.send_digests(datetime(2026, 12, 2, 7, 0, tzinfo=UTC))  # the digest records dead letters as items
+    item_id = wi.dead_letter_item_id("UndeliveredEvents", message_id)
+    assert runtime.work_items().item(item_id).state == "open"
+
+    status, plan = runtime.redrive("UndeliveredEvents", dry_run=True)
+    assert status == 200 and "resolvedItems" not in plan and runtime.work_items().item(item_id).state == "open"
+    status, done = runtime.redrive("UndeliveredEvents")
+    assert status == 202 and item_id in done["resolvedItems"], done
+    assert RedriveReport.model_validate(done).resolved_items == done["resolvedItems"]
+    item = runtime.work_items().item(item_id)
+    assert item.state == "resolved" and item.resolution.startswith("fixed: the message was redriven to StartExecution")
+    assert item.history[-1].action == "resolved" and item.history[-1].actor != "intake"
+    runtime.decide_all("approve")
+    handoff_id = handoff_id_for(event["source"], event["detail"]["opportunity"]["id"])
+    assert runtime.store().record(handoff_id).status == "ACTIVATED"
+
+
+def test_a_queue_emptied_outside_the_api_closes_its_items_at_the_next_look(runtime: EmbeddedRuntime) -> None:
+    # SQS's own move task (the AWS path for queue sources) names no messages: the items close once
+    # the digest (or the console's queue page) finds the queue empty.
+    message_id = dead_letter(runtime, "ApprovalSweeperFailed", {"source": "aws.events", "id": "rd6"},
+                             ErrorMessage="Task timed out")
+    runtime.send_digests(datetime(2026, 12, 3, 7, 0, tzinfo=UTC))
+    item_id = wi.dead_letter_item_id("ApprovalSweeperFailed", message_id)
+    assert runtime.work_items().item(item_id).state == "open"
+    runtime.send_digests(datetime(2026, 12, 4, 7, 0, tzinfo=UTC))
+    assert runtime.work_items().item(item_id).state == "open"  # still there: still open
+
+    sqs, url = runtime.client("sqs"), runtime.physical("ApprovalSweeperFailed", "AWS::SQS::Queue")
+    for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    runtime.send_digests(datetime(2026, 12, 5, 7, 0, tzinfo=UTC))
+    item = runtime.work_items().item(item_id)
+    assert item.state == "resolved" and "ApprovalSweeperFailed no longer holds" in item.resolution

@@ -3,7 +3,12 @@
 the bus once, moved out of the quarantine, and the deal activates; requeued again, nothing runs twice."""
 
 import copy
+import json
+from pathlib import Path
 
+import pytest
+
+from local import cli
 from local.runtime import EmbeddedRuntime
 from tests.conftest import load_raw
 
@@ -44,3 +49,54 @@ def test_a_quarantined_event_is_corrected_requeued_once_and_activates(runtime: E
 def test_a_requeue_body_that_is_not_an_object_is_refused_naming_the_field(runtime: EmbeddedRuntime) -> None:
     status, body = runtime.requeue_quarantine(key="not-a-quarantine-key")
     assert status == 422 and body["problems"][0]["field"] == "key"
+
+
+def test_requeue_from_the_command_line_dry_run_then_a_corrected_event(
+    runtime: EmbeddedRuntime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = f"{runtime.api.base_url}/{runtime.resources.stage_name}"
+    bad = load_raw("invalid", "float-amount")
+    bad["detail"]["opportunity"]["id"] = "hs-deal-REQUEUE02"
+    bad["detail"]["eventId"] = "hs-evt-requeue-cli"
+    runtime.publish([bad])
+    runtime.wait_settled()
+    [kept] = [q for q in runtime.quarantined() if q["event"]["detail"]["eventId"] == "hs-evt-requeue-cli"]
+
+    # A dry run of everything: this event stays, naming the field at fault; exit 1 (something is still invalid).
+    assert cli.main(["requeue", "--api", api, "--dry-run"]) == 1
+    assert f"{kept['key']}: still invalid, stays: detail.opportunity.amount.value" in capsys.readouterr().out
+
+    corrected = copy.deepcopy(kept["event"])
+    corrected["detail"]["opportunity"]["amount"]["value"] = str(corrected["detail"]["contract"]["value"]["value"])
+    (tmp_path / "fixed.json").write_text(json.dumps(corrected))
+    assert cli.main(["requeue", "--api", api, "--key", kept["key"], "--event", str(tmp_path / "fixed.json"),
+                     "--json"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out[out.index('{\n  "dryRun"'):])
+    assert [r["eventId"] for r in report["requeued"]] == ["hs-evt-requeue-cli"] and report["stillInvalid"] == []
+    runtime.wait_settled()
+    runtime.decide_all("approve")
+    [record] = [r for r in runtime.records() if r.opportunity_id == "hs-deal-REQUEUE02"]
+    assert record.status == "ACTIVATED" and record.event_id == "hs-evt-requeue-cli"
+
+    # Again: the key left the quarantine, nothing goes twice (exit 1 says so).
+    assert cli.main(["requeue", "--api", api, "--key", kept["key"], "--event", str(tmp_path / "fixed.json")]) == 1
+    assert "Nothing quarantined under" in capsys.readouterr().out
+    assert len([r for r in runtime.records() if r.opportunity_id == "hs-deal-REQUEUE02"]) == 1
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--event", "fixed.json"], "--event: a corrected event replaces one quarantined event: give its --key"),
+    (["--key", "quarantine/x.json", "--event", "missing.json"], "--event: cannot read"),
+    (["--key", "quarantine/x.json", "--event", "list.json"], "must hold one event, a JSON object"),
+    (["--key", "quarantine/x.json", "--event", "broken.json"], "is not JSON (line 1"),
+])
+def test_a_bad_event_file_exits_2_naming_the_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str], args: list[str],
+                                                  message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fixed.json").write_text("{}")
+    (tmp_path / "list.json").write_text("[]")
+    (tmp_path / "broken.json").write_text("{nope")
+    assert cli.main(["requeue", "--api", "http://127.0.0.1:9", *args]) == 2
+    assert message in capsys.readouterr().err

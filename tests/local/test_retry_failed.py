@@ -158,3 +158,36 @@ def test_a_new_crm_event_for_a_failed_deal_retries_it_with_that_deal(runtime: Em
     run(runtime, corrected)
     assert record_of(runtime, "006RETRY0000CRM1").status == "ACTIVATED"
     assert_exactly_once(runtime, erp, corrected)
+
+
+def test_retry_from_the_command_line_every_failed_handoff_once(runtime: EmbeddedRuntime, erp: FakeErp,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from local import cli
+
+    api = f"{runtime.api.base_url}/{runtime.resources.stage_name}"
+    events = [closed_won("us-fixed-fee-advisory", "006RETRY0000CLI1"),
+              closed_won("apac-time-and-materials", "006RETRY0000CLI2")]
+    events[0]["detail"]["account"].update(legalName="Umber Analytics LLC", taxId="84-1112223")
+    erp.fault("/billing-schedules", errors=10_000)
+    run(runtime, *events)
+    failed = {e["detail"]["opportunity"]["id"]: record_of(runtime, e["detail"]["opportunity"]["id"]) for e in events}
+    assert {r.status for r in failed.values()} == {"FAILED"}
+    erp.fault("/billing-schedules")  # back up
+
+    assert cli.main(["retry", "--api", api, "--failed", "--json"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out[out.index('{\n  "retried"'):])
+    retried = {r["handoffId"]: r for r in report["retried"]}
+    assert {r.handoff_id for r in failed.values()} <= set(retried) and report["refused"] == []
+    assert all(retried[r.handoff_id]["resumeAt"] == "Set up billing, staffing and procurement"
+               for r in failed.values())
+    runtime.wait_settled()
+    for event in events:
+        assert_exactly_once(runtime, erp, event)
+
+    # Named again: ACTIVATED now, so refused (409) with the status, exit 1; no handoff named at all: usage, exit 2.
+    one = failed["006RETRY0000CLI1"].handoff_id
+    assert cli.main(["retry", "--api", api, "--handoff", one]) == 1
+    assert f"{one}: refused (409)" in capsys.readouterr().out
+    assert cli.main(["retry", "--api", api]) == 2
+    assert "--handoff" in capsys.readouterr().err

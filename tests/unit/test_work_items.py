@@ -146,6 +146,20 @@ def test_activation_resolves_open_exception_items_only() -> None:
     assert wi.handoff_activated(dead, NOW) is None
 
 
+def test_a_redriven_or_emptied_dead_letter_is_resolved_and_nothing_else_is() -> None:
+    dead = wi.claim(wi.dead_letter_item("UndeliveredEvents", "m", "{}", "", NOW, HOURS), "ops@example.com", NOW)
+    later = NOW + timedelta(minutes=5)
+    redriven = wi.message_redriven(dead, "arn:aws:iam::1:user/ops", later, "StartExecution handoff")
+    assert redriven is not None and (redriven.state, redriven.assignee) == ("resolved", "ops@example.com")
+    assert redriven.resolution == "fixed: the message was redriven to StartExecution handoff"
+    assert (redriven.history[-1].actor, redriven.updated_at) == ("arn:aws:iam::1:user/ops", later)
+    assert wi.message_redriven(redriven, "x", later, "y") is None  # closed already
+    emptied = wi.queue_emptied(dead, later)
+    assert emptied is not None and emptied.state == "resolved" and "UndeliveredEvents" in emptied.resolution
+    exception = wi.raise_item(None, raised(), NOW, HOURS)
+    assert wi.message_redriven(exception, "x", later, "y") is None and wi.queue_emptied(exception, later) is None
+
+
 def test_queue_gauges_count_open_items_by_group_and_measure_the_most_overdue() -> None:
     tax = wi.raise_item(None, raised(), NOW, HOURS)  # data steward, due in 24 h
     unsigned = wi.raise_item(None, raised(code="CONTRACT_NOT_SIGNED", field="contract.status"), NOW, HOURS)

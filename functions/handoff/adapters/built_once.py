@@ -24,3 +24,26 @@ class BuiltOnce(Generic[T]):
     def forget(self) -> None:
         with self._lock:
             self._value = None
+
+
+K = TypeVar("K")
+
+
+class BuiltOncePer(Generic[K, T]):
+    """One object per key, each built at its first use and kept for the process: for what depends on
+    configuration a process may see more than one of (tests, the local runtime's several functions)."""
+
+    def __init__(self, build: Callable[[K], T]) -> None:
+        self._build = build
+        self._values: dict[K, T] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, key: K) -> T:
+        with self._lock:
+            if key not in self._values:
+                self._values[key] = self._build(key)
+            return self._values[key]
+
+    def forget(self) -> None:
+        with self._lock:
+            self._values.clear()

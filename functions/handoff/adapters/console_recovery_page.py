@@ -112,7 +112,9 @@ def _redrive_result(report: dict[str, Any]) -> str:
     failed = "".join(f"<li><code>{e(f['messageId'])}</code>: {e(f['error'])}</li>" for f in report.get("failed", []))
     return (f"<h2>Redrive of {queue}</h2><p>{e(report['redriven'])} message(s) redriven ({e(report['method'])}); "
             f"{len(report.get('failed', []))} failed and stay in the queue; {e(report.get('remaining', 0))} left."
-            + (f" SQS move task {e(report['taskHandle'])}." if report.get("taskHandle") else "") + "</p>"
+            + (f" SQS move task {e(report['taskHandle'])}." if report.get("taskHandle") else "")
+            + (f" {len(report['resolvedItems'])} work item(s) of these messages resolved."
+               if report.get("resolvedItems") else "") + "</p>"
             + (f"<h3>Moved</h3><ul>{moved}</ul>" if moved else "")
             + (f"<h3>Failed (still in the queue)</h3><ul>{failed}</ul>" if failed else ""))
 

@@ -1,51 +1,73 @@
-"""Credentials for REST systems: secrets from AWS Secrets Manager, cached with a TTL so a warm Lambda
-does not call Secrets Manager per request yet picks up a rotation; OAuth2 client-credentials tokens,
-cached until shortly before they expire. Secret values never reach logs or error messages."""
+"""Credentials for REST systems: secrets from AWS Secrets Manager through Powertools Parameters (its
+SecretsProvider and cache: a warm Lambda does not call Secrets Manager per request yet picks up a
+rotation within the cache's max age); OAuth2 client-credentials tokens, cached until shortly before
+they expire. Secret values never reach logs or error messages."""
 
 import base64
 import json
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 import boto3
 import urllib3
+from aws_lambda_powertools.utilities.parameters import GetParameterError, SecretsProvider
+from aws_lambda_powertools.utilities.parameters.base import ExpirableValue
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handoff.adapters.built_once import BuiltOnce
 from handoff.domain.errors import IntegrationPermanent, IntegrationTransient
 
 Clock = Callable[[], float]
 _TRANSIENT_SECRET_ERRORS = frozenset({"InternalServiceError", "ThrottlingException", "RequestLimitExceeded"})
 
 
+class _ClockedSecretsProvider(SecretsProvider):
+    """Powertools' SecretsProvider and its cache, with the cache's age read from `clock` (monotonic
+    seconds) instead of the wall clock: a warm Lambda's cache is not fooled by a clock step, and a
+    test can move time."""
+
+    def __init__(self, client: Any, clock: Clock):
+        super().__init__(boto3_client=client)
+        self._clock = clock
+
+    def _now(self) -> datetime:
+        return datetime.min + timedelta(seconds=self._clock())
+
+    def has_not_expired_in_cache(self, key: tuple[Any, ...]) -> bool:
+        return key in self.store and self.store[key].ttl >= self._now()
+
+    def add_to_cache(self, key: tuple[Any, ...], value: Any, max_age: int) -> None:
+        if max_age > 0:
+            self.store[key] = ExpirableValue(value, self._now() + timedelta(seconds=max_age))
+
+
 class SecretCache:
+    """JSON secrets by id, each re-read after `ttl_seconds`; Secrets Manager's errors become named
+    integration errors (throttling and its internal errors transient, the rest permanent)."""
+
     def __init__(
         self,
         client: Any = None,
         *,
-        ttl_seconds: float = 300.0,
+        ttl_seconds: int = 300,
         clock: Clock = time.monotonic,
         make_client: Callable[[], Any] = lambda: boto3.client("secretsmanager"),
     ):
         # Without a client, one is made on first use: systems without secrets need none.
-        self._client, self._make_client = client, make_client
+        self._provider = BuiltOnce(
+            lambda: _ClockedSecretsProvider(client if client is not None else make_client(), clock)
+        )
         self._ttl = ttl_seconds
-        self._clock = clock
-        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._stale: set[str] = set()  # invalidated: re-read at the next get
         self._lock = threading.Lock()
 
     def get(self, secret_id: str, key: str | None = None) -> dict[str, Any]:
         """The secret's JSON object, or with `key` the object under that key (one secret, many systems)."""
-        with self._lock:
-            cached = self._cache.get(secret_id)
-        if cached and cached[0] > self._clock():
-            value = cached[1]
-        else:
-            value = self._fetch(secret_id)
-            with self._lock:
-                self._cache[secret_id] = (self._clock() + self._ttl, value)
+        value = self._fetch(secret_id)
         if key is None:
             return value
         part = value.get(key)
@@ -55,21 +77,24 @@ class SecretCache:
 
     def invalidate(self, secret_id: str) -> None:
         with self._lock:
-            self._cache.pop(secret_id, None)
+            self._stale.add(secret_id)
 
     def _fetch(self, secret_id: str) -> dict[str, Any]:
-        if self._client is None:
-            self._client = self._make_client()
+        with self._lock:
+            force = secret_id in self._stale
+            self._stale.discard(secret_id)
         try:
-            text = self._client.get_secret_value(SecretId=secret_id)["SecretString"]
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            error = IntegrationTransient if code in _TRANSIENT_SECRET_ERRORS else IntegrationPermanent
-            raise error(f"secret {secret_id}: Secrets Manager {code}") from exc
-        except BotoCoreError as exc:
-            raise IntegrationTransient(f"secret {secret_id}: {type(exc).__name__}") from exc
-        except KeyError:
-            raise IntegrationPermanent(f"secret {secret_id} has no SecretString") from None
+            text = self._provider().get(secret_id, max_age=self._ttl, force_fetch=force)
+        except GetParameterError as exc:
+            # Powertools wraps whatever the call raised (as the exception's context): the cause is
+            # what decides transient or permanent, and what callers have always been given.
+            cause = exc.__context__
+            if cause is None:
+                raise
+            named = _named_error(secret_id, cause)
+            raise named from (None if named is cause else cause)
+        if not isinstance(text, str):
+            raise IntegrationPermanent(f"secret {secret_id} has no SecretString")
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
@@ -77,6 +102,18 @@ class SecretCache:
         if not isinstance(value, dict):
             raise IntegrationPermanent(f"secret {secret_id} is not a JSON object")
         return value
+
+
+def _named_error(secret_id: str, cause: BaseException) -> BaseException:
+    if isinstance(cause, ClientError):
+        code = cause.response.get("Error", {}).get("Code", "")
+        error = IntegrationTransient if code in _TRANSIENT_SECRET_ERRORS else IntegrationPermanent
+        return error(f"secret {secret_id}: Secrets Manager {code}")
+    if isinstance(cause, BotoCoreError):
+        return IntegrationTransient(f"secret {secret_id}: {type(cause).__name__}")
+    if isinstance(cause, KeyError):  # neither SecretString nor SecretBinary in the answer
+        return IntegrationPermanent(f"secret {secret_id} has no SecretString")
+    return cause
 
 
 def _field(secret: dict[str, Any], name: str, secret_id: str) -> str:

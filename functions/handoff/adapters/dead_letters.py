@@ -41,3 +41,14 @@ class DeadLetterQueues:
                                  "")
                     found.append(DeadLetter(name, message["MessageId"], message.get("Body", ""), error))
         return found
+
+    def empty(self) -> set[str]:
+        """The queues holding no message at all: none visible, in flight or delayed."""
+        names = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                 "ApproximateNumberOfMessagesDelayed")
+        found = set()
+        for name, url in sorted(self._queues.items()):
+            attributes = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(names))["Attributes"]
+            if all(int(attributes.get(a, "0")) == 0 for a in names):
+                found.add(name)
+        return found

@@ -1,8 +1,8 @@
 """The adapters of the handoff's own AWS resources, built from the settings, in one place: the handoff
 store, the documents bucket, the event bus, the workflow, the exceptions queue, the mailer, the
-approval store, the task callback and the link-signing keys. They hold no state of their own; the
-boto3 clients and tables under them are built once per process (handoff.adapters.aws), the keys read
-through one cached SecretsProvider (handoff.adapters.signing_keys)."""
+approval store and the approvals each round required, the task callback and the link-signing keys.
+They hold no state of their own; the boto3 clients and tables under them are built once per process
+(handoff.adapters.aws), the keys read through one cached SecretsProvider (handoff.adapters.signing_keys)."""
 
 from handoff.adapters import aws
 from handoff.adapters.approvals_store import ApprovalStore
@@ -11,6 +11,7 @@ from handoff.adapters.event_bus import EventBus
 from handoff.adapters.exceptions_queue import ExceptionsQueue
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer
+from handoff.adapters.required_approvals import RequiredApprovals
 from handoff.adapters.signing_keys import key_ring
 from handoff.adapters.task_callback import TaskCallback
 from handoff.adapters.task_tokens import TaskTokens
@@ -52,6 +53,11 @@ def approvals() -> ApprovalStore:
 def approval_requests() -> ApprovalStore:
     """The approval store of the request step, which puts each task token in the task-token table."""
     return ApprovalStore(aws.table(settings().handoff_table), _task_tokens())
+
+
+def approval_rounds() -> RequiredApprovals:
+    """The approval kinds each round of a handoff required (the carry-over of a correction)."""
+    return RequiredApprovals(aws.table(settings().handoff_table))
 
 
 def task_callback() -> TaskCallback:

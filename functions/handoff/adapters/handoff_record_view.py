@@ -20,41 +20,7 @@ class HandoffRecordView:
 
     def record(self, handoff_id: str) -> HandoffRecord:
         items, base = self._items(handoff_id)
-        timeline = [
-            TimelineEntry(step=i["step"], status=i["status"], at=i["at"], detail=i.get("detail"))
-            for i in items if i["sk"].startswith("STEP#")
-        ]
-        exceptions: list[ExceptionEntry] = []
-        for i in items:
-            if i["sk"].startswith("EXCEPTIONS#"):
-                exceptions += [ExceptionEntry.model_validate(e) for e in json.loads(i["exceptions"])]
-        approvals = []
-        for i in items:
-            if i["sk"].startswith("APPROVAL#"):
-                approvals.append(_approval_entry(i))
-                timeline += _approval_timeline(i)
-        timeline.sort(key=lambda t: t.at)
-        received = datetime.fromisoformat(base["receivedAt"])
-        activated = datetime.fromisoformat(base["activatedAt"]) if base.get("activatedAt") else None
-        fields = {name: json.loads(base[name]) for name in JSON_FIELDS if name in base}
-        return HandoffRecord.model_validate({
-            "handoffId": base["handoffId"],
-            "opportunityId": base["opportunityId"],
-            "eventId": base["eventId"],
-            "source": base["source"],
-            "status": base["status"],
-            "serviceLine": base["serviceLine"],
-            "region": base["region"],
-            **fields,
-            "approvals": [a.to_json_dict() for a in approvals],
-            "exceptions": [e.to_json_dict() for e in exceptions],
-            "timeline": [t.to_json_dict() for t in timeline],
-            "receivedAt": received,
-            "activatedAt": activated,
-            "durationSeconds": round((activated - received).total_seconds(), 3) if activated else None,
-            "rework": int(base.get("rework", 0)),
-            "launchPacket": base.get("launchPacket"),
-        })
+        return record_from_items(base, items)
 
     def handoff_ids(self) -> list[str]:
         """Every handoff (operator listing; a Scan is fine at this scale, the table is keyed for the flow)."""
@@ -72,6 +38,45 @@ class HandoffRecordView:
 
     def _query(self, handoff_id: str) -> list[dict]:
         return list(every_item(self._table.query, KeyConditionExpression=Key("pk").eq(pk(handoff_id)), ConsistentRead=True))
+
+
+def record_from_items(base: dict, items: list[dict]) -> HandoffRecord:
+    """The public record from the RECORD item and the handoff's other items."""
+    timeline = [
+        TimelineEntry(step=i["step"], status=i["status"], at=i["at"], detail=i.get("detail"))
+        for i in items if i["sk"].startswith("STEP#")
+    ]
+    exceptions: list[ExceptionEntry] = []
+    for i in items:
+        if i["sk"].startswith("EXCEPTIONS#"):
+            exceptions += [ExceptionEntry.model_validate(e) for e in json.loads(i["exceptions"])]
+    approvals = []
+    for i in items:
+        if i["sk"].startswith("APPROVAL#"):
+            approvals.append(_approval_entry(i))
+            timeline += _approval_timeline(i)
+    timeline.sort(key=lambda t: t.at)
+    received = datetime.fromisoformat(base["receivedAt"])
+    activated = datetime.fromisoformat(base["activatedAt"]) if base.get("activatedAt") else None
+    fields = {name: json.loads(base[name]) for name in JSON_FIELDS if name in base}
+    return HandoffRecord.model_validate({
+        "handoffId": base["handoffId"],
+        "opportunityId": base["opportunityId"],
+        "eventId": base["eventId"],
+        "source": base["source"],
+        "status": base["status"],
+        "serviceLine": base["serviceLine"],
+        "region": base["region"],
+        **fields,
+        "approvals": [a.to_json_dict() for a in approvals],
+        "exceptions": [e.to_json_dict() for e in exceptions],
+        "timeline": [t.to_json_dict() for t in timeline],
+        "receivedAt": received,
+        "activatedAt": activated,
+        "durationSeconds": round((activated - received).total_seconds(), 3) if activated else None,
+        "rework": int(base.get("rework", 0)),
+        "launchPacket": base.get("launchPacket"),
+    })
 
 
 def _approval_entry(item: dict) -> ApprovalEntry:

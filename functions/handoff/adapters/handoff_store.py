@@ -15,10 +15,10 @@ from botocore.exceptions import ClientError
 
 from handoff.adapters.dynamodb_errors import condition_failed  # one check, every store
 from handoff.adapters.handoff_keys import DEAL, JSON_FIELDS, PIPELINE, RECORD, handoff_id_for, is_handoff_id, pk
-from handoff.adapters.handoff_record_view import HandoffRecordView
+from handoff.adapters.handoff_record_view import HandoffRecordView, record_from_items
 from handoff.adapters.handoff_registration import HandoffRegistration, Registration
 from handoff.adapters.handoff_retry import HandoffRetry
-from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
+from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffRecord, HandoffStatus
 from handoff.contracts.timestamps import iso
 from handoff.domain.errors import HandoffNotFound
 from handoff.domain.fix_loop import HandoffState
@@ -59,6 +59,12 @@ class HandoffStore(HandoffRegistration, HandoffRetry, HandoffRecordView):
         return ClosedWonEvent.model_validate_json(self._deal_json(handoff_id))
 
     # --- progress ---------------------------------------------------------------------------
+    def results_so_far(self, handoff_id: str) -> HandoffRecord:
+        """The RECORD item alone, as a HandoffRecord with an empty timeline, no exceptions and no
+        approvals: what the steps stored (customer, project, billing, staffing, requisitions), read
+        with one GetItem instead of a Query of every item (a provisioning step needs no more)."""
+        return record_from_items(self._get(handoff_id), [])
+
     def _get(self, handoff_id: str) -> dict:
         item = self._table.get_item(Key={"pk": pk(handoff_id), "sk": RECORD}, ConsistentRead=True).get("Item")
         if item is None:

@@ -1,7 +1,6 @@
 """Once per handoff and step: Powertools idempotency on its DynamoDB table, keyed by handoff and step
 (a retried or redriven execution reuses what exists)."""
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from handoff.adapters import aws
+from handoff.adapters.built_once import BuiltOncePer
 from handoff.invocation import current_lambda_context
 from handoff.settings import settings
 
@@ -20,26 +20,21 @@ def idempotency_key(handoff_id: str, step: str) -> str:
     return f"{handoff_id}:{step}"
 
 
-_persistence: dict[tuple[str, str], DynamoDBPersistenceLayer] = {}
-_persistence_lock = threading.Lock()
+# Keyed by table and function, because the layer keeps the function's name for its record keys (the
+# local runtime runs several functions in one process, each with its own).
+_persistence = BuiltOncePer[tuple[str, str], DynamoDBPersistenceLayer](
+    lambda key: DynamoDBPersistenceLayer(table_name=key[0], boto3_client=aws.client("dynamodb"))
+)
 
 
 def persistence_layer() -> DynamoDBPersistenceLayer:
     """One Powertools persistence layer per process, on the shared boto3 client: building one
-    builds a boto3 session and client (tens of ms on Lambda). Keyed by table and function, because
-    the layer keeps the function's name for its record keys (the local runtime runs several
-    functions in one process, each with its own)."""
-    key = (settings().idempotency_table, settings().function_name)
-    with _persistence_lock:
-        layer = _persistence.get(key)
-        if layer is None:
-            layer = _persistence[key] = DynamoDBPersistenceLayer(table_name=key[0], boto3_client=aws.client("dynamodb"))
-        return layer
+    builds a boto3 session and client (tens of ms on Lambda)."""
+    return _persistence((settings().idempotency_table, settings().function_name))
 
 
 def forget_persistence_layers() -> None:
-    with _persistence_lock:
-        _persistence.clear()
+    _persistence.forget()
 
 
 def once(handoff_id: str, step: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -2,18 +2,16 @@
 CRM), built from the systems configuration once per process and configuration, every call's outcome
 kept with its handoff."""
 
-import threading
 import time
 from collections.abc import Callable
 
 from handoff.adapters import aws
+from handoff.adapters.built_once import BuiltOncePer
 from handoff.adapters.call_outcomes import CallLog, RecordedPort
 from handoff.adapters.configuration import systems_config_text
 from handoff.adapters.registry import PORT_NAMES, Ports, build_ports
 from handoff.settings import Settings, settings
 
-_ports: dict[tuple[str, str, str], Ports] = {}
-_ports_lock = threading.Lock()
 _backoff_sleep: Callable[[float], None] = time.sleep
 
 
@@ -21,16 +19,17 @@ def ports() -> Ports:
     """The adapters, built once per process (a warm Lambda keeps its credential and OAuth token
     caches and its HTTP connections) for each configuration: a process that sees another
     SYSTEMS_CONFIG or table (tests, the local runtime) gets adapters of its own."""
-    config, table = systems_config_text(), settings().ledger_table
-    secret = settings().systems_secret_arn
-    key = (config, table, secret)
-    with _ports_lock:
-        built = _ports.get(key)
-        if built is None:
-            built = _ports[key] = _recorded(build_ports(
-                config, table_name=table, dynamodb=aws.resource("dynamodb"), secretsmanager=aws.client("secretsmanager"),
-                sleep=backoff_sleep, default_secret_id=secret or None))
-        return built
+    return _ports((systems_config_text(), settings().ledger_table, settings().systems_secret_arn))
+
+
+def _build(key: tuple[str, str, str]) -> Ports:
+    config, table, secret = key
+    return _recorded(build_ports(
+        config, table_name=table, dynamodb=aws.resource("dynamodb"), secretsmanager=aws.client("secretsmanager"),
+        sleep=backoff_sleep, default_secret_id=secret or None))
+
+
+_ports = BuiltOncePer(_build)
 
 
 def _recorded(built: Ports) -> Ports:
@@ -52,7 +51,6 @@ def use_backoff_sleep(sleep: Callable[[float], None]) -> Callable[[float], None]
     """Replace how the REST connector waits between retries (the embedded runtime scales it as it
     scales Step Functions' Retry); returns the previous one. Forgets the cached adapters."""
     global _backoff_sleep
-    with _ports_lock:
-        previous, _backoff_sleep = _backoff_sleep, sleep
-        _ports.clear()
+    previous, _backoff_sleep = _backoff_sleep, sleep
+    _ports.forget()
     return previous

@@ -66,6 +66,8 @@ class RedriveReport(DeadLetterQueueSummary):
     remaining: int | None = Field(None, description="Redrive: messages still in the queue (failed ones, or beyond "
                                                     "the 500 one call handles: call again).")
     task_handle: str | None = Field(None, description="SQS's message move task, when SQS moves them itself.")
+    resolved_items: list[str] | None = Field(None, description="Redrive: the work queue's items of the messages "
+                                                               "redriven, now resolved.")
 
 
 class RequeueBody(DryRunBody):

@@ -269,6 +269,24 @@ def handoff_activated(item: WorkItem, now: datetime) -> WorkItem | None:
                        resolution="fixed: the handoff activated")
 
 
+def message_redriven(item: WorkItem, actor: str, now: datetime, to: str) -> WorkItem | None:
+    """The dead-lettered message went back where it was going: its item is done. If it fails again,
+    it dead-letters as a new message, with a new item."""
+    if not item.is_open or item.kind != "dead-letter":
+        return None
+    return _transition(item, actor, "resolved", now, f"redriven to {to}", state="resolved",
+                       resolution=f"fixed: the message was redriven to {to}"[:1000], assignee=item.assignee or actor)
+
+
+def queue_emptied(item: WorkItem, now: datetime) -> WorkItem | None:
+    """Its dead-letter queue holds no message any more (redriven by SQS's own move task, or from the
+    AWS console): nothing of it is left to redrive."""
+    if not item.is_open or item.kind != "dead-letter":
+        return None
+    return _transition(item, "intake", "resolved", now, f"{item.step} is empty", state="resolved",
+                       resolution=f"fixed: the dead-letter queue {item.step} no longer holds the message")
+
+
 def ranked(items: list[WorkItem], now: datetime) -> list[WorkItem]:
     """The queue's order: open before closed, overdue first, then priority, then the earliest due."""
     return sorted(items, key=lambda i: (not i.is_open, not i.overdue(now), -i.priority, i.due_at, i.item_id))

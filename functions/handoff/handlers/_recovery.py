@@ -10,6 +10,7 @@ from handoff.adapters.redelivery import TargetRedelivery
 from handoff.adapters.sqs_redrive import MoveTaskMover, ReceiveSendMover, SqsDeadLetters
 from handoff.clock import now
 from handoff.domain.redrive import DeadLetterQueue, parse_config
+from handoff.handlers._work_queue import items
 from handoff.logic.redrive_dead_letters import QueueReport, describe, redrive
 from handoff.logic.requeue_quarantine import RequeueReport, requeue
 from handoff.ports.redrive import QueueMover
@@ -45,10 +46,11 @@ def listing() -> list[dict[str, Any]]:
     return [describe(q, letters) for q in queues()]
 
 
-def redrive_queue(queue: DeadLetterQueue, *, dry_run: bool) -> QueueReport:
+def redrive_queue(queue: DeadLetterQueue, *, dry_run: bool, actor: str) -> QueueReport:
+    """Redrive (or a dry run); the work queue's items of the messages sent back are resolved as `actor`."""
     letters = dead_letters()
     return redrive(queue, dry_run=dry_run, dead_letters=letters, mover=mover(letters),
-                   redelivery=TargetRedelivery(aws.client, event_bus()))
+                   redelivery=TargetRedelivery(aws.client, event_bus()), work_items=items(), actor=actor, now=now())
 
 
 def check_requeue(key: Any, event: Any) -> None:

@@ -10,7 +10,7 @@ from handoff.adapters.from_settings import approvals, store
 from handoff.adapters.work_items_store import WorkItemStore
 from handoff.clock import now
 from handoff.domain import work_items
-from handoff.logic.work_queue import HandoffFacts, take_dead_letter
+from handoff.logic.work_queue import HandoffFacts, dead_letter_queues_emptied, take_dead_letter
 from handoff.settings import settings
 
 
@@ -32,10 +32,12 @@ def dead_letter_queues() -> DeadLetterQueues:
 
 
 def sync_dead_letters() -> int:
-    """Record every dead-lettered message as a platform item; returns how many are new."""
-    store_, hours, at = items(), sla_hours(), now()
-    return sum(1 for d in dead_letter_queues().peek()
-               if take_dead_letter(store_, d.queue, d.message_id, d.body, d.error, at, hours))
+    """Record every dead-lettered message as a platform item, and close the items of queues that are
+    empty now (redriven outside this product's API); returns how many items are new."""
+    store_, hours, at, queues = items(), sla_hours(), now(), dead_letter_queues()
+    new = sum(1 for d in queues.peek() if take_dead_letter(store_, d.queue, d.message_id, d.body, d.error, at, hours))
+    dead_letter_queues_emptied(store_, queues.empty(), at)
+    return new
 
 
 def handoff_facts(handoff_id: str) -> HandoffFacts:

@@ -18,7 +18,7 @@ SOURCE = "closed-won-handoff"
 
 def activate(request: HandoffRef) -> dict:
     records = store()
-    record = records.record(request.handoffId)
+    record = records.results_so_far(request.handoffId)  # the RECORD item is all this step reads
     if record.project is None:
         raise LookupError(f"handoff {request.handoffId} has no project; nothing to activate")
     ports().crm.project_created(record.opportunity_id, record.project.code,

@@ -385,7 +385,7 @@ def redrive_dead_letters(queue: str) -> Response:
         return _html(404, pages.message_page(page, "Not found", f"There is no dead-letter queue {queue!r}; the queues "
                                                                 f"are {', '.join(q.name for q in queues)}."))
     dry_run = _dry_run(form)
-    report = recovery.redrive_queue(found, dry_run=dry_run)
+    report = recovery.redrive_queue(found, dry_run=dry_run, actor=f"console:{page.operator.email}")
     logger.info("dead letters redriven from the console", extra={
         "queue": found.name, "dry_run": dry_run, "count": report.count, "redriven": len(report.redriven),
         "failed": len(report.failed), "operator": page.operator.email})

@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.adapters import aws
+from handoff.adapters.built_once import BuiltOnce
 from handoff.adapters.credentials import SecretCache
 from handoff.adapters.crm.factory import HUBSPOT_APP_SECRET
 from handoff.adapters.crm.hubspot_signature import SignatureRejected, verify
@@ -20,14 +21,11 @@ from handoff.invocation import invocation
 from handoff.observability import logger, metrics
 from handoff.settings import settings
 
-_secrets: SecretCache | None = None
+_secrets = BuiltOnce(lambda: SecretCache(aws.client("secretsmanager")))
 
 
 def _app_secret() -> str:
-    global _secrets
-    if _secrets is None:
-        _secrets = SecretCache(aws.client("secretsmanager"))
-    value = _secrets.get(setting(HUBSPOT_APP_SECRET)).get("app_secret")
+    value = _secrets().get(setting(HUBSPOT_APP_SECRET)).get("app_secret")
     if not isinstance(value, str) or not value:
         raise RuntimeError("the HubSpot app secret has no 'app_secret'")
     return value

@@ -2,7 +2,8 @@
 stage as the handoff API. The work is in handoff.logic.
 
 GET  /dead-letters                  every dead-letter queue: its source, how it is redriven, messages waiting
-POST /dead-letters/{queue}/redrive  redrive one ({"dryRun": true}: say what would move, change nothing)
+POST /dead-letters/{queue}/redrive  redrive one, resolving the work items of what it sent back
+                                    ({"dryRun": true}: say what would move, change nothing)
 POST /replays                       replay the bus archive's window {"start", "end"} (UTC ISO 8601)
 GET  /replays/{replayName}          how that replay is going
 POST /quarantine/requeue            re-ingest quarantined events that now meet the contract
@@ -73,7 +74,7 @@ def redrive_dead_letters(queue: str) -> Response:
     if found is None:
         message = f"no dead-letter queue {queue!r}; one of {', '.join(q.name for q in queues)}"
         return _json(404, {"message": message, "problems": [{"field": "queue", "message": message}]})
-    report = recovery.redrive_queue(found, dry_run=dry_run)
+    report = recovery.redrive_queue(found, dry_run=dry_run, actor=_caller() or "recovery-api")
     logger.info("dead letters redriven", extra={"queue": found.name, "dry_run": dry_run, "count": report.count,
                                                 "redriven": len(report.redriven), "failed": len(report.failed),
                                                 "caller": _caller()})

@@ -19,7 +19,8 @@ from handoff.domain.playbooks import Playbook
 
 @dataclass(frozen=True)
 class Provisioning:
-    """What a step's work has: the deal, the record so far, the store, and its idempotency key."""
+    """What a step's work has: the deal, what the steps before stored (`record`: the RECORD item's
+    fields; no timeline, exceptions or approvals), the store, and its idempotency key."""
 
     handoff_id: str
     step: str
@@ -42,7 +43,8 @@ def provision(handoff_id: str, step: str, work: Callable[[Provisioning], dict[st
     "handoff <id> <missing>"); `save` gives the record fields to store from the result, `detail` the
     timeline's text. Returns the work's result (the stored one on a retry)."""
     records = store()
-    context = Provisioning(handoff_id, step, records.deal(handoff_id), records.record(handoff_id), records)
+    context = Provisioning(handoff_id, step, records.deal(handoff_id),
+                           records.results_so_far(handoff_id), records)
     if any(getattr(context.record, field) is None for field in needs):
         raise LookupError(f"handoff {handoff_id} {missing}")
     result = once(handoff_id, step, lambda: work(context))

@@ -2,15 +2,21 @@
 (a dry run changes nothing). Queue-sourced DLQs are moved back to their queue (handoff.ports.redrive
 .QueueMover); the others' messages are re-delivered one by one and deleted only once the destination
 took them. Every receiver is idempotent (the event's eventId, a step's idempotency record, a work
-item per message), so a message that was already processed does its work once."""
+item per message), so a message that was already processed does its work once. The work queue's
+items of the messages sent back are resolved (a message that fails again dead-letters anew, with a
+new item); SQS's own move task names no messages, so its items close once the queue is seen empty
+(handoff.logic.work_queue.dead_letter_queues_emptied)."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handoff.adapters.work_items_store import WorkItemStore
 from handoff.domain.errors import HandoffError
 from handoff.domain.redrive import DeadLetterQueue, summary
+from handoff.logic.work_queue import dead_letters_redriven
 from handoff.ports.redrive import DeadLetters, QueueMover, Redelivery
 
 # A dry run describes at most this many messages per queue (the count is exact); a redrive handles
@@ -33,6 +39,7 @@ class QueueReport:
     failed: list[dict[str, str]] = field(default_factory=list)  # {"messageId", "error"}: still in the DLQ
     task_handle: str | None = None
     remaining: int = 0
+    resolved_items: list[str] = field(default_factory=list)  # the work items closed by the redrive
 
     def to_json_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"queue": self.queue, "queueName": self.queue_name, "source": self.kind,
@@ -43,7 +50,7 @@ class QueueReport:
             body["messages"] = self.messages
         else:
             body.update({"redriven": len(self.redriven), "messages": self.redriven, "failed": self.failed,
-                         "remaining": self.remaining})
+                         "remaining": self.remaining, "resolvedItems": self.resolved_items})
             if self.task_handle:
                 body["taskHandle"] = self.task_handle
         return body
@@ -56,7 +63,9 @@ def describe(queue: DeadLetterQueue, dead_letters: DeadLetters) -> dict[str, Any
 
 
 def redrive(queue: DeadLetterQueue, *, dry_run: bool, dead_letters: DeadLetters, mover: QueueMover,
-            redelivery: Redelivery) -> QueueReport:
+            redelivery: Redelivery, work_items: WorkItemStore | None = None, actor: str = "recovery",
+            now: datetime | None = None) -> QueueReport:
+    """`work_items` and `now`: resolve the work queue's items of the messages sent back, as `actor`."""
     report = QueueReport(queue.name, queue.queue_name, queue.kind, queue.destination, queue.method,
                          dead_letters.count(queue), dry_run)
     if dry_run:
@@ -81,4 +90,7 @@ def redrive(queue: DeadLetterQueue, *, dry_run: bool, dead_letters: DeadLetters,
             dead_letters.delete(queue, message)
             report.redriven.append({"messageId": message.message_id, "to": to})
     report.remaining = 0 if report.task_handle else dead_letters.count(queue)
+    if work_items is not None and now is not None and report.redriven:
+        report.resolved_items = [i.item_id for i in dead_letters_redriven(work_items, queue.name, report.redriven,
+                                                                           actor, now)]
     return report

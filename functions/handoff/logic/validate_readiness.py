@@ -7,13 +7,11 @@ from decimal import Decimal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from handoff.adapters import aws, business_metrics
+from handoff.adapters import business_metrics
 from handoff.adapters.analysers import contract_analyser
-from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.configuration import approver_directory, playbook_for
-from handoff.adapters.from_settings import store
+from handoff.adapters.from_settings import approval_rounds, approvals, store
 from handoff.adapters.mailer import as_html, render_notice
-from handoff.adapters.required_approvals import RequiredApprovals
 from handoff.clock import now
 from handoff.contracts import ClosedWonEvent, ExceptionEntry, HandoffStatus
 from handoff.domain.approval_carryover import carry_over, required_in_round
@@ -31,7 +29,6 @@ from handoff.domain.priority import prioritise
 from handoff.domain.readiness import check_readiness
 from handoff.logic.notices import notify_once, queue_exceptions_once
 from handoff.observability import logger, metrics
-from handoff.settings import settings
 
 STEP = "ValidateReadiness"
 
@@ -84,14 +81,13 @@ def _approvals(handoff_id: str, rework: int, deal: ClosedWonEvent, playbook: Pla
                non_standard: list[str], margin: Decimal | MarginUnknown) -> list[ApprovalRequirement]:
     """The approvals this round needs: what the deal requires now, plus what an earlier round required
     and nobody approved (handoff.domain.approval_carryover); recorded for the rounds to come."""
-    table = aws.table(settings().handoff_table)
     directory = approver_directory()
     required = required_approvals(deal, playbook.approvals, directory, non_standard_clauses=non_standard,
                                   estimated_margin=margin)
-    history = RequiredApprovals(table)
+    history = approval_rounds()
     earlier = history.earlier(handoff_id, before_round=rework) if rework else []
     if earlier:
-        approved = {a.kind for a in ApprovalStore(table).list_for_handoff(handoff_id) if a.status == "APPROVED"}
+        approved = {a.kind for a in approvals().list_for_handoff(handoff_id) if a.status == "APPROVED"}
         required = carry_over(required, earlier, approved, deal, directory, playbook.approvals.deadlines)
         carried = [r.kind for r in required if r.reason.startswith("Required since")]
         if carried:

@@ -116,6 +116,29 @@ def take_dead_letter(items: WorkItemStore, queue: str, message_id: str, body: st
                                                                                  hours, title=title))
 
 
+def dead_letters_redriven(items: WorkItemStore, queue: str, redriven: list[dict[str, str]], actor: str,
+                          now: datetime) -> list[wi.WorkItem]:
+    """Resolve the open items of the messages a redrive sent back (`redriven`: {"messageId", "to"})."""
+    changed = []
+    for message in redriven:
+        written = items.change(wi.dead_letter_item_id(queue, message["messageId"]),
+                               lambda current, to=message["to"]: current and wi.message_redriven(current, actor, now, to))
+        if written:
+            changed.append(written)
+    return changed
+
+
+def dead_letter_queues_emptied(items: WorkItemStore, empty_queues: set[str], now: datetime) -> list[wi.WorkItem]:
+    """Resolve the open items of dead-letter queues that hold nothing any more."""
+    changed = []
+    for item in items.open_items(("platform",)):
+        if item.kind == "dead-letter" and item.step in empty_queues:
+            written = items.change(item.item_id, lambda current: current and wi.queue_emptied(current, now))
+            if written:
+                changed.append(written)
+    return changed
+
+
 def _dead_letter_title(body: str, queue: str, message_id: str) -> str:
     try:
         data = json.loads(body)

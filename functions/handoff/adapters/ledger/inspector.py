@@ -1,11 +1,24 @@
 """Read-only views of the ledger table, for tests, the local runtime and support."""
 
+from collections.abc import Callable
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
 from handoff.adapters.dynamodb_pages import every_item
 from handoff.adapters.ledger.store import plain
+
+Items = list[dict[str, Any]]
+
+
+def _of_type(kind: str, doc: str | None = None) -> Callable[["LedgerInspector"], Items]:
+    """A view of every item of one `type`: one line a view below."""
+
+    def view(self: "LedgerInspector") -> Items:
+        return self.items(kind)
+
+    view.__doc__ = doc or f"Every {kind} item, by key."
+    return view
 
 
 class LedgerInspector:
@@ -14,32 +27,18 @@ class LedgerInspector:
     def __init__(self, table: Any):
         self._table = table
 
-    def items(self, kind: str) -> list[dict[str, Any]]:
+    def items(self, kind: str) -> Items:
         found = [plain(i) for i in every_item(self._table.scan, FilterExpression=Attr("type").eq(kind), ConsistentRead=True)]
         return sorted(found, key=lambda i: (i["pk"], i["sk"]))
 
-    def customers(self) -> list[dict[str, Any]]:
-        return self.items("customer")
+    customers = _of_type("customer")
+    uniqueness = _of_type("unique", "TAXID#... and NAME#country#... items, each pointing at one customer.")
+    projects = _of_type("project")
+    billing_schedules = _of_type("billing_schedule")
+    requisitions = _of_type("requisition")
+    crm_writebacks = _of_type("crm_writeback")
+    idempotency_records = _of_type("idempotency")
 
-    def uniqueness(self) -> list[dict[str, Any]]:
-        """TAXID#... and NAME#country#... items, each pointing at one customer."""
-        return self.items("unique")
-
-    def projects(self) -> list[dict[str, Any]]:
-        return self.items("project")
-
-    def billing_schedules(self) -> list[dict[str, Any]]:
-        return self.items("billing_schedule")
-
-    def staffing_requests(self, opportunity_id: str | None = None) -> list[dict[str, Any]]:
+    def staffing_requests(self, opportunity_id: str | None = None) -> Items:
         found = self.items("staffing_request")
         return [r for r in found if opportunity_id in (None, r["opportunityId"])]
-
-    def requisitions(self) -> list[dict[str, Any]]:
-        return self.items("requisition")
-
-    def crm_writebacks(self) -> list[dict[str, Any]]:
-        return self.items("crm_writeback")
-
-    def idempotency_records(self) -> list[dict[str, Any]]:
-        return self.items("idempotency")
