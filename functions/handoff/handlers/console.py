@@ -474,8 +474,8 @@ def _resubmission_refused(exc: ResubmissionRefused) -> Response:
 def _bus_down(exc: IntegrationTransient) -> Response:
     if app.current_event.path.startswith("/recovery"):
         logger.warning("recovery request not completed", extra={"error": str(exc)})
-        return _recovery_page(_page(), 503, error="A service did not take the request. What was done is listed "
-                                                  "below (a dry run shows what is left); try again.")
+        return _recovery_page(_page(), 503, error="A service did not take the request. What still waits is listed "
+                                                  "below (a dry run says what would go); try again.")
     return _refused("The event bus did not take the resubmission; nothing changed, try again.")
 
 
