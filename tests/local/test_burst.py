@@ -126,3 +126,36 @@ def test_a_step_over_the_ses_sending_rate_is_retried_not_failed(burst_runtime: E
     failed = [e for e in burst_runtime.lambdas.invocations if e[1] == "Mail.Throttled"]
     assert len(failed) == 1  # the first attempt of the launch-packet step, after the SDK's 5
     assert launch_packets() == before + 1
+
+
+def test_a_used_up_daily_mail_quota_fails_the_handoff_at_once_and_a_retry_mails_once(
+    burst_runtime: EmbeddedRuntime,
+) -> None:
+    """SES answers its daily quota with the same code as its rate (Throttling): retrying for minutes
+    cannot pass, so the step fails as Mail.DailyQuotaExceeded, unretried; the handoff is FAILED,
+    named, and a retry once the quota is back mails the launch packet once."""
+    from tests.conftest import load_raw
+
+    event = load_raw("closed-won", "us-fixed-fee-advisory")
+    event["detail"]["opportunity"]["id"], event["detail"]["eventId"] = "burst-quota-1", "evt-burst-quota-1"
+    quota = burst_runtime.faults.inject("ses", "SendRawEmail", "Throttling", times=50,
+                                        message="Daily message quota exceeded.")
+    try:
+        burst_runtime.publish([event])
+        burst_runtime.wait_settled()
+    finally:
+        burst_runtime.faults.faults.remove(quota)
+    record = next(r for r in burst_runtime.records() if r.opportunity_id == "burst-quota-1")
+    assert record.status == "FAILED", (record.status, record.exceptions)
+    [exception] = record.exceptions
+    assert exception.message.startswith("Mail.DailyQuotaExceeded: SES Throttling: Daily message quota exceeded")
+    assert [e for e in burst_runtime.lambdas.invocations if e[1] == "Mail.DailyQuotaExceeded"] != []
+    assert quota.fired <= 5  # one invocation's SDK attempts: the workflow did not retry the step
+    assert not any(m.subject.startswith(f"Launch packet ready: {record.project.code}") for m in burst_runtime.emails())
+
+    status, body = burst_runtime.retry(record.handoff_id)
+    assert status == 202, body
+    burst_runtime.wait_settled()
+    assert next(r for r in burst_runtime.records() if r.opportunity_id == "burst-quota-1").status == "ACTIVATED"
+    assert sum(m.subject.startswith(f"Launch packet ready: {record.project.code}")
+               for m in burst_runtime.emails()) == 1

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from handoff.adapters.ses_feedback import MESSAGE_TAGS_HEADER, message_tags
 from handoff.domain.approvals import Approval, Contact, human_time, summary_rows
-from handoff.domain.errors import MailThrottled
+from handoff.domain.errors import MailQuotaExceeded, MailThrottled
 from handoff.settings import settings
 
 _KIND = {"legal": "Legal", "finance": "Finance", "compliance": "Compliance", "procurement": "Procurement"}
@@ -173,6 +173,9 @@ def as_html(text: str) -> str:
 
 
 SES_THROTTLED = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException"})
+# SES answers both limits with the code Throttling; only the message tells the daily quota (which
+# lasts hours) from the sending rate (which lasts a burst).
+SES_DAILY_QUOTA = "daily message quota exceeded"
 
 
 class Mailer:
@@ -196,8 +199,11 @@ class Mailer:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in SES_THROTTLED:
+                message = exc.response.get("Error", {}).get("Message", "")
+                if SES_DAILY_QUOTA in message.lower():
+                    raise MailQuotaExceeded(f"SES {code}: {message}") from exc
                 # Still over the sending rate after the SDK's retries (a burst): the workflow
                 # retries the step for minutes (Mail.Throttled, infra/retry_policies.py).
-                raise MailThrottled(f"SES {code}: {exc.response.get('Error', {}).get('Message', '')}") from exc
+                raise MailThrottled(f"SES {code}: {message}") from exc
             raise
         return response["MessageId"]

@@ -94,3 +94,9 @@ class StoreTransient(HandoffError, error_name="Store.Transient"):
 
 class MailThrottled(HandoffError, error_name="Mail.Throttled"):
     """SES refused a send over the account's sending rate: nothing was sent, retrying later passes."""
+
+
+class MailQuotaExceeded(HandoffError, error_name="Mail.DailyQuotaExceeded"):
+    """SES's 24-hour sending quota is used up: nothing was sent, and retrying within minutes cannot
+    pass. The step is not retried; the handoff fails, named, and is retried once the quota resets or
+    is raised (POST /handoffs/{id}/retry)."""
