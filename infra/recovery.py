@@ -16,6 +16,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 
 from infra.dead_letters import dead_letter_queues
+from infra.wiring import FUNCTIONS
 
 if TYPE_CHECKING:
     from infra.stack import HandoffStack
@@ -45,8 +46,12 @@ def _function_arn(stack: Stack, name: str) -> str:
 
 def add_recovery(stack: "HandoffStack") -> None:
     function = stack.functions[FUNCTION]
-    _grant_quarantine(stack, function)
-    _grant_redrive(stack, function)
+    # Every function the wiring says redrives or requeues (the recovery API, the console's recovery page).
+    for spec in FUNCTIONS:
+        if "quarantine:requeue" in spec.uses:
+            _grant_quarantine(stack, stack.functions[spec.logical_name])
+        if "dead-letters:redrive" in spec.uses:
+            _grant_redrive(stack, stack.functions[spec.logical_name])
     _archive(stack, function)
     integration = apigw.LambdaIntegration(function)
     root = stack.api.root

@@ -272,6 +272,8 @@ class HandoffStack(Stack):
             "work-items:write": lambda f: security.grant_table(self.work_items, f, security.TABLE_WRITE),
             "work-items:read": lambda f: security.grant_table(self.work_items, f, security.TABLE_READ),
             "dead-letters:read": lambda f: None,  # infra/work_queue.py, once every queue exists
+            "dead-letters:redrive": lambda f: None,  # infra/recovery.py, once every queue exists
+            "quarantine:requeue": lambda f: None,  # infra/recovery.py
             # Dead-letter queues, the Cognito pool and the console's key are granted in infra/console.py.
             "facts:put": lambda f: self.analytics.grant_put(f),
             "task-tokens:write": lambda f: grant_task_tokens(self.task_tokens, f, "task-tokens:write"),

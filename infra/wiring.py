@@ -89,13 +89,17 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("WorkQueueDigest", "work_queue_digest", "Daily digest of open work items per owner group by email",
                  ("work-items:write", "mail:send", "dead-letters:read"), in_workflow=False),
     # The console's pages for people (Cognito sign-in, infra/console.py): reads handoffs, writes approvals
-    # decisions and work items, resubmits through the bus, reads (never consumes) dead-letter queues.
+    # decisions and work items, resubmits through the bus, reads dead-letter queues for the work queue.
     # task-tokens:use: a signed-in approver's decision resumes the workflow ("signin" verification).
-    FunctionSpec("Console", "console", "Operations console: handoffs, the work queue and my approvals (Cognito)",
+    # dead-letters:redrive, quarantine:requeue: its recovery page (platform group only) does what the
+    # recovery API does, with the same grants (infra/recovery.py).
+    FunctionSpec("Console", "console",
+                 "Operations console: handoffs, the work queue, my approvals and recovery (Cognito)",
                  ("handoffs:write", "work-items:write", "bus:put", "states:callback", "states:start", "dead-letters:read",
-                  "task-tokens:use"),
+                  "task-tokens:use", "dead-letters:redrive", "quarantine:requeue"),
                  in_workflow=False, behind_api=True, timeout_seconds=API_TIMEOUT_SECONDS,
-                 publishes=(("crm.*", "Opportunity Closed Won"),)),  # resubmissions, as the operators' API
+                 # Resubmissions, as the operators' API; requeued quarantined events, as the recovery API.
+                 publishes=(("crm.*", "Opportunity Closed Won"), ("crm.*", "Opportunity Stage Changed"))),
     # Fed by the handoff table's stream (infra/analytics.py), not by the workflow or the bus.
     FunctionSpec("RecordFacts", "record_facts", "Facts from the handoff table's stream, to Firehose and S3",
                  ("facts:put",), in_workflow=False),
@@ -116,8 +120,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     # may restart the workflow); its queue, function and S3 grants and routes are in infra/recovery.py.
     FunctionSpec("RecoveryApi", "recovery_api",
                  "Operators' recovery API (IAM): redrive dead-letter queues, requeue quarantined events",
-                 ("bus:put", "states:start", "work-items:write"), in_workflow=False, behind_api=True,
-                 timeout_seconds=API_TIMEOUT_SECONDS,
+                 ("bus:put", "states:start", "work-items:write", "dead-letters:redrive", "quarantine:requeue"),
+                 in_workflow=False, behind_api=True, timeout_seconds=API_TIMEOUT_SECONDS,
                  publishes=(("crm.*", "Opportunity Closed Won"), ("crm.*", "Opportunity Stage Changed"))),
     # Invoked by Secrets Manager on the signing key's rotation schedule (infra/key_rotation.py).
     FunctionSpec("RotateSigningKey", "rotate_signing_key",

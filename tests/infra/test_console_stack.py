@@ -2,6 +2,8 @@
 sign-up, MFA), one group per owner group, the console's own API whose routes reach only the Console
 function, and the operators' API still on IAM."""
 
+import json
+
 from handoff.domain.work_items import OWNER_GROUPS
 from infra.console import GROUP_LABELS, STAGE
 from tests.infra.test_stack import _policy_actions, resources
@@ -57,9 +59,35 @@ def test_machines_keep_iam_on_the_operators_api(template: dict) -> None:
     assert operator_methods and all(m["AuthorizationType"] == "AWS_IAM" for m in operator_methods)
 
 
-def test_the_console_may_resubmit_and_decide_but_not_consume_dead_letters(template: dict) -> None:
-    console = next(f for f in resources(template, "AWS::Lambda::Function").values()
-                   if f["Properties"]["Handler"] == "handoff.handlers.console.handler")
+def test_the_console_may_resubmit_decide_and_recover_with_the_recovery_apis_grants_only(template: dict) -> None:
+    from tests.infra.test_recovery_stack import RECOVERY, _actions, _resources, _statements
+
+    functions = resources(template, "AWS::Lambda::Function").values()
+    console = next(f for f in functions if f["Properties"]["Handler"] == "handoff.handlers.console.handler")
+    recovery = next(f for f in functions if f["Properties"]["Handler"] == RECOVERY)
     actions = _policy_actions(template, console["Properties"]["Role"]["Fn::GetAtt"][0])
     assert {"events:PutEvents", "states:SendTaskSuccess", "sqs:ReceiveMessage"} <= actions
-    assert "sqs:DeleteMessage" not in actions and not any(a.startswith("ses:") for a in actions)
+    assert not any(a.startswith("ses:") for a in actions)
+
+    # Its recovery page (platform group only) redrives and requeues with the recovery API's very grants:
+    # deletes only from the dead-letter queues, sends only to their sources, invokes only their functions.
+    def recovering(function: dict) -> dict[str, list]:
+        granted: dict[str, list] = {}
+        for statement in _statements(template, function):
+            for action in _actions(statement):
+                on = _resources(statement)
+                if action.startswith("s3:"):  # the documents bucket's (the console also reads the analytics')
+                    on = [r for r in on if "Documents" in json.dumps(r)]
+                if on and action.startswith(("sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                                             "sqs:StartMessageMoveTask", "sqs:SendMessage", "lambda:InvokeFunction",
+                                             "s3:")):
+                    granted.setdefault(action, []).extend(on)
+        return granted
+
+    console_grants = recovering(console)
+    assert {"sqs:DeleteMessage", "sqs:SendMessage", "sqs:StartMessageMoveTask", "lambda:InvokeFunction",
+            "s3:GetObject", "s3:DeleteObject", "s3:PutObject", "s3:ListBucket"} <= set(console_grants)
+    assert console_grants == recovering(recovery)
+    env = console["Properties"]["Environment"]["Variables"]
+    assert env["REDRIVE_QUEUES"] == recovery["Properties"]["Environment"]["Variables"]["REDRIVE_QUEUES"]
+    assert env["SQS_MESSAGE_MOVE"] == "move-task"

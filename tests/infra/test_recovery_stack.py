@@ -5,6 +5,7 @@ only (no wildcard), so a redrive can touch nothing else."""
 import json
 
 from tests.infra.test_stack import resources, routes
+from tests.security.test_template import policies
 
 RECOVERY = "handoff.handlers.recovery_api.handler"
 
@@ -16,7 +17,7 @@ def _recovery(template: dict) -> dict:
 
 def _statements(template: dict, function: dict) -> list[dict]:
     role = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    return [st for policy in resources(template, "AWS::IAM::Policy").values()
+    return [st for policy in policies(template).values()
             if {"Ref": role} in policy["Properties"]["Roles"] for st in policy["Properties"]["PolicyDocument"]["Statement"]]
 
 

@@ -20,7 +20,7 @@ from handoff.adapters import console_auth
 from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.signing_keys import secret_key
 from handoff.domain.approvals import Approval
-from handoff.domain.approvals.verification import MAX_CODE_ATTEMPTS
+from handoff.domain.approvals.verification import LINK_HOLDER, MAX_CODE_ATTEMPTS
 from local.console import LocalConsole
 from local.provision import REGION
 from local.runtime import ROOT, EmbeddedRuntime
@@ -110,6 +110,9 @@ def test_a_forwarded_link_cannot_decide_without_the_code_mailed_to_the_approver(
     assert record_of(runtime, "fwd-opportunity-1").status == "AWAITING_APPROVAL"  # the workflow still waits
     assert actions(held).count("code-refused") == MAX_CODE_ATTEMPTS and "code-exhausted" in actions(held)
     assert "code-sent" in actions(held)
+    # Whoever guessed held the link; the audit does not pretend it was the approver.
+    assert {e.actor for e in held.audit if e.action in ("viewed", "code-sent", "code-refused", "code-exhausted")} == {
+        LINK_HOLDER}
 
     # The approver, who receives the code, decides: the audit says the code verified them.
     sent = len(runtime.emails())

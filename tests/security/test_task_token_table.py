@@ -5,7 +5,7 @@ touch the task-token table, and who has the table's name."""
 import json
 
 from infra.task_tokens import ENVIRONMENT, TTL_ATTRIBUTE
-from tests.security.test_template import _actions, _resources
+from tests.security.test_template import _actions, _resources, policies
 
 # RequestApproval stores a token; the approval API, the sweeper and the console's "my approvals"
 # (a signed-in approver decides there) hand it to Step Functions and remove it once used.
@@ -47,7 +47,7 @@ def test_only_the_approval_functions_may_touch_task_tokens_with_minimal_actions(
     logical = _token_table(template)
     modules = _module_of_role(template)
     granted: dict[str, set[str]] = {}
-    for policy in _resources(template, "AWS::IAM::Policy").values():
+    for policy in policies(template).values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if not _touches_token_table(statement, logical):
                 continue

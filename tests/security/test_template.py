@@ -15,6 +15,16 @@ def _resources(template: dict, cfn_type: str) -> dict[str, dict]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == cfn_type}
 
 
+# A role's policy CDK splits when it grows past IAM's inline size goes on in a managed policy
+# ("OverflowPolicy"): both kinds hold a function's grants.
+POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+
+
+def policies(template: dict) -> dict[str, dict]:
+    """Every policy attached to roles, inline or managed (each with its Roles)."""
+    return {k: v for t in POLICY_TYPES for k, v in _resources(template, t).items() if v["Properties"].get("Roles")}
+
+
 def _statements(template: dict, module: str | None = None) -> list[dict]:
     """Every policy statement (of one function's role, when module is given)."""
     roles = None
@@ -23,7 +33,7 @@ def _statements(template: dict, module: str | None = None) -> list[dict]:
                   if f["Properties"]["Handler"] == f"handoff.handlers.{module}.handler")
         roles = {fn["Properties"]["Role"]["Fn::GetAtt"][0]}
     found = []
-    for policy in _resources(template, "AWS::IAM::Policy").values():
+    for policy in policies(template).values():
         if roles is None or roles & {r.get("Ref") for r in policy["Properties"]["Roles"]}:
             found += policy["Properties"]["PolicyDocument"]["Statement"]
     return found

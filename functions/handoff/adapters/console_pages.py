@@ -109,7 +109,8 @@ class Page:
                 f'<button type="submit"{" class=" + chr(34) + style + chr(34) if style else ""}>{e(button)}</button></form>')
 
 
-NAV = (("/handoffs", "Handoffs"), ("/queue", "Work queue"), ("/approvals", "My approvals"), ("/metrics", "Metrics"))
+NAV = (("/handoffs", "Handoffs"), ("/queue", "Work queue"), ("/approvals", "My approvals"), ("/metrics", "Metrics"),
+       ("/recovery", "Recovery"))
 
 
 def layout(page: Page, title: str, body: str, active: str = "") -> str:
@@ -348,7 +349,9 @@ def queue_page(page: Page, items: list[WorkItem], filters: dict[str, str], now: 
     return layout(page, "Work queue", form + table, "/queue")
 
 
-def item_page(page: Page, item: WorkItem, handoff_status: str | None, now: datetime, *, error: str = "") -> str:
+def item_page(page: Page, item: WorkItem, handoff_status: str | None, now: datetime, *, error: str = "",
+              redrive: str = "") -> str:
+    """`redrive`: a dead-letter item's form that redrives its queue (console_recovery_page.redrive_form)."""
     mine = page.operator.member_of(item.owner_group)
     facts = (f"<section><dl><dt>Problem</dt><dd>{e(item.code)}{' at ' + e(item.field) if item.field else ''}</dd>"
              f"<dt>What is wrong</dt><dd>{e(item.message)}</dd>"
@@ -395,7 +398,9 @@ def item_page(page: Page, item: WorkItem, handoff_status: str | None, now: datet
                 "or vendor-list fix).</p></fieldset>")
         actions = (
             f'<section><h2>Work it</h2>{error_html}<div class="actions">{claim}</div>'
-            "<h3>Resolve</h3>" + page.form(f"/queue/{item.item_id}/resolve", resolve_fields, "Resolve")
+            + (f"<h3>Redrive its queue, {e(item.step)}</h3><p class=\"note\">Every message waiting in the queue goes "
+               f"back to where it was going (a dry run lists them).</p>{redrive}" if redrive else "")
+            + "<h3>Resolve</h3>" + page.form(f"/queue/{item.item_id}/resolve", resolve_fields, "Resolve")
             + "<h3>Dismiss</h3>" + page.form(
                 f"/queue/{item.item_id}/dismiss",
                 '<label for="d-reason">Reason (required)</label><input id="d-reason" name="reason" required>',

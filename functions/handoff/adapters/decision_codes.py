@@ -16,6 +16,7 @@ from handoff.domain.approvals import Approval, AuditEntry
 from handoff.domain.approvals.verification import (
     CODE_DIGITS,
     CODE_LIFETIME,
+    LINK_HOLDER,
     MAX_CODE_ATTEMPTS,
     MAX_CODES,
     CodeChallenge,
@@ -66,7 +67,7 @@ class DecisionCodes:
         challenge = CodeChallenge(
             challenge_id=challenge_id, code_digest=code_digest(key, approval.approval_id, challenge_id, code), kid=kid,
             decision=decision, comment=comment or None, issued_at=now, expires_at=now + CODE_LIFETIME)
-        entry = _entry("code-sent", now, approval.approver, ip, user_agent,
+        entry = _entry("code-sent", now, LINK_HOLDER, ip, user_agent,
                        f"{decision.lower()} chosen; a one-time code was mailed to {approval.approver}")
         try:
             self._table.update_item(
@@ -89,7 +90,7 @@ class DecisionCodes:
     def count_wrong(self, approval: Approval, challenge: CodeChallenge, now: datetime, *, ip: str | None,
                     user_agent: str | None) -> int:
         """One more wrong entry against this code; returns the entries left (0: ask for a new code)."""
-        entry = _entry("code-refused", now, approval.approver, ip, user_agent, "wrong code")
+        entry = _entry("code-refused", now, LINK_HOLDER, ip, user_agent, "wrong code")
         try:
             attributes = self._table.update_item(
                 Key=_key(approval),
@@ -136,7 +137,7 @@ class DecisionCodes:
                 ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#audit) OR size(#audit) < :max)",
                 ExpressionAttributeNames={"#audit": "audit"},
                 ExpressionAttributeValues={":empty": [], ":max": MAX_REFUSALS_AUDITED,
-                                           ":entry": [_entry(action, now, actor or approval.approver, ip, user_agent,
+                                           ":entry": [_entry(action, now, actor or LINK_HOLDER, ip, user_agent,
                                                              detail)]})
         except ClientError as exc:
             if not condition_failed(exc):

@@ -27,6 +27,7 @@ from handoff.adapters.task_callback import TaskCallback
 from handoff.domain.approvals import Approval, LinkCheck, check_link, decision_output
 from handoff.domain.approvals.verification import (
     CODE_LIFETIME,
+    LINK_HOLDER,
     VERIFIED_BY_CODE,
     VERIFIED_BY_LINK,
     CodeCheck,
@@ -186,7 +187,7 @@ def show(approval_id: str) -> Response:
     if check is not LinkCheck.TAMPERED:
         metrics.add_metric(name="ApprovalPageViews", unit=MetricUnit.Count, value=1)
         # Audit who opened it (mail scanners included); capped so repeated opens cannot grow the item.
-        _store().append_audit(approval.approval_id, "viewed", now, actor=approval.approver, ip=caller.ip,
+        _store().append_audit(approval.approval_id, "viewed", now, actor=LINK_HOLDER, ip=caller.ip,
                               user_agent=caller.user_agent, max_entries=MAX_VIEWS)
     return _answer(approval, check) or _html(200, pages.approval_page(approval, exp=exp or "", sig=sig or "",
                                                                        console_url=_console_url()))

@@ -9,11 +9,17 @@ GET  /queue/{itemId}            one item: facts, comments, history, the forms be
 POST /queue/{itemId}/claim|comment|resolve|dismiss
 GET  /approvals                 my pending approvals; POST /approvals/{approvalId} decides one
 GET  /metrics                   the process metrics as charts (filter: serviceLine): DuckDB locally, Athena in AWS
+GET  /recovery                  every dead-letter queue (messages waiting) and every quarantined event
+POST /recovery/dead-letters/{queue}   redrive that queue (dryRun=true: say what would move, change nothing)
+POST /recovery/quarantine       requeue the quarantine, or one `key` (optionally with a corrected `event`, JSON);
+                                dryRun=true says what would go; both recovery forms are the platform group's
 GET  /login, /auth/callback, /logout   the Cognito hosted UI (authorization code flow with PKCE)
 
 Every page needs a verified session; every POST a CSRF token bound to it; working an item needs
-membership of its owner group."""
+membership of its owner group, recovering membership of the platform group. The recovery forms do
+what the operators' recovery API does, through the same builder (handlers/_recovery.py)."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -28,6 +34,7 @@ from handoff.adapters import aws, from_settings
 from handoff.adapters import console_auth as auth
 from handoff.adapters import console_metrics_page as metrics_page
 from handoff.adapters import console_pages as pages
+from handoff.adapters import console_recovery_page as recovery_page
 from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.from_settings import event_bus, store, workflow
 from handoff.adapters.handoff_index import DynamoHandoffIndex
@@ -36,7 +43,9 @@ from handoff.adapters.signing_keys import secret_key
 from handoff.adapters.task_callback import TaskCallback
 from handoff.domain import work_items as wi
 from handoff.domain.errors import HandoffNotFound, IntegrationTransient, ResubmissionRefused
+from handoff.domain.redrive import find
 from handoff.handlers import _process_metrics
+from handoff.handlers import _recovery as recovery
 from handoff.handlers._work_queue import items, sync_dead_letters
 from handoff.logic import approval_decisions, console_handoffs
 from handoff.logic import work_queue as queue
@@ -225,7 +234,10 @@ def _handoff_status(item: wi.WorkItem) -> str | None:
 
 
 def _item_page(page: pages.Page, item: wi.WorkItem, status: int = 200, error: str = "") -> Response:
-    return _html(status, pages.item_page(page, item, _handoff_status(item), _now(), error=error))
+    # A dead-lettered message's item: its step is the queue, redriven from here as from the recovery page.
+    redrive = (recovery_page.redrive_form(page, item.step) if item.kind == "dead-letter" and item.step
+               and page.operator.member_of(recovery_page.PLATFORM) else "")
+    return _html(status, pages.item_page(page, item, _handoff_status(item), _now(), error=error, redrive=redrive))
 
 
 @app.get("/queue/<item_id>")
@@ -339,6 +351,78 @@ def _no_metrics(exc: MetricsUnavailable) -> Response:
                                          "The metrics could not be computed just now. Try again in a minute."))
 
 
+# --- recovery: dead letters and the quarantine ------------------------------------------------------------
+def _recovery_page(page: pages.Page, status: int = 200, **shown: Any) -> Response:
+    return _html(status, recovery_page.recovery_page(page, recovery.listing(), recovery.quarantined(), **shown))
+
+
+def _platform(page: pages.Page) -> None:
+    if not page.operator.member_of(recovery_page.PLATFORM):
+        raise Forbidden("Only members of the Platform group can redrive dead letters or requeue quarantined events.")
+
+
+def _dry_run(form: dict[str, str]) -> bool:
+    value = form.get("dryRun", "").strip().lower()
+    if value in ("", "false", "0", "no", "off"):
+        return False
+    if value in ("true", "1", "yes", "on"):
+        return True
+    raise recovery.RequestInvalid("dryRun must be true or false", "dryRun")
+
+
+@app.get("/recovery")
+def recovery_overview() -> Response:
+    return _recovery_page(_page())
+
+
+@app.post("/recovery/dead-letters/<queue>")
+def redrive_dead_letters(queue: str) -> Response:
+    page, form = _post_page()
+    _platform(page)
+    queues = recovery.queues()
+    found = find(queues, queue)
+    if found is None:
+        return _html(404, pages.message_page(page, "Not found", f"There is no dead-letter queue {queue!r}; the queues "
+                                                                f"are {', '.join(q.name for q in queues)}."))
+    dry_run = _dry_run(form)
+    report = recovery.redrive_queue(found, dry_run=dry_run, actor=f"console:{page.operator.email}")
+    logger.info("dead letters redriven from the console", extra={
+        "queue": found.name, "dry_run": dry_run, "count": report.count, "redriven": len(report.redriven),
+        "failed": len(report.failed), "operator": page.operator.email})
+    if not dry_run:
+        metrics.add_metric(name="DeadLettersRedriven", unit=MetricUnit.Count, value=len(report.redriven))
+    return _recovery_page(page, redrive=report.to_json_dict())
+
+
+@app.post("/recovery/quarantine")
+def requeue_quarantine() -> Response:
+    page, form = _post_page()
+    _platform(page)
+    dry_run = _dry_run(form)
+    key, text = form.get("key", "").strip() or None, form.get("event", "")
+    event = None
+    if text.strip():
+        try:
+            event = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise recovery.RequestInvalid(f"not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+                                          "event") from None
+    report = recovery.requeue_quarantine(dry_run=dry_run, key=key, event=event)
+    logger.info("quarantine requeued from the console", extra={
+        "dry_run": dry_run, "key": key, "corrected": event is not None, "requeued": len(report.requeued),
+        "still_invalid": len(report.still_invalid), "operator": page.operator.email})
+    return _recovery_page(page, requeue=report.to_json_dict())
+
+
+@app.exception_handler(recovery.RequestInvalid)
+def _recovery_refused(exc: recovery.RequestInvalid) -> Response:
+    form = _form()
+    key = form.get("key", "").strip()
+    # Nothing was requeued or redriven; the operator's text comes back in its form, nothing typed is lost.
+    return _recovery_page(_page(), 422, error=f"Nothing was done: {exc.field}: {exc}",
+                          drafts={key: form.get("event", "")} if key else None)
+
+
 # --- errors ------------------------------------------------------------------------------------------------
 @app.exception_handler(auth.NotSignedIn)
 def _not_signed_in(exc: auth.NotSignedIn) -> Response:
@@ -387,6 +471,10 @@ def _resubmission_refused(exc: ResubmissionRefused) -> Response:
 
 @app.exception_handler(IntegrationTransient)
 def _bus_down(exc: IntegrationTransient) -> Response:
+    if app.current_event.path.startswith("/recovery"):
+        logger.warning("recovery request not completed", extra={"error": str(exc)})
+        return _recovery_page(_page(), 503, error="A service did not take the request. What was done is listed "
+                                                  "below (a dry run shows what is left); try again.")
     return _refused("The event bus did not take the resubmission; nothing changed, try again.")
 
 

@@ -17,30 +17,19 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from handoff.adapters import aws
 from handoff.adapters.event_archive import EventArchive, ReplayNotFound
-from handoff.adapters.from_settings import documents, event_bus
-from handoff.adapters.redelivery import TargetRedelivery
-from handoff.adapters.sqs_redrive import MoveTaskMover, ReceiveSendMover, SqsDeadLetters
 from handoff.clock import now
 from handoff.domain.errors import IntegrationTransient
-from handoff.domain.redrive import DeadLetterQueue, find, parse_config
+from handoff.domain.redrive import find
 from handoff.domain.replay_window import ReplayWindowInvalid
+from handoff.handlers import _recovery as recovery
 from handoff.handlers._json_api import entry_point, internal_error
 from handoff.handlers._json_api import json_response as _json
-from handoff.handlers._work_queue import items as work_items
-from handoff.logic.redrive_dead_letters import describe, redrive
 from handoff.logic.replay_events import start_replay
-from handoff.logic.requeue_quarantine import requeue
 from handoff.observability import logger, metrics
-from handoff.ports.redrive import QueueMover
 from handoff.settings import settings
 
 app = APIGatewayRestResolver()
-
-
-class BodyInvalid(ValueError):
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
+BodyInvalid = recovery.RequestInvalid
 
 
 def _caller() -> str | None:
@@ -71,36 +60,21 @@ def _dry_run(body: dict[str, Any]) -> bool:
     return value
 
 
-def _queues() -> list[DeadLetterQueue]:
-    return parse_config(settings().redrive_queues)
-
-
-def _mover(dead_letters: SqsDeadLetters) -> QueueMover:
-    # SQS's own redrive on AWS; the embedded runtime's SQS (moto) has no message move tasks.
-    if settings().sqs_message_move == "receive-send":
-        return ReceiveSendMover(aws.client("sqs"), dead_letters)
-    return MoveTaskMover(aws.client("sqs"))
-
-
 @app.get("/dead-letters")
 def list_dead_letters() -> Response:
-    dead_letters = SqsDeadLetters(aws.client("sqs"))
-    return _json(200, {"queues": [describe(q, dead_letters) for q in _queues()]})
+    return _json(200, {"queues": recovery.listing()})
 
 
 @app.post("/dead-letters/<queue>/redrive")
 def redrive_dead_letters(queue: str) -> Response:
     body = _body()
     dry_run = _dry_run(body)
-    queues = _queues()
+    queues = recovery.queues()
     found = find(queues, queue)
     if found is None:
         message = f"no dead-letter queue {queue!r}; one of {', '.join(q.name for q in queues)}"
         return _json(404, {"message": message, "problems": [{"field": "queue", "message": message}]})
-    dead_letters = SqsDeadLetters(aws.client("sqs"))
-    report = redrive(found, dry_run=dry_run, dead_letters=dead_letters, mover=_mover(dead_letters),
-                     redelivery=TargetRedelivery(aws.client, event_bus()), work_items=work_items(),
-                     actor=_caller() or "recovery-api", now=now())
+    report = recovery.redrive_queue(found, dry_run=dry_run, actor=_caller() or "recovery-api")
     logger.info("dead letters redriven", extra={"queue": found.name, "dry_run": dry_run, "count": report.count,
                                                 "redriven": len(report.redriven), "failed": len(report.failed),
                                                 "caller": _caller()})
@@ -136,12 +110,7 @@ def replay_state(name: str) -> Response:
 def requeue_quarantine() -> Response:
     body = _body()
     dry_run = _dry_run(body)
-    key, event = body.get("key"), body.get("event")
-    if key is not None and not (isinstance(key, str) and key.startswith("quarantine/")):
-        raise BodyInvalid("key must be a quarantine/ key", "key")
-    if event is not None and (key is None or not isinstance(event, dict)):
-        raise BodyInvalid("a corrected event is a JSON object and needs the key it replaces", "event")
-    report = requeue(documents(), event_bus(), now(), dry_run=dry_run, key=key, correction=event)
+    report = recovery.requeue_quarantine(dry_run=dry_run, key=body.get("key"), event=body.get("event"))
     logger.info("quarantine requeued", extra={"dry_run": dry_run, "requeued": len(report.requeued),
                                               "still_invalid": len(report.still_invalid), "caller": _caller()})
     return _json(200 if dry_run else 202, report.to_json_dict())

@@ -22,6 +22,9 @@ DEFAULT_VERIFICATION: dict[ApprovalKind, Verification] = {
 # What the audit's verifiedBy says for each way a decision can arrive.
 VERIFIED_BY_LINK = "link"  # possession of the signed link only: the actor is not verified
 VERIFIED_BY_CODE = "code"  # the code mailed to the approver's address was entered
+# The audit's actor for what anyone holding the link can do (open the page, ask for a code, enter a
+# wrong one): the approver is who the link was mailed to, not necessarily who clicked.
+LINK_HOLDER = "holder of the approval link (not verified)"
 CODE_DIGITS = 6
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_CODE_ATTEMPTS = 5  # wrong entries per code; then a new code must be asked for
