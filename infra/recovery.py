@@ -1,7 +1,9 @@
 """Recovery: the bus archive, and the RecoveryApi function's routes, configuration and grants:
 redrive the dead-letter queues (GET /dead-letters, POST /dead-letters/{queue}/redrive), replay a
 window of the archive (POST /replays, GET /replays/{replayName}) and requeue the quarantine
-(POST /quarantine/requeue). Called once by HandoffStack after everything it refers to exists.
+(POST /quarantine/requeue). Called once by HandoffStack after everything it refers to exists. The
+redrive's and the requeue's grants and configuration go to every function whose wiring uses
+`dead-letters:redrive` / `quarantine:requeue` (the recovery API and the console's recovery page).
 
 Functions invoked asynchronously are named (`infra.dead_letters.async_function_name`), and their ARNs built from the
 names: they carry the API's URL, and the API's methods depend on the RecoveryApi function, so a

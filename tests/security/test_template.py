@@ -39,6 +39,14 @@ def _statements(template: dict, module: str | None = None) -> list[dict]:
     return found
 
 
+def test_every_policy_is_attached_to_roles_so_these_tests_read_it(template: dict) -> None:
+    """CDK moves what does not fit a role's inline policy to an attached managed policy: the helpers
+    above read both kinds by their Roles, so none may hold grants unattached or for a user or group."""
+    for policy in (p for t in POLICY_TYPES for p in _resources(template, t).values()):
+        props = policy["Properties"]
+        assert props.get("Roles") and not props.get("Users") and not props.get("Groups"), props
+
+
 def _actions(statement: dict) -> list[str]:
     return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
 

@@ -11,7 +11,7 @@ from handoff.adapters.console_pages import Page, e, layout
 
 PATH = "/recovery"
 PLATFORM = "platform"
-# The page lists this many quarantined events (the oldest first); a requeue of all takes every one.
+# The page reads and lists this many quarantined events (the oldest first); a requeue of all takes every one.
 QUARANTINE_SHOWN = 100
 
 
@@ -58,15 +58,15 @@ def _problems(problems: Any) -> str:
                             for p in listed) + "</ul>" if listed else "<p>None recorded.</p>"
 
 
-def _quarantined(page: Page, items: list[dict[str, Any]], may: bool, drafts: dict[str, str]) -> str:
+def _quarantined(page: Page, items: list[dict[str, Any]], kept: int, may: bool, drafts: dict[str, str]) -> str:
     head = "<section><h2>Quarantined events</h2>"
-    if not items:
+    if not items and not kept:
         return head + "<p>Nothing is quarantined.</p></section>"
     everything = (_form(page, f"{PATH}/quarantine", "", "Requeue every event that now passes",
                         "Requeue the whole quarantine")
                   + '<p class="note">Each event is validated again against the contract as it is now; those that '
                     "pass go on the bus and leave the quarantine, the others stay with why.</p>") if may else ""
-    shown = sorted(items, key=lambda i: str(i.get("rejectedAt", "")))[:QUARANTINE_SHOWN]
+    shown = sorted(items, key=lambda i: str(i.get("rejectedAt", "")))
     parts = []
     for n, item in enumerate(shown, 1):
         event = _event_of(item)
@@ -92,9 +92,9 @@ def _quarantined(page: Page, items: list[dict[str, Any]], may: bool, drafts: dic
                         "Requeue this event", f"Requeue {key}") + "</details>")
         title = detail.get("eventId") or key
         parts.append(f"<article><h3>{e(title)}</h3>{facts}{form}</article>")
-    more = (f'<p class="note">{len(items) - len(shown)} more not shown; requeuing all takes them too.</p>'
-            if len(items) > len(shown) else "")
-    return (head + f'<p class="note">{len(items)} event(s) failed their contract and are kept.</p>{everything}'
+    more = (f'<p class="note">{kept - len(shown)} more not shown (the newest); requeuing all takes them too.</p>'
+            if kept > len(shown) else "")
+    return (head + f'<p class="note">{kept} event(s) failed their contract and are kept.</p>{everything}'
             + "".join(parts) + more + "</section>")
 
 
@@ -135,7 +135,7 @@ def _requeue_result(report: dict[str, Any]) -> str:
             + (f"<h3>Still invalid, and why</h3><ul>{invalid}</ul>" if invalid else ""))
 
 
-def recovery_page(page: Page, queues: list[dict[str, Any]], quarantined: list[dict[str, Any]], *,
+def recovery_page(page: Page, queues: list[dict[str, Any]], quarantined: list[dict[str, Any]], *, kept: int,
                   redrive: dict[str, Any] | None = None, requeue: dict[str, Any] | None = None, error: str = "",
                   drafts: dict[str, str] | None = None) -> str:
     may = page.operator.member_of(PLATFORM)
@@ -148,4 +148,4 @@ def recovery_page(page: Page, queues: list[dict[str, Any]], quarantined: list[di
     note = "" if may else ('<section><p class="note">Only members of the Platform group can redrive dead letters '
                            "or requeue quarantined events.</p></section>")
     return layout(page, "Recovery", top + note + _queues(page, queues, may)
-                  + _quarantined(page, quarantined, may, drafts or {}), PATH)
+                  + _quarantined(page, quarantined, kept, may, drafts or {}), PATH)

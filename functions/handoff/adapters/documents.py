@@ -48,13 +48,21 @@ class Documents:
         return self._s3.generate_presigned_url("get_object", Params={"Bucket": self._bucket, "Key": key},
                                                ExpiresIn=expires_in)
 
-    def quarantined(self) -> list[dict]:
-        found = []
+    def quarantine_keys(self) -> list[str]:
+        """The keys of every quarantined event, oldest day first (keys start with the date)."""
         paginator = self._s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self._bucket, Prefix="quarantine/"):
-            for obj in page.get("Contents", []):
-                body = self._s3.get_object(Bucket=self._bucket, Key=obj["Key"])["Body"].read()
-                found.append({"key": obj["Key"], **json.loads(body)})
+        return [obj["Key"] for page in paginator.paginate(Bucket=self._bucket, Prefix="quarantine/")
+                for obj in page.get("Contents", [])]
+
+    def quarantined(self, keys: list[str] | None = None) -> list[dict]:
+        """Every quarantined event (or those of `keys`: one gone meanwhile, requeued, is left out)."""
+        found = []
+        for key in self.quarantine_keys() if keys is None else keys:
+            try:
+                body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+            except self._s3.exceptions.NoSuchKey:
+                continue
+            found.append({"key": key, **json.loads(body)})
         return found
 
     def requeued(self, key: str, body: dict) -> str:

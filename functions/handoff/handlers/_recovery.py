@@ -66,6 +66,9 @@ def requeue_quarantine(*, dry_run: bool, key: str | None = None, event: dict | N
     return requeue(documents(), event_bus(), now(), dry_run=dry_run, key=key, correction=event)
 
 
-def quarantined() -> list[dict[str, Any]]:
-    """Every event kept in the quarantine, with when, why and the event as kept."""
-    return documents().quarantined()
+def quarantined(limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The first `limit` events kept in the quarantine (oldest day first), with when, why and the
+    event as kept, and how many are kept in all (a page reads no more than it shows)."""
+    kept = documents()
+    keys = kept.quarantine_keys()
+    return kept.quarantined(keys[:limit]), len(keys)

@@ -353,7 +353,8 @@ def _no_metrics(exc: MetricsUnavailable) -> Response:
 
 # --- recovery: dead letters and the quarantine ------------------------------------------------------------
 def _recovery_page(page: pages.Page, status: int = 200, **shown: Any) -> Response:
-    return _html(status, recovery_page.recovery_page(page, recovery.listing(), recovery.quarantined(), **shown))
+    quarantined, kept = recovery.quarantined(recovery_page.QUARANTINE_SHOWN)
+    return _html(status, recovery_page.recovery_page(page, recovery.listing(), quarantined, kept=kept, **shown))
 
 
 def _platform(page: pages.Page) -> None:
