@@ -219,6 +219,7 @@ def _restore_item(table: Table, hash_key: Any, range_key: Any, before: Any) -> N
 
 # Lambda retries a failed asynchronous invocation twice, about one and then two minutes later.
 ASYNC_RETRY_DELAYS = (60, 120)
+_INHERITED = object()  # a patched attribute the owner only inherited: uninstall deletes it
 
 
 class MotoBridge:
@@ -244,7 +245,7 @@ class MotoBridge:
         self.lambda_clients: dict[tuple[str, str, bool], Any] = {}  # moto's Lambda clients, one per region
         self.parsed_definitions: dict[str, Any] = {}  # ASL parse trees by definition
         self.meter: Any = None  # a local.metering.Meter told of every AWS call, when set
-        self._originals: dict[str, Any] = {}
+        self._patched: list[tuple[Any, str, Any]] = []  # (owner, attribute, what it was), to undo
 
     # --- install / remove -------------------------------------------------------------------
     def install(self) -> None:
@@ -252,27 +253,7 @@ class MotoBridge:
             raise RuntimeError(f"the local runtime patches moto {MOTO_VERSION}; found {moto.__version__}. "
                                "Re-check local/moto_bridge.py before upgrading.")
         bridge = self
-        self._originals = {
-            "lambda_invoke": LambdaSimpleBackend.invoke,
-            "send_to_targets": Rule.send_to_targets,
-            "retrier_time": retrier_decl.time,
-            "wait_interval": WaitFunction._wait_interval,
-            "dynamodb_call": DynamoHandler.call_action,
-            "send_task_failure": StepFunctionResponse.send_task_failure,
-            "stubber_call": BotocoreStubber.__call__,
-            "botocore_endpoint_time": botocore.endpoint.time,
-            "ses_send_raw_email": EmailResponse.send_raw_email,
-            "sns_deliver": Subscription.publish,
-            "replay_events": Replay.replay_events,
-            "transact_write_items": DynamoDBBackend.transact_write_items,
-            "table_query": Table.query,
-            "dynamodb_models_copy": dynamodb_models.copy,
-            "lambda_client_for": lambda_eval_utils.boto_client_for,
-            "asl_entrypoint": ExecutionWorker._get_evaluation_entrypoint,
-            "json_path_parse": json_path.parse,
-            "result_path_parse": result_path.parse,
-        }
-        stubber_call = self._originals["stubber_call"]
+        stubber_call = BotocoreStubber.__call__
 
         def faulty_stubber_call(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
             # event_name is "before-send.<service id>.<Operation>"; an injected API error is answered
@@ -294,7 +275,7 @@ class MotoBridge:
                 bridge.meter.api_call(service, operation, request.body, body)
             return response
         dynamodb_lock = threading.RLock()
-        dynamodb_call = self._originals["dynamodb_call"]
+        dynamodb_call = DynamoHandler.call_action
 
         def serialized_dynamodb_call(handler: DynamoHandler) -> Any:
             # moto's DynamoDB deep-copies tables inside transactions; a concurrent write (Parallel
@@ -324,6 +305,8 @@ class MotoBridge:
             response_headers["Content-Length"] = str(len(data))
             return data
 
+        moto_send_to_targets = Rule.send_to_targets
+
         def send_to_targets(rule: Rule, original_event: dict, transform_input: bool = True) -> None:
             if not rule.event_pattern.matches_event(original_event):
                 return
@@ -336,7 +319,7 @@ class MotoBridge:
                 saved = rule.targets
                 rule.targets = others
                 try:
-                    bridge._originals["send_to_targets"](rule, original_event, transform_input)
+                    moto_send_to_targets(rule, original_event, transform_input)
                 finally:
                     rule.targets = saved
 
@@ -375,19 +358,23 @@ class MotoBridge:
                 env.callback_pool_manager.add(context.update_task_token())
             task_execution(state, env)
 
+        moto_send_raw_email = EmailResponse.send_raw_email
+
         def ses_send_raw_email(response: EmailResponse) -> Any:
             # SES publishes a configuration set's events (a bounce from the mailbox simulator) to its
             # destinations some seconds after accepting the message; moto publishes none.
-            result = bridge._originals["ses_send_raw_email"](response)
+            result = moto_send_raw_email(response)
             configuration_set = response._get_param("ConfigurationSetName")
             if configuration_set:
                 bridge._later(bridge._ses_events, response.backend, configuration_set, result.result["MessageId"],
                               response._get_param("Source"), response._get_param("RawMessage.Data"))
             return result
 
+        moto_publish = Subscription.publish
+
         def sns_deliver(subscription: Subscription, message: str, message_id: str, *args: Any, **kwargs: Any) -> None:
             if subscription.protocol != "lambda":
-                return bridge._originals["sns_deliver"](subscription, message, message_id, *args, **kwargs)
+                return moto_publish(subscription, message, message_id, *args, **kwargs)
             # SNS invokes the function asynchronously with its own record format.
             event = sns_lambda_event(subscription, message, message_id, kwargs.get("subject"))
             bridge._later(bridge._invoke_async, {"Arn": subscription.endpoint}, event)
@@ -399,9 +386,8 @@ class MotoBridge:
             replay.state = ReplayState.RUNNING
             bridge._later(bridge._replay, replay, list(archive.events))
 
-        Replay.replay_events = replay_events
         lambda_clients: dict[tuple[str, str, bool], Any] = {}
-        lambda_client_for = self._originals["lambda_client_for"]
+        lambda_client_for = lambda_eval_utils.boto_client_for
 
         def cached_lambda_client(region: str, service: str, state_credentials: Any = None) -> Any:
             # moto builds a boto3 client (loading the service model) for every Lambda task; one
@@ -428,50 +414,43 @@ class MotoBridge:
             return Preprocessor().visit(tree)
 
         self.lambda_clients, self.parsed_definitions = lambda_clients, parsed
-        DynamoDBBackend.transact_write_items = journaled_transaction(self._originals["transact_write_items"])
-        dynamodb_models.copy = _TablesNotCopied()  # type: ignore[assignment]
-        Table.query = bucketed_query(self._originals["table_query"])
-        lambda_eval_utils.boto_client_for = cached_lambda_client
-        ExecutionWorker._get_evaluation_entrypoint = entrypoint
-        # JSONPath expressions (ply-parsed, immutable) are parsed again at every state; keep them.
-        json_path.parse = functools.lru_cache(maxsize=4096)(self._originals["json_path_parse"])
-        result_path.parse = functools.lru_cache(maxsize=4096)(self._originals["result_path_parse"])
-        EmailResponse.send_raw_email = ses_send_raw_email
-        Subscription.publish = sns_deliver
-        LambdaSimpleBackend.invoke = invoke
-        StateTaskServiceCallback._eval_execution = fresh_token_per_attempt
-        BotocoreStubber.__call__ = faulty_stubber_call
-        botocore.endpoint.time = _ScaledTime()  # the SDK's retry back-off, scaled like Retry's
-        StepFunctionResponse.send_task_failure = send_task_failure
-        Rule.send_to_targets = send_to_targets
-        retrier_decl.time = _ScaledTime()
-        WaitFunction._wait_interval = wait_interval
-        DynamoHandler.call_action = serialized_dynamodb_call
+        self._patch([
+            (LambdaSimpleBackend, "invoke", invoke),
+            (Rule, "send_to_targets", send_to_targets),
+            (retrier_decl, "time", _ScaledTime()),
+            (WaitFunction, "_wait_interval", wait_interval),
+            (DynamoHandler, "call_action", serialized_dynamodb_call),
+            (StepFunctionResponse, "send_task_failure", send_task_failure),
+            (StateTaskServiceCallback, "_eval_execution", fresh_token_per_attempt),
+            (BotocoreStubber, "__call__", faulty_stubber_call),
+            (botocore.endpoint, "time", _ScaledTime()),  # the SDK's retry back-off, scaled like Retry's
+            (EmailResponse, "send_raw_email", ses_send_raw_email),
+            (Subscription, "publish", sns_deliver),
+            (Replay, "replay_events", replay_events),
+            (DynamoDBBackend, "transact_write_items", journaled_transaction(DynamoDBBackend.transact_write_items)),
+            (dynamodb_models, "copy", _TablesNotCopied()),
+            (Table, "query", bucketed_query(Table.query)),
+            (lambda_eval_utils, "boto_client_for", cached_lambda_client),
+            (ExecutionWorker, "_get_evaluation_entrypoint", entrypoint),
+            # JSONPath expressions (ply-parsed, immutable) are parsed again at every state; keep them.
+            (json_path, "parse", functools.lru_cache(maxsize=4096)(json_path.parse)),
+            (result_path, "parse", functools.lru_cache(maxsize=4096)(result_path.parse)),
+        ])
+
+    def _patch(self, patches: list[tuple[Any, str, Any]]) -> None:
+        """Each (owner, attribute, replacement) set, and what the owner held noted for uninstall:
+        one table serves both."""
+        self._patched = [(owner, name, vars(owner).get(name, _INHERITED)) for owner, name, _ in patches]
+        for owner, name, replacement in patches:
+            setattr(owner, name, replacement)
 
     def uninstall(self) -> None:
-        if not self._originals:
-            return
-        LambdaSimpleBackend.invoke = self._originals["lambda_invoke"]
-        Rule.send_to_targets = self._originals["send_to_targets"]
-        retrier_decl.time = self._originals["retrier_time"]
-        WaitFunction._wait_interval = self._originals["wait_interval"]
-        DynamoHandler.call_action = self._originals["dynamodb_call"]
-        StepFunctionResponse.send_task_failure = self._originals["send_task_failure"]
-        BotocoreStubber.__call__ = self._originals["stubber_call"]
-        if "_eval_execution" in StateTaskServiceCallback.__dict__:
-            del StateTaskServiceCallback._eval_execution  # back to the inherited one
-        botocore.endpoint.time = self._originals["botocore_endpoint_time"]
-        EmailResponse.send_raw_email = self._originals["ses_send_raw_email"]
-        Subscription.publish = self._originals["sns_deliver"]
-        Replay.replay_events = self._originals["replay_events"]
-        DynamoDBBackend.transact_write_items = self._originals["transact_write_items"]
-        dynamodb_models.copy = self._originals["dynamodb_models_copy"]
-        Table.query = self._originals["table_query"]
-        lambda_eval_utils.boto_client_for = self._originals["lambda_client_for"]
-        ExecutionWorker._get_evaluation_entrypoint = self._originals["asl_entrypoint"]
-        json_path.parse = self._originals["json_path_parse"]
-        result_path.parse = self._originals["result_path_parse"]
-        self._originals = {}
+        for owner, name, original in reversed(self._patched):
+            if original is _INHERITED:
+                delattr(owner, name)  # back to the inherited one
+            else:
+                setattr(owner, name, original)
+        self._patched = []
 
     # --- behaviour -------------------------------------------------------------------------------
     def run_function(self, function_name: str, event: Any) -> tuple[Any, str | None]:

@@ -6,10 +6,8 @@ from playwright.sync_api import Browser, expect
 
 from handoff.adapters.approvals_store import ApprovalStore
 from local.runtime import EmbeddedRuntime
-from tests.browser.test_console_in_browser import accessible
 from tests.conftest import load_raw
-
-PHONE = {"width": 390, "height": 844}
+from tests.support.browser import PHONE, accessible
 
 
 def test_an_approver_approves_in_a_browser_and_the_handoff_activates(runtime: EmbeddedRuntime,

@@ -4,32 +4,18 @@ with a correction: the blocked handoff activates), decide an approval as the sig
 Every page is checked with axe-core (no serious or critical violation) and loads nothing from
 elsewhere. UPDATE_SCREENSHOTS=1 refreshes docs/screenshots/."""
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.handoff_store import handoff_id_for
 from local.console import LocalConsole
 from local.runtime import EmbeddedRuntime
-from local.template import ROOT
-from tests.conftest import load_raw
-
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-PHONE = {"width": 390, "height": 844}
-
-
-def own(kind: str, name: str, tag: str) -> dict:
-    event = load_raw(kind, name)
-    event["detail"]["opportunity"]["id"] = f"{tag}-{name}"
-    event["detail"]["opportunity"]["name"] += f" [{tag}]"
-    event["detail"]["eventId"] = f"{tag}-{name}-1"
-    return event
+from tests.support.browser import AXE, PHONE, accessible, console_showing, own, screenshot
 
 
 def hid(event: dict) -> str:
@@ -43,12 +29,8 @@ WAITING = own("closed-won", "emea-milestone-erp-rollout", "wait")
 
 @pytest.fixture(scope="module")
 def console(runtime: EmbeddedRuntime) -> Iterator[LocalConsole]:
-    runtime.publish([BLOCKED, ACTIVE])
-    runtime.wait_settled()
-    runtime.decide_all("approve")
-    started = LocalConsole(runtime, 0).start()
-    yield started
-    started.stop()
+    with console_showing(runtime, [BLOCKED, ACTIVE]) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
@@ -61,20 +43,6 @@ def context(browser: Browser, console: LocalConsole) -> Iterator[BrowserContext]
     assert requested and all(u.startswith(console.url) for u in requested), \
         [u for u in requested if not u.startswith(console.url)]
     opened.close()
-
-
-def accessible(page: Page) -> None:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
-               if v["impact"] in ("serious", "critical")]
-    assert serious == [], serious
-
-
-def screenshot(page: Page, name: str) -> None:
-    if os.environ.get("UPDATE_SCREENSHOTS"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
 def test_list_filter_and_open_a_handoff(context: BrowserContext, console: LocalConsole) -> None:

@@ -17,7 +17,7 @@ from local.history import generate
 from local.report import report_on, write_facts
 from local.report_html import write_html
 from local.runtime import EmbeddedRuntime
-from tests.browser.test_console_in_browser import PHONE, accessible, own, screenshot
+from tests.support.browser import PHONE, accessible, console_showing, own, screenshot
 
 BLOCKED = own("needs-fix", "missing-tax-id", "met")
 ACTIVE = own("closed-won", "emea-milestone-erp-rollout", "met")
@@ -25,12 +25,8 @@ ACTIVE = own("closed-won", "emea-milestone-erp-rollout", "met")
 
 @pytest.fixture(scope="module")
 def console(runtime: EmbeddedRuntime) -> Iterator[LocalConsole]:
-    runtime.publish([BLOCKED, ACTIVE])
-    runtime.wait_settled()
-    runtime.decide_all("approve")
-    started = LocalConsole(runtime, 0).start()
-    yield started
-    started.stop()
+    with console_showing(runtime, [BLOCKED, ACTIVE]) as started:
+        yield started
 
 
 def _context(browser: Browser, console: LocalConsole, **options: object) -> BrowserContext:

@@ -63,3 +63,12 @@ def test_an_invalidated_secret_is_read_again_once() -> None:
     cache.invalidate("erp")
     assert cache.get("erp") == {"api_key": "new"}
     assert cache.get("erp") == {"api_key": "new"} and client.reads == 2
+
+
+def test_a_secret_that_is_not_a_json_object_is_read_again_once_fixed() -> None:
+    client = Answers({"SecretString": "not json"}, {"SecretString": json.dumps({"api_key": "k"})})
+    cache = SecretCache(client)
+
+    with pytest.raises(IntegrationPermanent, match="not a JSON object"):
+        cache.get("erp")
+    assert cache.get("erp") == {"api_key": "k"} and client.reads == 2

@@ -16,6 +16,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from local import moto_bridge
 from local.moto_bridge import MOTO_VERSION, MotoBridge
 from local.runtime import EmbeddedRuntime
 
@@ -47,6 +48,23 @@ def test_install_refuses_another_moto_version(monkeypatch: pytest.MonkeyPatch) -
                         dead_letter=lambda *_: None)
     with pytest.raises(RuntimeError, match="patches moto"):
         bridge.install()
+
+
+def test_uninstall_puts_back_exactly_what_install_replaced() -> None:
+    bridge = MotoBridge(lambda *_: ({}, None), time_scale=0, start_execution=lambda *_: None,
+                        dead_letter=lambda *_: None)
+    bridge.install()
+    patched, inherited = list(bridge._patched), moto_bridge._INHERITED
+    try:
+        assert len(patched) >= 19 and all(vars(owner)[name] is not was for owner, name, was in patched)
+        assert "_eval_execution" in vars(StateTaskServiceCallback)  # a replacement of an inherited method
+    finally:
+        bridge.uninstall()
+    restored = [vars(owner).get(name, inherited) is was for owner, name, was in patched]
+    assert all(restored)
+    assert "_eval_execution" not in vars(StateTaskServiceCallback)  # inherited again, not a copy
+    assert LambdaSimpleBackend.invoke.__module__ == "moto.awslambda_simple.models"
+    assert bridge._patched == []
 
 
 def test_a_retried_lambda_error_is_seen_by_retry_and_catch_and_backoff_is_scaled(runtime: EmbeddedRuntime) -> None:

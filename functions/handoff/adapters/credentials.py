@@ -93,15 +93,20 @@ class SecretCache:
                 raise
             named = _named_error(secret_id, cause)
             raise named from (None if named is cause else cause)
-        if not isinstance(text, str):
-            raise IntegrationPermanent(f"secret {secret_id} has no SecretString")
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = None
-        if not isinstance(value, dict):
-            raise IntegrationPermanent(f"secret {secret_id} is not a JSON object")
+        value = _json_object(text)
+        if value is None:
+            self.invalidate(secret_id)  # a secret that cannot be used is not kept: its fix is read at once
+            what = "is not a JSON object" if isinstance(text, str) else "has no SecretString"
+            raise IntegrationPermanent(f"secret {secret_id} {what}")
         return value
+
+
+def _json_object(text: Any) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _named_error(secret_id: str, cause: BaseException) -> BaseException:

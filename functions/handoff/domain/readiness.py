@@ -225,35 +225,28 @@ def _dates(detail: ClosedWonDetail, today: date) -> Iterator[Finding]:
             f"The contract term ended on {end}, before today ({today}); correct the contract term.",
         )
     term = f"the contract term {start} to {end}"
+
+    def outside_term(field: str, first: date, last: date, what: str, fix: str) -> Iterator[Finding]:
+        if first < start or last > end:
+            yield "DATES_INCOHERENT", field, f"{what}, outside {term}; {fix}."
+
     for i, m in enumerate(contract.milestones):
-        if not start <= m.due_date <= end:
-            yield (
-                "DATES_INCOHERENT",
-                f"contract.milestones[{i}].dueDate",
-                f"Milestone {m.id} is due on {m.due_date}, outside {term}; move it into the term.",
-            )
+        yield from outside_term(f"contract.milestones[{i}].dueDate", m.due_date, m.due_date,
+                                f"Milestone {m.id} is due on {m.due_date}", "move it into the term")
     for i, phase in enumerate(detail.scope.phases):
-        where = f"scope.phases[{i}]"
         if phase.end < phase.start:
             yield (
                 "DATES_INCOHERENT",
-                f"{where}.end",
+                f"scope.phases[{i}].end",
                 f"Phase '{phase.name}' ends on {phase.end}, before it starts on {phase.start}; correct its dates.",
             )
-        elif phase.start < start or phase.end > end:
-            yield (
-                "DATES_INCOHERENT",
-                where,
-                f"Phase '{phase.name}' runs {phase.start} to {phase.end}, outside {term}; "
-                "correct the phase or the contract term.",
-            )
+        else:
+            yield from outside_term(f"scope.phases[{i}]", phase.start, phase.end,
+                                    f"Phase '{phase.name}' runs {phase.start} to {phase.end}",
+                                    "correct the phase or the contract term")
     for i, need in enumerate(detail.staffing):
-        if not start <= need.start_date <= end:
-            yield (
-                "DATES_INCOHERENT",
-                f"staffing[{i}].startDate",
-                f"The {need.role} is needed from {need.start_date}, outside {term}; correct the start date.",
-            )
+        yield from outside_term(f"staffing[{i}].startDate", need.start_date, need.start_date,
+                                f"The {need.role} is needed from {need.start_date}", "correct the start date")
 
 
 # --- rate card, tax, vendors, terms ------------------------------------------------------------

@@ -1,0 +1,53 @@
+"""What the browser tests share: deals of their own, the console they are shown in, the axe-core
+check and the screenshots (UPDATE_SCREENSHOTS=1 refreshes docs/screenshots/)."""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from playwright.sync_api import Page
+
+from local.console import LocalConsole
+from local.runtime import EmbeddedRuntime
+from local.template import ROOT
+from tests.conftest import load_raw
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+
+
+def own(kind: str, name: str, tag: str) -> dict:
+    """A fixture deal with ids and a name of its own (`tag`): one runtime serves a whole module."""
+    event = load_raw(kind, name)
+    event["detail"]["opportunity"]["id"] = f"{tag}-{name}"
+    event["detail"]["opportunity"]["name"] += f" [{tag}]"
+    event["detail"]["eventId"] = f"{tag}-{name}-1"
+    return event
+
+
+@contextmanager
+def console_showing(runtime: EmbeddedRuntime, deals: list[dict]) -> Iterator[LocalConsole]:
+    """The operations console on the runtime, once `deals` went through (their approvals approved)."""
+    runtime.publish(deals)
+    runtime.wait_settled()
+    runtime.decide_all("approve")
+    started = LocalConsole(runtime, 0).start()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def accessible(page: Page) -> None:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+               if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
+
+
+def screenshot(page: Page, name: str) -> None:
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
