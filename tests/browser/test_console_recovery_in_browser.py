@@ -13,8 +13,8 @@ from playwright.sync_api import Browser, BrowserContext, expect
 
 from local.console import LocalConsole
 from local.runtime import EmbeddedRuntime
-from tests.browser.test_console_in_browser import PHONE, accessible, screenshot
 from tests.conftest import load_raw
+from tests.support.browser import PHONE, accessible, console_showing, screenshot
 
 BAD = load_raw("invalid", "float-amount")
 BAD["detail"]["opportunity"]["id"] = "rec-browser-float-amount"
@@ -23,14 +23,11 @@ BAD["detail"]["eventId"] = "rec-browser-1"
 
 @pytest.fixture(scope="module")
 def console(runtime: EmbeddedRuntime) -> Iterator[LocalConsole]:
-    runtime.publish([BAD])
-    runtime.wait_settled()
     stale = {"handoffId": "ho-0000000000000000", "status": "BLOCKED", "fixRound": 0, "exceptions": []}
     runtime.client("sqs").send_message(QueueUrl=runtime.physical("ExceptionsDeadLetters", "AWS::SQS::Queue"),
                                        MessageBody=json.dumps(stale))
-    started = LocalConsole(runtime, 0).start()
-    yield started
-    started.stop()
+    with console_showing(runtime, [BAD]) as started:  # BAD fails its contract: quarantined
+        yield started
 
 
 @pytest.fixture(scope="module")
