@@ -48,10 +48,13 @@ class Documents:
         return self._s3.generate_presigned_url("get_object", Params={"Bucket": self._bucket, "Key": key},
                                                ExpiresIn=expires_in)
 
-    def quarantine_keys(self) -> list[str]:
-        """The keys of every quarantined event, oldest day first (keys start with the date)."""
+    def quarantine_keys(self, prefix: str = "quarantine/") -> list[str]:
+        """The keys of every quarantined event (under `prefix`, itself under quarantine/), oldest day
+        first (keys start with the date)."""
+        if not prefix.startswith("quarantine/"):
+            raise ValueError(f"not a quarantine prefix: {prefix!r}")
         paginator = self._s3.get_paginator("list_objects_v2")
-        return [obj["Key"] for page in paginator.paginate(Bucket=self._bucket, Prefix="quarantine/")
+        return [obj["Key"] for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix)
                 for obj in page.get("Contents", [])]
 
     def quarantined(self, keys: list[str] | None = None) -> list[dict]:

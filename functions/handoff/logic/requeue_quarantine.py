@@ -39,9 +39,10 @@ def requeue(documents: Documents, bus: EventBus, now: datetime, *, dry_run: bool
             correction: dict | None = None) -> RequeueReport:
     """All of the quarantine, or the one `key`; `correction`: the corrected event for that key."""
     report = RequeueReport(dry_run)
-    for item in documents.quarantined():
-        if key and item["key"] != key:
-            continue
+    # One key: listed by its own prefix (a missing object is then no error, and S3 answers a GET of a
+    # missing key AccessDenied to a caller without ListBucket on it), not the whole quarantine read.
+    keys = [k for k in documents.quarantine_keys(prefix=key) if k == key] if key else None
+    for item in documents.quarantined(keys):
         event = correction if correction is not None and key else item.get("event")
         try:
             validate(event)
