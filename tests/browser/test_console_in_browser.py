@@ -15,7 +15,7 @@ from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.handoff_store import handoff_id_for
 from local.console import LocalConsole
 from local.runtime import EmbeddedRuntime
-from tests.support.browser import AXE, PHONE, accessible, console_showing, own, screenshot
+from tests.support.browser import AXE, PHONE, accessible, console_only, console_showing, own, screenshot
 
 
 def hid(event: dict) -> str:
@@ -35,14 +35,8 @@ def console(runtime: EmbeddedRuntime) -> Iterator[LocalConsole]:
 
 @pytest.fixture(scope="module")
 def context(browser: Browser, console: LocalConsole) -> Iterator[BrowserContext]:
-    # axe-core is injected as a script; the console's CSP (rightly) allows none, so the test bypasses it.
-    opened = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    requested: list[str] = []
-    opened.on("request", lambda request: requested.append(request.url))
-    yield opened
-    assert requested and all(u.startswith(console.url) for u in requested), \
-        [u for u in requested if not u.startswith(console.url)]
-    opened.close()
+    with console_only(browser, console) as opened:
+        yield opened
 
 
 def test_list_filter_and_open_a_handoff(context: BrowserContext, console: LocalConsole) -> None:

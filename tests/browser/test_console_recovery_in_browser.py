@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from local.console import LocalConsole
 from local.runtime import EmbeddedRuntime
 from tests.conftest import load_raw
-from tests.support.browser import PHONE, accessible, console_showing, screenshot
+from tests.support.browser import PHONE, accessible, console_only, console_showing, screenshot
 
 BAD = load_raw("invalid", "float-amount")
 BAD["detail"]["opportunity"]["id"] = "rec-browser-float-amount"
@@ -32,13 +32,8 @@ def console(runtime: EmbeddedRuntime) -> Iterator[LocalConsole]:
 
 @pytest.fixture(scope="module")
 def context(browser: Browser, console: LocalConsole) -> Iterator[BrowserContext]:
-    # axe-core is injected as a script; the console's CSP (rightly) allows none, so the test bypasses it.
-    opened = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    requested: list[str] = []
-    opened.on("request", lambda request: requested.append(request.url))
-    yield opened
-    assert requested and all(u.startswith(console.url) for u in requested), requested
-    opened.close()
+    with console_only(browser, console) as opened:
+        yield opened
 
 
 def test_redrive_dry_run_and_a_corrected_quarantined_event_requeued(

@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,25 +103,30 @@ def test_the_cli_runs_a_burst_file_with_invalid_events_in_it(tmp_path: Path) -> 
     assert done.stdout.count(": ACTIVATED\n") == len(burst.opportunities("closed_won"))
 
 
+def handoff_with_fault(runtime: EmbeddedRuntime, opportunity_id: str, fault: Any) -> Any:
+    """One closed-won deal of its own run while `fault` is injected (removed after); its record."""
+    from tests.conftest import load_raw
+
+    event = load_raw("closed-won", "us-fixed-fee-advisory")
+    event["detail"]["opportunity"]["id"], event["detail"]["eventId"] = opportunity_id, f"evt-{opportunity_id}"
+    try:
+        runtime.publish([event])
+        runtime.wait_settled()
+    finally:
+        runtime.faults.faults.remove(fault)
+    return next(r for r in runtime.records() if r.opportunity_id == opportunity_id)
+
+
 def test_a_step_over_the_ses_sending_rate_is_retried_not_failed(burst_runtime: EmbeddedRuntime) -> None:
     """A burst outruns SES's sending rate for longer than the SDK retries (5 attempts): the step
     fails as Mail.Throttled, the workflow retries it (docs/capacity.md), the handoff activates and
     the launch packet is mailed once."""
-    from tests.conftest import load_raw
-
-    event = load_raw("closed-won", "us-fixed-fee-advisory")
-    event["detail"]["opportunity"]["id"], event["detail"]["eventId"] = "burst-ses-1", "evt-burst-ses-1"
     def launch_packets() -> int:
         return sum(m.subject.startswith("Launch packet ready") for m in burst_runtime.emails())
 
     before = launch_packets()
     throttled = burst_runtime.faults.inject("ses", "SendRawEmail", "Throttling", times=8)
-    try:
-        burst_runtime.publish([event])
-        burst_runtime.wait_settled()
-    finally:
-        burst_runtime.faults.faults.remove(throttled)
-    record = next(r for r in burst_runtime.records() if r.opportunity_id == "burst-ses-1")
+    record = handoff_with_fault(burst_runtime, "burst-ses-1", throttled)
     assert throttled.fired == 8
     assert record.status == "ACTIVATED", (record.status, record.exceptions)
     failed = [e for e in burst_runtime.lambdas.invocations if e[1] == "Mail.Throttled"]
@@ -134,18 +140,9 @@ def test_a_used_up_daily_mail_quota_fails_the_handoff_at_once_and_a_retry_mails_
     """SES answers its daily quota with the same code as its rate (Throttling): retrying for minutes
     cannot pass, so the step fails as Mail.DailyQuotaExceeded, unretried; the handoff is FAILED,
     named, and a retry once the quota is back mails the launch packet once."""
-    from tests.conftest import load_raw
-
-    event = load_raw("closed-won", "us-fixed-fee-advisory")
-    event["detail"]["opportunity"]["id"], event["detail"]["eventId"] = "burst-quota-1", "evt-burst-quota-1"
     quota = burst_runtime.faults.inject("ses", "SendRawEmail", "Throttling", times=50,
                                         message="Daily message quota exceeded.")
-    try:
-        burst_runtime.publish([event])
-        burst_runtime.wait_settled()
-    finally:
-        burst_runtime.faults.faults.remove(quota)
-    record = next(r for r in burst_runtime.records() if r.opportunity_id == "burst-quota-1")
+    record = handoff_with_fault(burst_runtime, "burst-quota-1", quota)
     assert record.status == "FAILED", (record.status, record.exceptions)
     [exception] = record.exceptions
     assert exception.message.startswith("Mail.DailyQuotaExceeded: SES Throttling: Daily message quota exceeded")

@@ -5,7 +5,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from local.console import LocalConsole
 from local.runtime import EmbeddedRuntime
@@ -37,6 +37,19 @@ def console_showing(runtime: EmbeddedRuntime, deals: list[dict]) -> Iterator[Loc
         yield started
     finally:
         started.stop()
+
+
+@contextmanager
+def console_only(browser: Browser, console: LocalConsole) -> Iterator[BrowserContext]:
+    """A browser context on the console that, when closed, checks nothing was loaded from anywhere
+    else. axe-core is injected as a script; the console's CSP (rightly) allows none, so it is bypassed."""
+    opened = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    requested: list[str] = []
+    opened.on("request", lambda request: requested.append(request.url))
+    yield opened
+    assert requested and all(u.startswith(console.url) for u in requested), \
+        [u for u in requested if not u.startswith(console.url)]
+    opened.close()
 
 
 def accessible(page: Page) -> None:
