@@ -272,11 +272,18 @@ class EmbeddedRuntime:
         def waits(e: dict, key: str) -> bool:
             return "waitForTaskToken" in e.get(key, {}).get("resource", "")
 
-        submitted = sum(1 for e in since if e["type"] == "TaskSubmitted" and waits(e, "taskSubmittedEventDetails"))
-        finished = sum(1 for e in since if (e["type"] == "TaskSucceeded" and waits(e, "taskSucceededEventDetails"))
-                       or (e["type"] == "TaskFailed" and waits(e, "taskFailedEventDetails"))
-                       or (e["type"] == "TaskTimedOut" and waits(e, "taskTimedOutEventDetails")))
-        return expected > 0 and submitted == expected and finished < submitted
+        # A token is still waited on when nothing followed its TaskSubmitted in that iteration (each
+        # event names the one before it in its iteration). Counted this way, not as submissions less
+        # endings: an attempt that failed before handing its token out (a throttled invoke) ends
+        # without a submission, and its retry hands out another.
+        answered = {e.get("previousEventId") for e in since
+                    if e["type"] in ("TaskSucceeded", "TaskFailed", "TaskTimedOut")}
+        waiting = sum(1 for e in since if e["type"] == "TaskSubmitted" and waits(e, "taskSubmittedEventDetails")
+                      and e["id"] not in answered)
+        started = sum(1 for e in since if e["type"] == "MapIterationStarted")
+        ended = sum(1 for e in since if e["type"] in ("MapIterationSucceeded", "MapIterationFailed", "MapIterationAborted"))
+        # Paused: every iteration started, each one still running waits on its token, and one does.
+        return expected > 0 and started == expected and waiting > 0 and waiting == started - ended
 
     def store(self) -> Any:
         from handoff.adapters.handoff_store import HandoffStore

@@ -279,3 +279,25 @@ def test_every_step_timing_out_after_its_work_is_retried_and_nothing_happens_twi
     assert sum(m.subject.startswith("Launch packet ready") for m in mails) == 1
     steps = [t.step for t in record.timeline if not t.step.startswith("Approval")]
     assert len(steps) == len(set(steps)), steps
+
+
+def test_a_throttled_approval_request_is_retried_and_the_runtime_settles_on_the_approvals(
+        runtime: EmbeddedRuntime, faults: FaultPlan) -> None:
+    """Approval requests whose invocations are throttled are retried: the runtime still sees the
+    handoff paused on its approvals, settles, and the approvals decide it. (Counting submissions
+    less endings, as many failed attempts as tokens handed out read as "nothing waits": the wait
+    went on until its timeout, the fault-injection run's occasional hang.)"""
+    throttled = faults.inject("lambda", "Invoke", "TooManyRequestsException", times=3,
+                              matching=function_named(runtime, "request_approval"))
+    event = load_raw("closed-won", "emea-milestone-erp-rollout")
+    event["detail"]["opportunity"]["id"], event["detail"]["eventId"] = "fault-approval-1", "evt-fault-approval-1"
+    runtime.publish([event])
+    runtime.wait_settled(timeout=30)  # progress stops when the approvals wait: settled, not timed out
+    assert throttled.fired == 3
+    [execution] = executions_of(runtime, "fault-approval-1")
+    assert execution["status"] == "RUNNING" and runtime._paused_on_approval(execution)
+    assert record_of(runtime, "fault-approval-1").status == "AWAITING_APPROVAL"
+    assert [f["error"] for f in failed_tasks(runtime, "fault-approval-1")] == ["Lambda.TooManyRequestsException"] * 3
+
+    runtime.decide_all("approve")
+    assert record_of(runtime, "fault-approval-1").status == "ACTIVATED"
