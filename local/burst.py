@@ -180,7 +180,9 @@ def check(runtime: Any, burst: Burst, *, decided: str = "approve") -> Outcome:
         if len(found) != 1:
             problems.append(f"{opportunity} ({example}): {len(found)} handoffs, expected 1")
         elif found[0].status not in wanted:
-            problems.append(f"{opportunity} ({example}): {found[0].status}, expected {sorted(wanted)}")
+            why = "; ".join(e.message for e in found[0].exceptions)[:500]  # the error that closed it
+            problems.append(f"{opportunity} ({example}): {found[0].status}, expected {sorted(wanted)}"
+                            + (f" ({why})" if why else ""))
     for opportunity, example in blocked.items():
         found = by_opportunity.get(opportunity, [])
         if len(found) != 1 or found[0].status != "BLOCKED":

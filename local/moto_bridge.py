@@ -3,7 +3,9 @@ runs real ASL, but without Docker it runs no Lambda code, it never starts execut
 EventBridge rules, Retry and Wait really sleep, and its DynamoDB is not safe under concurrent
 transactions, its SendTaskFailure drops the cause, a retried .waitForTaskToken task keeps its
 first token (Step Functions issues a new one per attempt), its SES publishes no configuration-set
-events and its SNS cannot invoke in-process Lambdas. Each gap is bridged here;
+events and its SNS cannot invoke in-process Lambdas. One patch is boto3's, not moto's: its
+condition-expression builder counts placeholders on the client, which every function shares here
+(on AWS one invocation at a time uses an execution environment's client). Each gap is bridged here;
 tests/local/test_moto_bridge.py fails loudly when a moto upgrade moves what is patched.
 
 Fault injection: `MotoBridge.faults` (`EmbeddedRuntime.faults`) is a `FaultPlan` (local/faults.py)
@@ -38,6 +40,7 @@ from typing import Any
 import botocore.endpoint
 import moto
 import moto.dynamodb.models as dynamodb_models
+from boto3.dynamodb.conditions import ConditionExpressionBuilder
 from botocore.awsrequest import AWSResponse
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
@@ -111,6 +114,28 @@ class Activity:
                     return True
                 self._lock.wait(timeout=max(0.005, quiet_seconds - idle_for) if self.in_flight == 0 else 0.05)
             return False
+
+
+class _PerThreadCount:
+    """A placeholder counter of boto3's ConditionExpressionBuilder (`_name_count`, `_value_count`),
+    kept per thread. boto3 keeps one builder per DynamoDB resource, resets it at the start of each
+    request and counts #n0, #n1, ... :v0, ... on it; two threads sending through one resource reset
+    each other's counts mid-request, and a request names two attributes #n0 (DynamoDB then answers
+    "Query condition missed key schema element: pk", a ValidationException no retry cures). On AWS
+    a Lambda execution environment runs one invocation at a time; here every function's invocations
+    share the process and its clients, so the count must be per thread."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __get__(self, builder: Any, owner: Any = None) -> Any:
+        if builder is None:
+            return self
+        return getattr(self._local, "counts", {}).get(id(builder), 0)
+
+    def __set__(self, builder: Any, value: int) -> None:
+        counts = self._local.__dict__.setdefault("counts", {})
+        counts[id(builder)] = value
 
 
 class _TablesNotCopied:
@@ -435,6 +460,8 @@ class MotoBridge:
             # JSONPath expressions (ply-parsed, immutable) are parsed again at every state; keep them.
             (json_path, "parse", functools.lru_cache(maxsize=4096)(json_path.parse)),
             (result_path, "parse", functools.lru_cache(maxsize=4096)(result_path.parse)),
+            (ConditionExpressionBuilder, "_name_count", _PerThreadCount()),
+            (ConditionExpressionBuilder, "_value_count", _PerThreadCount()),
         ])
 
     def _patch(self, patches: list[tuple[Any, str, Any]]) -> None:

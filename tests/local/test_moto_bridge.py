@@ -42,6 +42,47 @@ def test_patched_internals_still_have_the_shapes_we_replace() -> None:
     assert "send_task_failure(task_token, error=error)" in inspect.getsource(StepFunctionResponse.send_task_failure)
 
 
+def test_condition_placeholders_are_counted_per_thread_on_a_shared_builder() -> None:
+    """Two threads on one DynamoDB resource (every function shares the process here): one resets the
+    builder while the other is between the two halves of its key condition. Without the per-thread
+    count the second half reuses #n0 and the request names pk and sk both #n0."""
+    import threading
+
+    from boto3.dynamodb.conditions import ConditionExpressionBuilder, Key
+
+    # Still counting on the builder? (A boto3 upgrade that stops doing so makes this patch moot.)
+    assert "self._name_count = 0" in inspect.getsource(ConditionExpressionBuilder.reset)
+    builder = ConditionExpressionBuilder()
+    first_half, other_done = threading.Event(), threading.Event()  # other_done: it has reset
+    built: list = []
+
+    def request() -> None:
+        builder.reset()
+        built.append(builder.build_expression(Key("pk").eq("HANDOFF#1"), is_key_condition=True))
+        first_half.set()
+        other_done.wait(5)
+        built.append(builder.build_expression(Key("sk").begins_with("STEP#"), is_key_condition=True))
+
+    def other() -> None:  # its request starts (reset) while the first is half built
+        first_half.wait(5)
+        builder.reset()
+        other_done.set()
+
+    bridge = MotoBridge(lambda *_: ({}, None), time_scale=0, start_execution=lambda *_: None,
+                        dead_letter=lambda *_: None)
+    bridge.install()
+    try:
+        threads = [threading.Thread(target=request), threading.Thread(target=other)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(5)
+    finally:
+        bridge.uninstall()
+    names = [set(b.attribute_name_placeholders) for b in built]
+    assert len(built) == 2 and names[0].isdisjoint(names[1]), names
+
+
 def test_install_refuses_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(moto, "__version__", "9.9.9")
     bridge = MotoBridge(lambda *_: ({}, None), time_scale=0, start_execution=lambda *_: None,
