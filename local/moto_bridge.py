@@ -84,35 +84,71 @@ TimeoutOf = Callable[[str], float]
 
 class Activity:
     """Counts work in flight (Lambda invocations, retry back-offs, deliveries) so the runtime can
-    wait for quiet without polling moto in a tight loop."""
+    wait for quiet without polling moto in a tight loop. A `with` block counts for its thread: an
+    invocation that runs past its timeout is stopped by an exception raised in its thread
+    (local/lambdas.py), which can land between a count going up and coming down, so what a finished
+    thread left counted is dropped and cannot hold every wait for ever. Work handed to another
+    thread is counted with `hold()` and `release(key)`."""
 
     def __init__(self) -> None:
         self._lock = threading.Condition()
-        self.in_flight = 0
+        self._counts: dict[Any, int] = {}  # a thread's ident, or a held key -> work in flight
+        self._held = 0
         self.changes = 0  # work started or finished so far: progress, for waits that follow it
         self.last_change = time.monotonic()
 
-    def __enter__(self) -> "Activity":
+    @property
+    def in_flight(self) -> int:
         with self._lock:
-            self.in_flight += 1
+            if any(isinstance(k, int) for k in self._counts):
+                alive = {t.ident for t in threading.enumerate()}
+                for ident in [k for k in self._counts if isinstance(k, int) and k not in alive]:
+                    del self._counts[ident]
+            return sum(self._counts.values())
+
+    def _up(self, key: Any) -> None:
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
             self.changes += 1
             self.last_change = time.monotonic()
-        return self
 
-    def __exit__(self, *_exc: object) -> None:
+    def _down(self, key: Any) -> None:
         with self._lock:
-            self.in_flight -= 1
+            left = self._counts.get(key, 0) - 1
+            if left > 0:
+                self._counts[key] = left
+            else:
+                self._counts.pop(key, None)
             self.changes += 1
             self.last_change = time.monotonic()
             self._lock.notify_all()
+
+    def __enter__(self) -> "Activity":
+        self._up(threading.get_ident())
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._down(threading.get_ident())
+
+    def hold(self) -> tuple[str, int]:
+        """Count work that another thread will finish; `release(key)` there."""
+        with self._lock:
+            self._held += 1
+            key = ("held", self._held)
+        self._up(key)
+        return key
+
+    def release(self, key: tuple[str, int]) -> None:
+        self._down(key)
 
     def wait_quiet(self, quiet_seconds: float, deadline: float) -> bool:
         with self._lock:
             while time.monotonic() < deadline:
                 idle_for = time.monotonic() - self.last_change
-                if self.in_flight == 0 and idle_for >= quiet_seconds:
+                busy = self.in_flight
+                if busy == 0 and idle_for >= quiet_seconds:
                     return True
-                self._lock.wait(timeout=max(0.005, quiet_seconds - idle_for) if self.in_flight == 0 else 0.05)
+                self._lock.wait(timeout=max(0.005, quiet_seconds - idle_for) if busy == 0 else 0.05)
             return False
 
 
@@ -499,13 +535,13 @@ class MotoBridge:
 
     def _later(self, work: Callable[..., None], *args: Any) -> None:
         """Run `work` on its own thread, counted as activity from now (wait_settled waits for it)."""
-        self.activity.__enter__()
+        key = self.activity.hold()
 
         def run() -> None:
             try:
                 work(*args)
             finally:
-                self.activity.__exit__()
+                self.activity.release(key)
 
         threading.Thread(target=run, daemon=True).start()
 

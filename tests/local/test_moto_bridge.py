@@ -1,6 +1,7 @@
 """Fail loudly when a moto upgrade moves what local/moto_bridge.py patches."""
 
 import inspect
+import time
 
 import moto
 import pytest
@@ -161,3 +162,34 @@ def test_stream_records_reads_the_handoff_table_stream_in_order(runtime: Embedde
             if r["dynamodb"]["Keys"]["pk"]["S"] == "HANDOFF#stream-check"]
     assert [r["eventName"] for r in mine] == ["INSERT", "MODIFY"]
     assert mine[1]["dynamodb"]["OldImage"]["v"] == {"N": "1"} and mine[1]["dynamodb"]["NewImage"]["v"] == {"N": "2"}
+
+
+def test_work_left_counted_by_a_thread_that_ended_does_not_hold_the_waits() -> None:
+    """An invocation stopped at its timeout can die between counting up and counting down: once its
+    thread has ended, its count is dropped. Work handed to another thread stays counted until released."""
+    import threading
+
+    from local.moto_bridge import Activity
+
+    activity = Activity()
+
+    def stopped_midway() -> None:
+        activity.__enter__()  # and never __exit__, as a thread killed inside the block
+
+    thread = threading.Thread(target=stopped_midway)
+    thread.start()
+    thread.join(5)
+    assert activity.in_flight == 0 and activity.wait_quiet(0.01, time.monotonic() + 2)
+
+    key = activity.hold()
+    handed = threading.Thread(target=lambda: None)
+    handed.start()
+    handed.join(5)
+    assert activity.in_flight == 1 and not activity.wait_quiet(0.01, time.monotonic() + 0.2)
+    done = threading.Thread(target=activity.release, args=(key,))
+    done.start()
+    done.join(5)
+    assert activity.in_flight == 0
+    with activity:
+        assert activity.in_flight == 1
+    assert activity.in_flight == 0
