@@ -4,7 +4,6 @@ the quarantine listed, a dry run of a queue's redrive, a quarantined event corre
 too. Checked with axe-core (no serious or critical violation), nothing loaded from elsewhere.
 UPDATE_SCREENSHOTS=1 refreshes docs/screenshots/console-recovery.png."""
 
-import copy
 import json
 from collections.abc import Iterator
 
@@ -13,12 +12,10 @@ from playwright.sync_api import Browser, BrowserContext, expect
 
 from local.console import LocalConsole
 from local.runtime import EmbeddedRuntime
-from tests.conftest import load_raw
 from tests.support.browser import PHONE, accessible, console_only, console_showing, screenshot
+from tests.support.events import amount_corrected, float_amount
 
-BAD = load_raw("invalid", "float-amount")
-BAD["detail"]["opportunity"]["id"] = "rec-browser-float-amount"
-BAD["detail"]["eventId"] = "rec-browser-1"
+BAD = float_amount("rec-browser-float-amount", "rec-browser-1")
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +60,7 @@ def test_redrive_dry_run_and_a_corrected_quarantined_event_requeued(
     box = article.get_by_label("Corrected event (JSON; leave as it is to validate it again)")
     expect(box).to_have_value('{"source": "crm.hubspot",')  # what was typed is still there
 
-    corrected = copy.deepcopy(BAD)
-    corrected["detail"]["opportunity"]["amount"]["value"] = str(corrected["detail"]["contract"]["value"]["value"])
+    corrected = amount_corrected(BAD)
     box.fill(json.dumps(corrected, indent=2))
     article.get_by_role("button", name="Requeue this event").click()
     expect(page.get_by_role("status")).to_contain_text("1 event(s) requeued")

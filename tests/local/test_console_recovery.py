@@ -24,6 +24,7 @@ from local.console import LocalConsole
 from local.provision import REGION
 from local.runtime import EmbeddedRuntime
 from tests.conftest import load_raw
+from tests.support.events import amount_corrected, float_amount
 from tests.support.runtime_fixture import runtime  # noqa: F401 - one embedded runtime for this module
 
 
@@ -114,9 +115,7 @@ def test_a_dead_lettered_event_is_redriven_from_its_work_item_and_activates(
 
 def test_a_quarantined_event_is_corrected_in_the_console_requeued_once_and_activates(
         runtime: EmbeddedRuntime, console: LocalConsole) -> None:  # noqa: F811
-    bad = load_raw("invalid", "float-amount")
-    bad["detail"]["opportunity"]["id"] = "con-requeue-float-amount"
-    bad["detail"]["eventId"] = "con-requeue-1"
+    bad = float_amount("con-requeue-float-amount", "con-requeue-1")
     runtime.publish([bad])
     runtime.wait_settled()
     [kept] = [q for q in runtime.quarantined() if q["event"]["detail"]["eventId"] == "con-requeue-1"]
@@ -134,8 +133,7 @@ def test_a_quarantined_event_is_corrected_in_the_console_requeued_once_and_activ
     assert status == 200 and "0 event(s) would be requeued" in plan and "Nothing was changed" in plan
     assert re.search(re.escape(kept["key"]) + r"</code><ul><li><code>detail.opportunity.amount.value", plan)
 
-    corrected = copy.deepcopy(kept["event"])
-    corrected["detail"]["opportunity"]["amount"]["value"] = str(corrected["detail"]["contract"]["value"]["value"])
+    corrected = amount_corrected(kept["event"])
     fields = {"csrf": csrf, "key": kept["key"], "event": json.dumps(corrected, indent=2), "dryRun": "false"}
     status, done = http("POST", url, fields)
     assert status == 200 and "1 event(s) requeued; 0 still invalid" in done, done

@@ -2,7 +2,6 @@
 (POST /quarantine/requeue): still invalid, it stays (a dry run says why); corrected, it is put on
 the bus once, moved out of the quarantine, and the deal activates; requeued again, nothing runs twice."""
 
-import copy
 import json
 from pathlib import Path
 
@@ -10,15 +9,13 @@ import pytest
 
 from local import cli
 from local.runtime import EmbeddedRuntime
-from tests.conftest import load_raw
+from tests.support.events import amount_corrected, float_amount
 
 OPPORTUNITY = "hs-deal-REQUEUE01"
 
 
 def test_a_quarantined_event_is_corrected_requeued_once_and_activates(runtime: EmbeddedRuntime) -> None:
-    bad = load_raw("invalid", "float-amount")
-    bad["detail"]["opportunity"]["id"] = OPPORTUNITY
-    bad["detail"]["eventId"] = "hs-evt-requeue-1"
+    bad = float_amount(OPPORTUNITY, "hs-evt-requeue-1")
     runtime.publish([bad])
     runtime.wait_settled()
     [kept] = [q for q in runtime.quarantined() if q["event"]["detail"]["eventId"] == "hs-evt-requeue-1"]
@@ -28,9 +25,7 @@ def test_a_quarantined_event_is_corrected_requeued_once_and_activates(runtime: E
     [still] = [s for s in plan["stillInvalid"] if s["key"] == kept["key"]]
     assert any(p["field"] == "detail.opportunity.amount.value" for p in still["problems"])
 
-    corrected = copy.deepcopy(kept["event"])
-    # The fix: the amount as the contract states it, a decimal string.
-    corrected["detail"]["opportunity"]["amount"]["value"] = str(corrected["detail"]["contract"]["value"]["value"])
+    corrected = amount_corrected(kept["event"])
     status, done = runtime.requeue_quarantine(key=kept["key"], event=corrected)
     assert status == 202, done
     assert [r["eventId"] for r in done["requeued"]] == ["hs-evt-requeue-1"] and done["stillInvalid"] == []
@@ -55,9 +50,7 @@ def test_requeue_from_the_command_line_dry_run_then_a_corrected_event(
     runtime: EmbeddedRuntime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     api = f"{runtime.api.base_url}/{runtime.resources.stage_name}"
-    bad = load_raw("invalid", "float-amount")
-    bad["detail"]["opportunity"]["id"] = "hs-deal-REQUEUE02"
-    bad["detail"]["eventId"] = "hs-evt-requeue-cli"
+    bad = float_amount("hs-deal-REQUEUE02", "hs-evt-requeue-cli")
     runtime.publish([bad])
     runtime.wait_settled()
     [kept] = [q for q in runtime.quarantined() if q["event"]["detail"]["eventId"] == "hs-evt-requeue-cli"]
@@ -66,8 +59,7 @@ def test_requeue_from_the_command_line_dry_run_then_a_corrected_event(
     assert cli.main(["requeue", "--api", api, "--dry-run"]) == 1
     assert f"{kept['key']}: still invalid, stays: detail.opportunity.amount.value" in capsys.readouterr().out
 
-    corrected = copy.deepcopy(kept["event"])
-    corrected["detail"]["opportunity"]["amount"]["value"] = str(corrected["detail"]["contract"]["value"]["value"])
+    corrected = amount_corrected(kept["event"])
     (tmp_path / "fixed.json").write_text(json.dumps(corrected))
     assert cli.main(["requeue", "--api", api, "--key", kept["key"], "--event", str(tmp_path / "fixed.json"),
                      "--json"]) == 0

@@ -33,3 +33,20 @@ def stage_changed(won: dict[str, Any], *, stage: str, probability: int, event_id
             "staffing": copy.deepcopy(detail["staffing"]),
         },
     }
+
+
+def float_amount(opportunity_id: str, event_id: str) -> dict[str, Any]:
+    """The invalid example whose amount is a JSON number (the contract wants a decimal string), under
+    its own ids: it fails its contract and is quarantined."""
+    event = load_raw("invalid", "float-amount")
+    event["detail"]["opportunity"]["id"] = opportunity_id
+    event["detail"]["eventId"] = event_id
+    return event
+
+
+def amount_corrected(event: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a float-amount event with the fix: the amount as the contract states it, a decimal string."""
+    corrected = copy.deepcopy(event)
+    corrected["detail"]["opportunity"]["amount"]["value"] = str(corrected["detail"]["contract"]["value"]["value"])
+    return corrected
+
