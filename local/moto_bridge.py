@@ -6,7 +6,11 @@ first token (Step Functions issues a new one per attempt), its SES publishes no 
 events and its SNS cannot invoke in-process Lambdas. One patch is boto3's, not moto's: its
 condition-expression builder counts placeholders on the client, which every function shares here
 (on AWS one invocation at a time uses an execution environment's client). Each gap is bridged here;
-tests/local/test_moto_bridge.py fails loudly when a moto upgrade moves what is patched.
+tests/local/test_moto_bridge.py fails loudly when a moto upgrade moves what is patched. Other
+patches only make moto cheaper without changing what it answers (a parse tree kept, a table not
+copied per transaction, DynamoDB's attribute values written directly):
+tests/local/test_moto_bridge_speed.py and tests/integration/test_attribute_value_serializer.py
+hold them to that.
 
 Fault injection: `MotoBridge.faults` (`EmbeddedRuntime.faults`) is a `FaultPlan` (local/faults.py)
 consulted on every AWS call the process makes while the bridge is installed (moto's botocore
@@ -25,6 +29,7 @@ invocation timed out, as Lambda does. `FaultPlan(seed=...)` makes `rate` reprodu
 `faults.fired` lists what was injected. Function timeouts are enforced for real (local/lambdas.py).
 """
 
+import base64
 import copy
 import email
 import email.policy
@@ -43,8 +48,10 @@ import moto.dynamodb.models as dynamodb_models
 from boto3.dynamodb.conditions import ConditionExpressionBuilder
 from botocore.awsrequest import AWSResponse
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core import responses as moto_responses
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from moto.core.responses import EmptyResult
+from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
@@ -259,6 +266,56 @@ def bucketed_query(original: Callable[..., Any]) -> Callable[..., Any]:
             del table.all_items
 
     return query
+
+
+_DYNAMODB_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
+_UNSUPPORTED = object()  # a value the fast path leaves to moto's own serializer
+
+
+def _blob(value: str | bytes) -> str:
+    return base64.b64encode(value.encode() if isinstance(value, str) else value).strip().decode()
+
+
+def _attribute_value(value: Any) -> Any:
+    """An `AttributeValue` as moto's JSON serializer writes it. moto walks the shape's ten members
+    through six alias lookups for every value; on a handoff record that walk was the largest part of
+    a GetItem's CPU. Anything but one well-typed member is left to moto (`_UNSUPPORTED`)."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return _UNSUPPORTED
+    ((kind, inner),) = value.items()
+    if kind in ("S", "N"):
+        return value if isinstance(inner, str) else _UNSUPPORTED
+    if kind in ("BOOL", "NULL"):
+        return value if isinstance(inner, bool) else _UNSUPPORTED
+    if kind == "M" and isinstance(inner, dict):
+        members = {name: _attribute_value(member) for name, member in inner.items()}
+        return _UNSUPPORTED if _UNSUPPORTED in members.values() else {"M": members}
+    if kind == "L" and isinstance(inner, list):
+        items = [_attribute_value(item) for item in inner]
+        return _UNSUPPORTED if any(item is _UNSUPPORTED for item in items) else {"L": items}
+    if kind in ("SS", "NS") and isinstance(inner, list) and all(isinstance(i, str) for i in inner):
+        return {kind: list(inner)}
+    if kind == "B" and isinstance(inner, (str, bytes)):
+        return {"B": _blob(inner)}
+    if kind == "BS" and isinstance(inner, list) and all(isinstance(i, (str, bytes)) for i in inner):
+        return {"BS": [_blob(i) for i in inner]}
+    return _UNSUPPORTED
+
+
+def direct_attribute_values(original: Callable[..., None]) -> Callable[..., None]:
+    """moto's JSON structure serializer, writing DynamoDB's AttributeValues directly (same output,
+    guarded by a property test against moto's own walk)."""
+
+    def serialize_structure(serializer: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if (key and shape.name == "AttributeValue"
+                and serializer.operation_model.service_model.service_name in _DYNAMODB_SERVICES):
+            direct = _attribute_value(value)
+            if direct is not _UNSUPPORTED:
+                serializer._default_serialize(serialized, direct, shape, key)
+                return
+        original(serializer, serialized, value, shape, key)
+
+    return serialize_structure
 
 
 def _restore_item(table: Table, hash_key: Any, range_key: Any, before: Any) -> None:
@@ -496,6 +553,10 @@ class MotoBridge:
             # JSONPath expressions (ply-parsed, immutable) are parsed again at every state; keep them.
             (json_path, "parse", functools.lru_cache(maxsize=4096)(json_path.parse)),
             (result_path, "parse", functools.lru_cache(maxsize=4096)(result_path.parse)),
+            (BaseJSONSerializer, "_serialize_type_structure",
+             direct_attribute_values(BaseJSONSerializer._serialize_type_structure)),
+            # moto lists a response class's methods (inspect.getmembers) on every request.
+            (moto_responses, "method_names_from_class", functools.cache(moto_responses.method_names_from_class)),
             (ConditionExpressionBuilder, "_name_count", _PerThreadCount()),
             (ConditionExpressionBuilder, "_value_count", _PerThreadCount()),
         ])

@@ -8,6 +8,8 @@ import threading
 import time
 
 import pytest
+from moto.core.responses import BaseResponse
+from moto.core.serialize import ResponseSerializer
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.table import Table
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
@@ -30,6 +32,10 @@ def test_patched_internals_still_have_the_shapes_we_replace() -> None:
     assert "boto_client_for(" in inspect.getsource(lambda_eval_utils.exec_lambda_function)
     assert "AmazonStateLanguageParser.parse(" in inspect.getsource(ExecutionWorker._get_evaluation_entrypoint)
     assert "program = preprocessor.visit(tree)" in inspect.getsource(AmazonStateLanguageParser.parse)
+    # Structures (DynamoDB's AttributeValue among them) are written by _serialize_type_structure,
+    # found by the shape's type name; the response class's methods are listed on every request.
+    assert 'f"_serialize_type_{shape.type_name}"' in inspect.getsource(ResponseSerializer._serialize)
+    assert "method_names_from_class(self.__class__)" in inspect.getsource(BaseResponse.call_action)
 
 
 def _handoff(opportunity: str, example: str = "us-fixed-fee-advisory") -> dict:
