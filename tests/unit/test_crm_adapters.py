@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from handoff.adapters.crm.factory import crm_deals
+from handoff.adapters.crm.factory import CrmNotConfigured, crm_deals
 from handoff.adapters.crm.settings import parse_settings
 from handoff.adapters.crm.throttle import RateLimiter
 from handoff.domain.errors import IntegrationPermanent, IntegrationTransient
@@ -170,3 +170,21 @@ def test_the_write_back_port_goes_to_the_crm_the_deal_came_from_else_the_ledger(
     assert [w["fields"]["project_code"] for w in crms.hubspot.writes] == ["P-1"]
     assert crms.salesforce.writes == []
     assert ledger.calls == [("006Qy00000AbCd1AAK", "P-2", "crm.salesforce"), ("OPP-1", "P-3", "crm.demo")]
+
+
+def test_an_adapter_is_built_once_per_configuration_and_a_refused_one_is_not_kept(crms: LocalCrms) -> None:
+    sleeps: list[float] = []
+    config = json.loads(crms.environment()["CRM_CONFIG"])
+    secrets = Secrets({"sf-key": {"private_key": crms.private_key}, "hs-token": {"access_token": crms.hubspot.token}})
+    settings = parse_settings(json.dumps(config))
+    first = crm_deals("hubspot", secretsmanager=secrets, sleep=sleeps.append, settings=settings)
+    assert crm_deals("hubspot", secretsmanager=secrets, sleep=sleeps.append, settings=settings) is first
+    other = parse_settings(json.dumps({**config, "hubspot": {**config["hubspot"], "requestsPerSecond": 3}}))
+    assert crm_deals("hubspot", secretsmanager=secrets, sleep=sleeps.append, settings=other) is not first
+    without = parse_settings(json.dumps({"hubspot": config["hubspot"]}))
+    with pytest.raises(CrmNotConfigured, match="no salesforce settings"):
+        crm_deals("salesforce", secretsmanager=secrets, sleep=sleeps.append, settings=without)
+    with pytest.raises(CrmNotConfigured, match="no intake adapter for CRM 'pipedrive'"):
+        crm_deals("pipedrive", secretsmanager=secrets, sleep=sleeps.append, settings=settings)
+    assert crm_deals("salesforce", secretsmanager=secrets, sleep=sleeps.append, settings=settings).read(
+        ["006Qy00000AbCd1AAK"])[0].won

@@ -2,13 +2,14 @@
 connections and the rate limiter stay with a warm Lambda), and the write-back port over them."""
 
 import os
-import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import urllib3
 
+from handoff.adapters.built_once import BuiltOncePer
 from handoff.adapters.credentials import SecretCache
 from handoff.adapters.crm.hubspot import BearerToken, HubSpotApi, HubSpotDeals
 from handoff.adapters.crm.mapping_file import load_mapping
@@ -21,10 +22,6 @@ from handoff.adapters.rest.config import RestSystemConfig
 SALESFORCE_KEY_SECRET = "SALESFORCE_KEY_SECRET_ARN"  # {"private_key": "-----BEGIN PRIVATE KEY-----..."}
 HUBSPOT_TOKEN_SECRET = "HUBSPOT_TOKEN_SECRET_ARN"  # {"access_token": "pat-..."}
 HUBSPOT_APP_SECRET = "HUBSPOT_APP_SECRET_ARN"  # {"app_secret": "..."}
-
-_built: dict[tuple, Any] = {}
-_lock = threading.Lock()
-
 
 class CrmNotConfigured(RuntimeError):
     pass
@@ -44,37 +41,51 @@ def _client(name: str, base_url: str, settings: Any, sleep: Callable[[float], No
     return RestClient(config, auth=auth, http=http, sleep=sleep)
 
 
-def crm_deals(crm: str, *, secretsmanager: Any = None, sleep: Callable[[float], None] = time.sleep,
-              settings: CrmSettings | None = None) -> SalesforceDeals | HubSpotDeals:
-    """The adapter of one CRM (`salesforce` or `hubspot`), reading deals and writing back."""
-    settings = settings or crm_settings()
-    key = (crm, settings.model_dump_json(), os.environ.get(SALESFORCE_KEY_SECRET), os.environ.get(HUBSPOT_TOKEN_SECRET),
-           id(sleep))
-    with _lock:
-        if key in _built:
-            return _built[key]
+@dataclass(frozen=True)
+class _Wanted:
+    """What tells one built adapter from another; the clients it is built with ride along unkeyed."""
+
+    crm: str
+    settings_json: str
+    salesforce_key_secret: str | None
+    hubspot_token_secret: str | None
+    sleep: Callable[[float], None]
+    settings: CrmSettings = field(compare=False)
+    secretsmanager: Any = field(compare=False)
+
+
+def _build(wanted: _Wanted) -> SalesforceDeals | HubSpotDeals:
+    crm, settings, sleep = wanted.crm, wanted.settings, wanted.sleep
     http = urllib3.PoolManager()
-    secrets = SecretCache(secretsmanager) if secretsmanager is not None else SecretCache()
+    secrets = SecretCache(wanted.secretsmanager) if wanted.secretsmanager is not None else SecretCache()
     if crm == "salesforce":
         if settings.salesforce is None:
             raise CrmNotConfigured(f"{ENV_VAR} has no salesforce settings")
         sf = settings.salesforce
         auth = SalesforceJwtBearer(secrets, secret_id=_secret_id(SALESFORCE_KEY_SECRET), settings=sf, http=http)
         client = _client("Salesforce", str(sf.login_url), sf, sleep, http, auth)
-        adapter: Any = SalesforceDeals(SalesforceApi(client, auth, sf, RateLimiter(sf.requests_per_second, sleep=sleep)),
-                                       load_mapping("salesforce"))
-    elif crm == "hubspot":
+        return SalesforceDeals(SalesforceApi(client, auth, sf, RateLimiter(sf.requests_per_second, sleep=sleep)),
+                               load_mapping("salesforce"))
+    if crm == "hubspot":
         if settings.hubspot is None:
             raise CrmNotConfigured(f"{ENV_VAR} has no hubspot settings")
         hs = settings.hubspot
         client = _client("HubSpot", str(hs.base_url), hs, sleep, http,
                          BearerToken(secrets, _secret_id(HUBSPOT_TOKEN_SECRET)))
-        adapter = HubSpotDeals(HubSpotApi(client, hs, RateLimiter(hs.requests_per_second, sleep=sleep)),
-                               load_mapping("hubspot"))
-    else:
-        raise CrmNotConfigured(f"no intake adapter for CRM {crm!r}")
-    with _lock:
-        return _built.setdefault(key, adapter)
+        return HubSpotDeals(HubSpotApi(client, hs, RateLimiter(hs.requests_per_second, sleep=sleep)),
+                            load_mapping("hubspot"))
+    raise CrmNotConfigured(f"no intake adapter for CRM {crm!r}")
+
+
+_adapters: BuiltOncePer[_Wanted, SalesforceDeals | HubSpotDeals] = BuiltOncePer(_build)
+
+
+def crm_deals(crm: str, *, secretsmanager: Any = None, sleep: Callable[[float], None] = time.sleep,
+              settings: CrmSettings | None = None) -> SalesforceDeals | HubSpotDeals:
+    """The adapter of one CRM (`salesforce` or `hubspot`), reading deals and writing back."""
+    settings = settings or crm_settings()
+    return _adapters(_Wanted(crm, settings.model_dump_json(), os.environ.get(SALESFORCE_KEY_SECRET),
+                             os.environ.get(HUBSPOT_TOKEN_SECRET), sleep, settings, secretsmanager))
 
 
 class CrmIntakeWriteback:
