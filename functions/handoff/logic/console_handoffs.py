@@ -4,7 +4,7 @@ the handoff table's indexes, never a Scan) shaped into rows with status, age, va
 from dataclasses import dataclass
 from datetime import datetime
 
-from handoff.adapters.console_pages import HandoffRow
+from handoff.adapters.console_handoff_pages import HandoffRow
 from handoff.adapters.playbook_files import service_lines
 from handoff.contracts import HandoffStatus
 from handoff.logic.search_handoffs import parse_search_parameters, search_handoffs
