@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from local.handler_log import HandlerLog
 from local.template import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -58,8 +59,8 @@ def _quiet_stdout() -> TextIO:
     log_dir = ROOT / ".local"
     log_dir.mkdir(exist_ok=True)
     real = os.fdopen(os.dup(1), "w")
-    log = open(log_dir / "lambda.log", "a")
-    os.dup2(log.fileno(), 1)
+    log = HandlerLog(log_dir / "lambda.log")
+    os.dup2(log.fileno(), 1)  # what writes to the descriptor itself lands in the log too
     sys.stdout = log
     return real
 

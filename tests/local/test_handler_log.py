@@ -1,0 +1,28 @@
+"""The handlers' log file keeps every line whole when many invocation threads log at once."""
+
+import json
+import threading
+from pathlib import Path
+
+from local.handler_log import HandlerLog
+
+
+def test_lines_written_from_many_threads_at_once_are_all_there_and_whole(tmp_path: Path) -> None:
+    path = tmp_path / "lambda.log"
+    path.write_text('{"before": true}\n')
+    log = HandlerLog(path)
+
+    def invocation(n: int) -> None:
+        for i in range(4000):
+            log.write(json.dumps({"thread": n, "line": i, "pad": "x" * 300}) + "\n")
+
+    threads = [threading.Thread(target=invocation, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    log.flush()
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert lines[0] == {"before": True}  # appended, not overwritten
+    assert sorted((r["thread"], r["line"]) for r in lines[1:]) == [(n, i) for n in range(8) for i in range(4000)]
+    log.close()
