@@ -11,9 +11,9 @@ import pytest
 
 from handoff.contracts.record import HandoffRecord
 from local.ingest import read_hubspot, read_records, read_salesforce, run
+from tests.support.fixtures import CRM_FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "crm"
 
 
 def ingest(*args: str) -> subprocess.CompletedProcess:
@@ -22,7 +22,7 @@ def ingest(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_unreadable_files_exit_2_naming_the_file_and_field(tmp_path: Path) -> None:
-    records = str(FIXTURES / "salesforce" / "records.json")
+    records = str(CRM_FIXTURES / "salesforce" / "records.json")
     missing = ingest("salesforce", str(tmp_path / "nowhere.json"), "--crm-records", records)
     assert missing.returncode == 2 and "nowhere.json: cannot read events" in missing.stderr
     thin = tmp_path / "no-payload.json"
@@ -54,9 +54,9 @@ def test_records_must_be_keyed_by_object_type(tmp_path: Path) -> None:
 
 def test_ingest_prints_the_handoff_records_as_run_does(tmp_path: Path) -> None:
     out = io.StringIO()
-    events = read_salesforce(FIXTURES / "salesforce" / "cdc-closed-lost.json") + read_salesforce(
-        FIXTURES / "salesforce" / "cdc-two-records-won.json")
-    records = read_records(FIXTURES / "salesforce" / "records.json")
+    events = read_salesforce(CRM_FIXTURES / "salesforce" / "cdc-closed-lost.json") + read_salesforce(
+        CRM_FIXTURES / "salesforce" / "cdc-two-records-won.json")
+    records = read_records(CRM_FIXTURES / "salesforce" / "records.json")
     assert run("salesforce", events, records, "none", True, out, workdir=tmp_path / "run") == 0
     handoffs = [HandoffRecord.model_validate(r) for r in json.loads(out.getvalue())]
     by_opportunity = {h.opportunity_id: h for h in handoffs}

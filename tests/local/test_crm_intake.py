@@ -17,9 +17,9 @@ from handoff.adapters.ledger.inspector import LedgerInspector
 from local.fake_crm import exact_json
 from local.ingest import LocalCrms, post_webhook, relay
 from local.runtime import EmbeddedRuntime
+from tests.support.fixtures import CRM_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "crm"
-SF, HS = FIXTURES / "salesforce", FIXTURES / "hubspot"
+SF, HS = CRM_FIXTURES / "salesforce", CRM_FIXTURES / "hubspot"
 
 
 def load(path: Path) -> Any:

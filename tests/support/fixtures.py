@@ -7,6 +7,7 @@ from typing import Any
 from handoff.contracts import ClosedWonEvent, parse_event
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+CRM_FIXTURES = FIXTURES / "crm"  # what the CRMs send and hold, by CRM: salesforce/, hubspot/
 
 
 def fixture_path(kind: str, name: str) -> Path:

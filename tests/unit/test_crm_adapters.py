@@ -4,7 +4,6 @@ JWT bearer flow, SOQL, CRM v3 reads, 429 with Retry-After, write-backs, our own 
 import json
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +13,7 @@ from handoff.adapters.crm.throttle import RateLimiter
 from handoff.domain.errors import IntegrationPermanent, IntegrationTransient
 from local.fake_crm import parse_soql
 from local.ingest import LocalCrms
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "crm"
+from tests.support.fixtures import CRM_FIXTURES
 
 
 class Secrets:
@@ -31,7 +29,7 @@ class Secrets:
 
 
 def records(crm: str) -> dict:
-    return json.loads((FIXTURES / crm / "records.json").read_text(), parse_float=Decimal)
+    return json.loads((CRM_FIXTURES / crm / "records.json").read_text(), parse_float=Decimal)
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from handoff.domain.crm_intake import DealState, decide
 from handoff.domain.crm_mapper import Mapper
 from handoff.domain.crm_mapping import CrmMapping, MappingError
 from handoff.domain.crm_values import money
+from tests.support.fixtures import CRM_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "crm"
 SALESFORCE = load_mapping("salesforce")
 HUBSPOT = load_mapping("hubspot")
 AT = datetime(2026, 11, 20, 14, 3, 11, tzinfo=UTC)
@@ -24,7 +24,7 @@ AT = datetime(2026, 11, 20, 14, 3, 11, tzinfo=UTC)
 
 def salesforce_bag(opportunity_id: str) -> dict:
     """What SalesforceDeals.read assembles: the SOQL records (nested relationships) of one deal."""
-    records = json.loads((FIXTURES / "salesforce" / "records.json").read_text(), parse_float=Decimal)
+    records = json.loads((CRM_FIXTURES / "salesforce" / "records.json").read_text(), parse_float=Decimal)
     by_id = {r["Id"]: r for rows in records.values() for r in rows}
     opportunity = dict(by_id[opportunity_id])
     opportunity["Account"] = by_id[opportunity["AccountId"]]
@@ -112,7 +112,7 @@ def test_stage_changes_and_losses_become_stage_changed_events() -> None:
 
 
 def test_hubspot_strings_and_percentages_and_line_items_map_exactly() -> None:
-    records = json.loads((FIXTURES / "hubspot" / "records.json").read_text())
+    records = json.loads((CRM_FIXTURES / "hubspot" / "records.json").read_text())
     deal = records["deals"][0]["properties"] | {"dealstage_label": "Closed Won"}
     bag = {"deal": deal, "company": records["companies"][0]["properties"],
            "owner": {"name": "Grace Tan", "email": "grace.tan@example-consulting.com"},

@@ -2,20 +2,19 @@
 among them); HubSpot's v3 signature."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from handoff.adapters.crm.hubspot_signature import SignatureRejected, sign, verify
 from handoff.domain import crm_notifications
+from tests.support.fixtures import CRM_FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "crm"
 WATCHED = {"StageName", "Amount", "Service_Line__c"}
 INTEGRATION_USER = "005000000000INTAAA"
 
 
 def payload(name: str) -> dict:
-    return json.loads((FIXTURES / "salesforce" / name).read_text())["detail"]["payload"]
+    return json.loads((CRM_FIXTURES / "salesforce" / name).read_text())["detail"]["payload"]
 
 
 def test_a_change_event_names_every_record_it_carries() -> None:
@@ -59,8 +58,8 @@ def test_wildcard_record_ids_are_not_records() -> None:
 
 
 def test_a_hubspot_batch_names_each_deal_once_and_ignores_what_we_do_not_watch() -> None:
-    body = json.loads((FIXTURES / "hubspot" / "webhook-closed-won.json").read_text())
-    ours = json.loads((FIXTURES / "hubspot" / "webhook-our-write-back.json").read_text())
+    body = json.loads((CRM_FIXTURES / "hubspot" / "webhook-closed-won.json").read_text())
+    ours = json.loads((CRM_FIXTURES / "hubspot" / "webhook-our-write-back.json").read_text())
     contact = {**body[0], "subscriptionType": "contact.creation"}
     found = crm_notifications.hubspot([*body, *ours, contact], watched={"dealstage", "amount"}, app_id=54321)
     assert found.ids == ["9871001", "9871002"]
