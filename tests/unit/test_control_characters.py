@@ -4,7 +4,6 @@ bidi overrides), naming the field; line breaks are kept in the record and made s
 import email
 import email.policy
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,9 @@ from handoff.adapters.mailer import one_line, render_approval_request, render_no
 from handoff.contracts import ContractError, parse_event
 from handoff.domain.approvals import Contact, new_approval, required_approvals
 from handoff.domain.policy import ApprovalRules
+from tests.support.fixtures import fixture_path
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "closed-won" / "emea-milestone-erp-rollout.json"
+FIXTURE = fixture_path("closed-won", "emea-milestone-erp-rollout")
 
 
 def raw() -> dict:

@@ -20,6 +20,7 @@ from handoff.contracts import ContractError, parse_event, parse_stage_changed
 from handoff.domain.approvals import LinkCheck, check_link
 from handoff.domain.playbooks import PlaybookError
 from tests.conftest import load_raw
+from tests.support.fixtures import fixture_files
 from tests.unit.test_playbooks import minimal
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -63,8 +64,7 @@ def _mutations(document: dict) -> st.SearchStrategy[dict]:
 
 CLOSED_WON = [load_raw("closed-won", name) for name in ("emea-milestone-erp-rollout", "apac-time-and-materials",
                                                           "us-retainer-managed-services", "us-fixed-fee-advisory")]
-STAGE_CHANGED = json.loads(next((Path(__file__).resolve().parents[1] / "fixtures" / "stage-changed").glob("*.json"))
-                           .read_text())
+STAGE_CHANGED = json.loads(fixture_files("stage-changed")[0].read_text())
 STAGE_CHANGED = STAGE_CHANGED[0] if isinstance(STAGE_CHANGED, list) else STAGE_CHANGED
 
 

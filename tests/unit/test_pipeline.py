@@ -2,7 +2,6 @@
 reconciliation rules, and the stage-changed contract."""
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,9 @@ from handoff.contracts import ContractError, StageChangedEvent, parse_stage_chan
 from handoff.domain.pipeline import PipelineAction, decide
 from handoff.domain.staffing import FIRM, RELEASED, SOFT, release_soft, soften, staffing_requests
 from tests.support.events import closed_won, stage_changed
+from tests.support.fixtures import fixture_path
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "stage-changed" / "emea-erp-negotiation.json"
+EXAMPLE = fixture_path("stage-changed", "emea-erp-negotiation")
 WON = closed_won("emea-milestone-erp-rollout", "OPP-PIPE-1")
 
 
