@@ -117,14 +117,13 @@ def _retry(found: wi.WorkItem, page: pages.Page, now: datetime) -> str:
     return f"retried from {started.resume_at} (retry {started.retry}, execution {started.execution_name})"
 
 
-
-
 @router.exception_handler(queue.ItemNotFound)
 def _no_item(exc: queue.ItemNotFound) -> Response:
     return req.html(404, pages.bare_page("Not found", "There is no such work item."))
 
 
 def refused(message: str) -> Response:
+    """The item's page again (409) with what was refused and why on top; nothing was changed."""
     event = router.current_event
     item_id = (event.path_parameters or {}).get("item_id") or event.path.split("/")[2]
     return _item_page(req.page(), _item(item_id), 409, message)
