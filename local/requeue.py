@@ -39,9 +39,11 @@ def requeue(api: Call, key: str | None, event: dict[str, Any] | None, dry_run: b
         body["event"] = event
     status, report = api("POST", "/quarantine/requeue", body)
     if status not in (200, 202):
-        problems = "; ".join(f"{p.get('field')}: {p.get('message')}" for p in report.get("problems", []))
-        err.write(f"error: POST /quarantine/requeue answered {status}: {report.get('message', '')}"
-                  + (f" ({problems})" if problems else "") + "\n")
+        message = report.get("message", "")
+        problems = report.get("problems", [])
+        if problems and [p.get("message") for p in problems] != [message]:  # else the message says it already
+            message += " (" + "; ".join(f"{p.get('field')}: {p.get('message')}" for p in problems) + ")"
+        err.write(f"error: POST /quarantine/requeue answered {status}: {message}\n")
         return 1
     if not dry_run:
         settle()

@@ -75,6 +75,9 @@ def test_requeue_from_the_command_line_dry_run_then_a_corrected_event(
     assert cli.main(["requeue", "--api", api, "--key", kept["key"], "--event", str(tmp_path / "fixed.json")]) == 1
     assert "Nothing quarantined under" in capsys.readouterr().out
     assert len([r for r in runtime.records() if r.opportunity_id == "hs-deal-REQUEUE02"]) == 1
+    # A key outside the quarantine: the API's refusal, said once, naming the field.
+    assert cli.main(["requeue", "--api", api, "--key", "events/x.json", "--dry-run"]) == 1
+    assert capsys.readouterr().err == "error: POST /quarantine/requeue answered 422: key must be a quarantine/ key\n"
 
 
 @pytest.mark.parametrize(("args", "message"), [
