@@ -27,6 +27,19 @@ class HandlerLog(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
+    # What code that reads sys.stdout's details finds (TextIOBase would answer None or nothing).
+    @property
+    def encoding(self) -> str:
+        return self._file.encoding
+
+    @property
+    def errors(self) -> str | None:
+        return self._file.errors
+
+    @property
+    def buffer(self) -> io.BufferedIOBase:
+        return self._file.buffer
+
     def close(self) -> None:
         if not self.closed:
             super().close()  # flushes through flush() above

@@ -24,5 +24,6 @@ def test_lines_written_from_many_threads_at_once_are_all_there_and_whole(tmp_pat
     log.flush()
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert lines[0] == {"before": True}  # appended, not overwritten
+    assert log.encoding == "utf-8" and log.writable() and not log.isatty()
     assert sorted((r["thread"], r["line"]) for r in lines[1:]) == [(n, i) for n in range(8) for i in range(4000)]
     log.close()
