@@ -17,6 +17,16 @@ Call = Callable[[str, str, dict | None], tuple[int, dict]]
 LOCAL_OPERATOR = "arn:aws:iam::123456789012:user/local-operator"
 
 
+def refusal(request: str, status: int, answer: dict) -> str:
+    """The error line for an answer a command cannot go on with: the API's message, and its problems
+    (field: message) when they say more than the message does."""
+    message = answer.get("message", "")
+    problems = answer.get("problems", [])
+    if problems and [p.get("message") for p in problems] != [message]:
+        message += " (" + "; ".join(f"{p.get('field')}: {p.get('message')}" for p in problems) + ")"
+    return f"error: {request} answered {status}: {message}\n"
+
+
 def remote(base_url: str) -> Call:
     base = base_url.rstrip("/")
     host = urlsplit(base).hostname or ""

@@ -10,13 +10,13 @@ import json
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from local.operators_client import Call
+from local.operators_client import Call, refusal
 
 
 def redrive(api: Call, queue: str | None, dry_run: bool, as_json: bool, out: TextIO, err: TextIO) -> int:
     status, listed = api("GET", "/dead-letters", None)
     if status != 200:
-        err.write(f"error: GET /dead-letters answered {status}: {listed.get('message', '')}\n")
+        err.write(refusal("GET /dead-letters", status, listed))
         return 1
     queues = listed["queues"]
     if queue is not None:

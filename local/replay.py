@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 from urllib.parse import quote
 
-from local.operators_client import Call
+from local.operators_client import Call, refusal
 
 FINAL = {"COMPLETED", "FAILED", "CANCELLED"}
 
@@ -27,7 +27,7 @@ def replay(api: Call, start: str, end: str, wait_seconds: float, as_json: bool, 
             err.write(f"error: --{problem['field']}: {problem['message']}\n")
         return 2
     if status != 202:
-        err.write(f"error: POST /replays answered {status}: {started.get('message', '')}\n")
+        err.write(refusal("POST /replays", status, started))
         return 1
     state = {"state": started["state"]}
     deadline = time.monotonic() + wait_seconds

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from local.operators_client import Call
+from local.operators_client import Call, refusal
 
 
 class EventFileInvalid(ValueError):
@@ -39,11 +39,7 @@ def requeue(api: Call, key: str | None, event: dict[str, Any] | None, dry_run: b
         body["event"] = event
     status, report = api("POST", "/quarantine/requeue", body)
     if status not in (200, 202):
-        message = report.get("message", "")
-        problems = report.get("problems", [])
-        if problems and [p.get("message") for p in problems] != [message]:  # else the message says it already
-            message += " (" + "; ".join(f"{p.get('field')}: {p.get('message')}" for p in problems) + ")"
-        err.write(f"error: POST /quarantine/requeue answered {status}: {message}\n")
+        err.write(refusal("POST /quarantine/requeue", status, report))
         return 1
     if not dry_run:
         settle()

@@ -10,7 +10,7 @@ import json
 from typing import Any, TextIO
 from urllib.parse import quote, urlencode
 
-from local.operators_client import Call
+from local.operators_client import Call, refusal
 
 PAGE = 100  # the search's largest page
 
@@ -35,7 +35,7 @@ def retry(api: Call, handoffs: list[str], every_failed: bool, as_json: bool, out
     if every_failed:
         listed = failed_handoffs(api)
         if isinstance(listed, tuple):
-            err.write(f"error: GET /handoffs?status=FAILED answered {listed[0]}: {listed[1].get('message', '')}\n")
+            err.write(refusal("GET /handoffs?status=FAILED", *listed))
             return 1
         handoffs = [*handoffs, *(h for h in listed if h not in handoffs)]
     started: list[dict[str, Any]] = []
