@@ -7,8 +7,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from handoff.adapters import console_approvals_page as approvals_page
 from handoff.adapters import console_pages as pages
 from handoff.adapters import from_settings
-from handoff.adapters.approvals_store import ApprovalStore
-from handoff.adapters.task_callback import TaskCallback
 from handoff.handlers import _console_request as req
 from handoff.logic import approval_decisions
 from handoff.observability import metrics
@@ -16,16 +14,8 @@ from handoff.observability import metrics
 router = Router()
 
 
-def _callback() -> TaskCallback:
-    return from_settings.task_callback()
-
-
-def _approvals() -> ApprovalStore:
-    return from_settings.approvals()
-
-
 def _approvals_page(page: pages.Page, status: int = 200, *, error: str = "", done: str = "") -> Response:
-    pending = approval_decisions.mine(_approvals().pending(), page.operator.email, every_approver=req.local())
+    pending = approval_decisions.mine(from_settings.approvals().pending(), page.operator.email, every_approver=req.local())
     return req.html(status, approvals_page.approvals_page(page, pending, req.now(), error=error, done=done))
 
 
@@ -39,7 +29,7 @@ def decide(approval_id: str) -> Response:
     page, form = req.post_page()
     identity = (router.current_event.raw_event.get("requestContext") or {}).get("identity") or {}
     result = approval_decisions.decide(
-        _approvals(), _callback(), approval_id, form.get("decision", ""),
+        from_settings.approvals(), from_settings.task_callback(), approval_id, form.get("decision", ""),
         form.get("comment", ""), actor=page.operator.email, verified_by=page.operator.verified_by,
         may_decide_for_anyone=req.local(), ip=identity.get("sourceIp"), user_agent=identity.get("userAgent"), now=req.now())
     if result.ok:

@@ -36,7 +36,7 @@ def handoffs() -> Response:
     except SearchRefused as refused:
         return req.html(400, pages.message_page(page, "Handoffs", f"These filters cannot be used: {refused}"))
     return req.html(200, handoff_pages.handoffs_page(page, listing.rows, {k: v for k, v in filters.items() if v},
-                                          listing.options, req.now(), listing.next_cursor))
+                                                     listing.options, req.now(), listing.next_cursor))
 
 
 @router.get("/handoffs/<handoff_id>")
@@ -48,4 +48,4 @@ def handoff(handoff_id: str) -> Response:
     record = records.record(handoff_id)
     approvals = from_settings.approvals().list_for_handoff(handoff_id)
     return req.html(200, handoff_pages.handoff_page(page, record, records.deal(handoff_id), approvals,
-                                         items().for_handoff(handoff_id), req.now()))
+                                                    items().for_handoff(handoff_id), req.now()))

@@ -49,8 +49,8 @@ def redrive_dead_letters(queue: str) -> Response:
     queues = recovery.queues()
     found = find(queues, queue)
     if found is None:
-        return req.html(404, pages.message_page(page, "Not found", f"There is no dead-letter queue {queue!r}; the queues "
-                                                                f"are {', '.join(q.name for q in queues)}."))
+        return req.html(404, pages.message_page(page, "Not found", f"There is no dead-letter queue {queue!r}; the "
+                                                                   f"queues are {', '.join(q.name for q in queues)}."))
     dry_run = _dry_run(form)
     report = recovery.redrive_queue(found, dry_run=dry_run, actor=f"console:{page.operator.email}")
     logger.info("dead letters redriven from the console", extra={
@@ -87,4 +87,4 @@ def _recovery_refused(exc: recovery.RequestInvalid) -> Response:
     key = form.get("key", "").strip()
     # Nothing was requeued or redriven; the operator's text comes back in its form, nothing typed is lost.
     return overview(req.page(), 422, error=f"Nothing was done: {exc.field}: {exc}",
-                          drafts={key: form.get("event", "")} if key else None)
+                    drafts={key: form.get("event", "")} if key else None)

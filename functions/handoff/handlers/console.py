@@ -119,7 +119,7 @@ def _bus_down(exc: IntegrationTransient) -> Response:
     if app.current_event.path.startswith("/recovery"):
         logger.warning("recovery request not completed", extra={"error": str(exc)})
         return recovery.overview(req.page(), 503, error="A service did not take the request. What still waits is "
-                                                         "listed below (a dry run says what would go); try again.")
+                                                        "listed below (a dry run says what would go); try again.")
     return work_queue.refused("The event bus did not take the resubmission; nothing changed, try again.")
 
 
