@@ -22,9 +22,7 @@ def approvals_page(page: Page, approvals: list[Any], now: datetime, *, error: st
                   '<div class="actions" style="margin-top:8px">'
                   '<button type="submit" name="decision" value="approve">Approve</button>'
                   '<button type="submit" name="decision" value="reject" class="danger">Reject</button></div>')
-        form = (f'<form method="post" action="{e(page.url("/approvals/" + a.approval_id))}" '
-                f'aria-label="Decide the {e(a.kind)} approval"><input type="hidden" name="csrf" value="{e(page.csrf)}">'
-                f"{fields}</form>")
+        form = page.post_form(f"/approvals/{a.approval_id}", fields, label=f"Decide the {a.kind} approval")
         parts.append(
             f'<section><h2>{e(a.kind.title())} approval: {e(a.deal_summary.get("opportunity", a.handoff_id))}</h2>'
             f"<p>{e(a.reason)}</p><h3>What to check</h3><ol>{checks}</ol><dl>{rows}</dl>"

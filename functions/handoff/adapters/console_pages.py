@@ -102,11 +102,16 @@ class Page:
         params = {k: v for k, v in query.items() if v not in (None, "")}
         return f"{self.base}{path}" + (f"?{urlencode(params)}" if params else "")
 
-    def form(self, path: str, fields: str, button: str, *, style: str = "", label: str = "") -> str:
+    def post_form(self, path: str, body: str, *, label: str = "") -> str:
+        """A POST form to `path` carrying this page's CSRF token; `body`: its fields and buttons."""
         aria = f' aria-label="{e(label)}"' if label else ""
         return (f'<form method="post" action="{e(self.url(path))}"{aria}>'
-                f'<input type="hidden" name="csrf" value="{e(self.csrf)}">{fields}'
-                f'<button type="submit"{" class=" + chr(34) + style + chr(34) if style else ""}>{e(button)}</button></form>')
+                f'<input type="hidden" name="csrf" value="{e(self.csrf)}">{body}</form>')
+
+    def form(self, path: str, fields: str, button: str, *, style: str = "", label: str = "") -> str:
+        """A POST form with one submit button."""
+        klass = f' class="{style}"' if style else ""
+        return self.post_form(path, f'{fields}<button type="submit"{klass}>{e(button)}</button>', label=label)
 
 
 NAV = (("/handoffs", "Handoffs"), ("/queue", "Work queue"), ("/approvals", "My approvals"), ("/metrics", "Metrics"),

@@ -22,8 +22,7 @@ def _buttons(what: str) -> str:
 
 
 def _form(page: Page, path: str, fields: str, what: str, label: str) -> str:
-    return (f'<form method="post" action="{e(page.url(path))}" aria-label="{e(label)}">'
-            f'<input type="hidden" name="csrf" value="{e(page.csrf)}">{fields}{_buttons(what)}</form>')
+    return page.post_form(path, fields + _buttons(what), label=label)
 
 
 def redrive_form(page: Page, queue: str) -> str:
