@@ -5,13 +5,10 @@ corrected in the page's form is requeued once (a second requeue sends nothing) a
 that does not parse is refused naming the field, the typed text kept; an unknown queue is a 404;
 an operator outside the platform group sees no forms and is refused (403)."""
 
-import copy
 import html
 import json
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -23,32 +20,9 @@ from handoff.domain.work_items import dead_letter_item_id
 from local.console import LocalConsole
 from local.provision import REGION
 from local.runtime import EmbeddedRuntime
-from tests.conftest import load_raw
-from tests.support.events import amount_corrected, float_amount
+from tests.support.events import amount_corrected, float_amount, own
+from tests.support.http import csrf_of, form_request
 from tests.support.runtime_fixture import runtime  # noqa: F401 - one embedded runtime for this module
-
-
-def http(method: str, url: str, fields: dict[str, str] | None = None,
-         headers: dict[str, str] | None = None) -> tuple[int, str]:
-    data = urllib.parse.urlencode(fields).encode() if fields is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={
-        "Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def csrf_of(page: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-
-
-def own(kind: str, name: str, tag: str) -> dict:
-    event = copy.deepcopy(load_raw(kind, name))
-    event["detail"]["opportunity"]["id"] = f"{tag}-{name}"
-    event["detail"]["eventId"] = f"{tag}-{name}-1"
-    return event
 
 
 def waiting(runtime: EmbeddedRuntime, queue: str) -> int:  # noqa: F811
@@ -84,24 +58,24 @@ def test_a_dead_lettered_event_is_redriven_from_its_work_item_and_activates(
         MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in
                            (("TARGET_ARN", machine), ("ERROR_MESSAGE", "Throttled by Step Functions"))})["MessageId"]
 
-    status, page = http("GET", console.url + "recovery")
+    status, page = form_request("GET", console.url + "recovery")
     assert status == 200 and 'aria-current=page>Recovery</a>' in page
     row = re.search(r'<th scope="row">UndeliveredEvents<br>.*?</tr>', page).group(0)
     assert '<td class="num">1</td>' in row and "/recovery/dead-letters/UndeliveredEvents" in row
 
-    assert http("GET", console.url + "queue")[0] == 200  # the work queue records the dead letter as an item
-    status, item = http("GET", console.url + "queue/" + dead_letter_item_id("UndeliveredEvents", message_id))
+    assert form_request("GET", console.url + "queue")[0] == 200  # the work queue records the dead letter as an item
+    status, item = form_request("GET", console.url + "queue/" + dead_letter_item_id("UndeliveredEvents", message_id))
     assert status == 200 and "Redrive its queue, UndeliveredEvents" in item
     action = html.unescape(re.search(r'action="([^"]*/recovery/dead-letters/UndeliveredEvents)"', item).group(1))
     url = urllib.parse.urljoin(console.url, action)
     executions = len(runtime.executions())
 
-    status, plan = http("POST", url, {"csrf": csrf_of(item), "dryRun": "true"})
+    status, plan = form_request("POST", url, {"csrf": csrf_of(item), "dryRun": "true"})
     assert status == 200 and "Dry run of UndeliveredEvents" in plan and "Nothing was changed" in plan
     assert message_id in plan and event["detail"]["eventId"] in plan and "Throttled by Step Functions" in plan
     assert waiting(runtime, "UndeliveredEvents") == 1 and len(runtime.executions()) == executions
 
-    status, done = http("POST", url, {"csrf": csrf_of(item), "dryRun": "false"})
+    status, done = form_request("POST", url, {"csrf": csrf_of(item), "dryRun": "false"})
     assert status == 200 and "1 message(s) redriven" in done and "0 failed" in done, done
     assert f"<code>{message_id}</code> to StartExecution" in done and "1 work item(s) of these messages resolved" in done
     item = runtime.work_items().item(dead_letter_item_id("UndeliveredEvents", message_id))
@@ -119,28 +93,28 @@ def test_a_quarantined_event_is_corrected_in_the_console_requeued_once_and_activ
     runtime.publish([bad])
     runtime.wait_settled()
     [kept] = [q for q in runtime.quarantined() if q["event"]["detail"]["eventId"] == "con-requeue-1"]
-    status, page = http("GET", console.url + "recovery")
+    status, page = form_request("GET", console.url + "recovery")
     assert status == 200 and kept["key"] in page and "detail.opportunity.amount.value" in page
     url, csrf = console.url + "recovery/quarantine", csrf_of(page)
     quarantined_by = executions_of(runtime, "con-requeue-1")  # the execution whose AcceptEvent refused it
 
-    status, refused = http("POST", url, {"csrf": csrf, "key": kept["key"], "event": '{"source": "crm.hubspot",'})
+    status, refused = form_request("POST", url, {"csrf": csrf, "key": kept["key"], "event": '{"source": "crm.hubspot",'})
     assert status == 422 and re.search(r'role="alert">Nothing was done: event: not JSON \(line 1', refused)
     assert "{&quot;source&quot;: &quot;crm.hubspot&quot;,</textarea>" in refused  # what was typed is kept
     assert kept["key"] in {q["key"] for q in runtime.quarantined()}
 
-    status, plan = http("POST", url, {"csrf": csrf, "dryRun": "true"})
+    status, plan = form_request("POST", url, {"csrf": csrf, "dryRun": "true"})
     assert status == 200 and "0 event(s) would be requeued" in plan and "Nothing was changed" in plan
     assert re.search(re.escape(kept["key"]) + r"</code><ul><li><code>detail.opportunity.amount.value", plan)
 
     corrected = amount_corrected(kept["event"])
     fields = {"csrf": csrf, "key": kept["key"], "event": json.dumps(corrected, indent=2), "dryRun": "false"}
-    status, done = http("POST", url, fields)
+    status, done = form_request("POST", url, fields)
     assert status == 200 and "1 event(s) requeued; 0 still invalid" in done, done
     runtime.wait_settled()
     runtime.decide_all("approve")
     assert kept["key"] not in {q["key"] for q in runtime.quarantined()}
-    status, again = http("POST", url, fields)
+    status, again = form_request("POST", url, fields)
     assert status == 200 and "0 event(s) requeued" in again
     runtime.wait_settled()
     records = [r for r in runtime.records() if r.opportunity_id == "con-requeue-float-amount"]
@@ -150,13 +124,14 @@ def test_a_quarantined_event_is_corrected_in_the_console_requeued_once_and_activ
 
 def test_unknown_queues_bad_choices_and_operators_outside_platform_are_refused(
         runtime: EmbeddedRuntime, console: LocalConsole, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
-    status, page = http("GET", console.url + "recovery")
+    status, page = form_request("GET", console.url + "recovery")
     csrf = csrf_of(page)
-    status, missing = http("POST", console.url + "recovery/dead-letters/NoSuchQueue", {"csrf": csrf})
+    status, missing = form_request("POST", console.url + "recovery/dead-letters/NoSuchQueue", {"csrf": csrf})
     assert status == 404 and "UndeliveredEvents" in missing
-    status, bad = http("POST", console.url + "recovery/dead-letters/UndeliveredEvents", {"csrf": csrf, "dryRun": "perhaps"})
+    status, bad = form_request("POST", console.url + "recovery/dead-letters/UndeliveredEvents",
+                               {"csrf": csrf, "dryRun": "perhaps"})
     assert status == 422 and "dryRun" in bad
-    status, _ = http("POST", console.url + "recovery/quarantine", {"csrf": "forged"})
+    status, _ = form_request("POST", console.url + "recovery/quarantine", {"csrf": "forged"})
     assert status == 403
 
     # A finance analyst signed in with Cognito (the pool's key served by this test instead of its JWKS URL).
@@ -168,7 +143,7 @@ def test_unknown_queues_bad_choices_and_operators_outside_platform_are_refused(
     try:
         token = id_token(runtime, "analyst@example-consulting.com")
         cookie = {"Cookie": f"{console_auth.SESSION_COOKIE}={token}"}
-        status, page = http("GET", console.url + "recovery", headers=cookie)
+        status, page = form_request("GET", console.url + "recovery", headers=cookie)
         assert status == 200 and "Only members of the Platform group" in page and "/recovery/dead-letters/" not in page
         operator = console_auth.verify_id_token(token, console_auth.CognitoConfig(
             region=REGION, user_pool_id=runtime.env("COGNITO_USER_POOL_ID"),
@@ -177,7 +152,7 @@ def test_unknown_queues_bad_choices_and_operators_outside_platform_are_refused(
         before = waiting(runtime, "UndeliveredEvents"), len(runtime.quarantined())
         for path, fields in (("recovery/dead-letters/UndeliveredEvents", {"dryRun": "false"}),
                              ("recovery/quarantine", {"dryRun": "false"})):
-            status, answer = http("POST", console.url + path, {"csrf": csrf, **fields}, headers=cookie)
+            status, answer = form_request("POST", console.url + path, {"csrf": csrf, **fields}, headers=cookie)
             assert status == 403 and "Only members of the Platform group" in answer, (path, status)
         assert (waiting(runtime, "UndeliveredEvents"), len(runtime.quarantined())) == before
     finally:

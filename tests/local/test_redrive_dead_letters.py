@@ -5,7 +5,6 @@ as a duplicate; a function's dead letter (a stage change already applied) is inv
 changes nothing; a queue's dead letter (an exceptions message already taken) goes back to its queue
 and makes no second work item. A dry run lists and changes nothing; a second redrive finds nothing."""
 
-import copy
 import json
 from datetime import UTC, datetime
 
@@ -16,14 +15,7 @@ from handoff.adapters.ledger.inspector import LedgerInspector
 from handoff.contracts.recovery import DeadLetterQueues, RedriveReport
 from handoff.domain import work_items as wi
 from local.runtime import EmbeddedRuntime
-from tests.conftest import load_raw
-
-
-def own(kind: str, name: str, tag: str) -> dict:
-    event = copy.deepcopy(load_raw(kind, name))
-    event["detail"]["opportunity"]["id"] = f"{tag}-{name}"
-    event["detail"]["eventId"] = f"{tag}-{name}-1"
-    return event
+from tests.support.events import own
 
 
 def delivered(runtime: EmbeddedRuntime, event: dict) -> dict:

@@ -5,9 +5,7 @@ someone chooses a decision), `link` (possession only, and the audit says so) and
 decides nothing; the console does, signed in as the approver)."""
 
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -25,6 +23,7 @@ from local.console import LocalConsole
 from local.provision import REGION
 from local.runtime import ROOT, EmbeddedRuntime
 from tests.local.test_approvals_end_to_end import KINDS, emea_deal, links_for, record_of
+from tests.support.http import form_request
 from tests.support.runtime_fixture import runtime  # noqa: F401 - one embedded runtime for this module
 
 APPROVERS = (ROOT / "functions" / "handoff" / "config" / "approvers.yaml").read_text()
@@ -32,14 +31,7 @@ APPROVERS = (ROOT / "functions" / "handoff" / "config" / "approvers.yaml").read_
 
 def http(method: str, url: str, fields: dict[str, str] | None = None,
          headers: dict[str, str] | None = None) -> tuple[int, str]:
-    data = urllib.parse.urlencode(fields).encode() if fields is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "binding-test/1.0", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+    return form_request(method, url, fields, {"User-Agent": "binding-test/1.0", **(headers or {})}, timeout=10)
 
 
 def post_link(link: str, **fields: str) -> tuple[int, str]:

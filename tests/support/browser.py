@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from local.console import LocalConsole
 from local.runtime import EmbeddedRuntime
 from local.template import ROOT
-from tests.conftest import load_raw
+from tests.support import events
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -19,10 +19,8 @@ PHONE = {"width": 390, "height": 844}
 
 def own(kind: str, name: str, tag: str) -> dict:
     """A fixture deal with ids and a name of its own (`tag`): one runtime serves a whole module."""
-    event = load_raw(kind, name)
-    event["detail"]["opportunity"]["id"] = f"{tag}-{name}"
+    event = events.own(kind, name, tag)
     event["detail"]["opportunity"]["name"] += f" [{tag}]"
-    event["detail"]["eventId"] = f"{tag}-{name}-1"
     return event
 
 

@@ -35,6 +35,15 @@ def stage_changed(won: dict[str, Any], *, stage: str, probability: int, event_id
     }
 
 
+def own(kind: str, name: str, tag: str) -> dict[str, Any]:
+    """A fixture event (`kind`/`name`) with an opportunity id and event id of its own (`tag`): one
+    runtime serves a whole module."""
+    event = load_raw(kind, name)
+    event["detail"]["opportunity"]["id"] = f"{tag}-{name}"
+    event["detail"]["eventId"] = f"{tag}-{name}-1"
+    return event
+
+
 def float_amount(opportunity_id: str, event_id: str) -> dict[str, Any]:
     """The invalid example whose amount is a JSON number (the contract wants a decimal string), under
     its own ids: it fails its contract and is quarantined."""
