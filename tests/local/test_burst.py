@@ -14,6 +14,7 @@ import pytest
 
 from local.burst import Burst, check, classify, generate
 from local.runtime import EmbeddedRuntime
+from tests.support.events import closed_won
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,10 +106,7 @@ def test_the_cli_runs_a_burst_file_with_invalid_events_in_it(tmp_path: Path) -> 
 
 def handoff_with_fault(runtime: EmbeddedRuntime, opportunity_id: str, fault: Any) -> Any:
     """One closed-won deal of its own run while `fault` is injected (removed after); its record."""
-    from tests.conftest import load_raw
-
-    event = load_raw("closed-won", "us-fixed-fee-advisory")
-    event["detail"]["opportunity"]["id"], event["detail"]["eventId"] = opportunity_id, f"evt-{opportunity_id}"
+    event = closed_won("us-fixed-fee-advisory", opportunity_id, f"evt-{opportunity_id}")
     try:
         runtime.publish([event])
         runtime.wait_settled()

@@ -20,6 +20,7 @@ from local.lambdas import InProcessLambdas
 from local.provision import REGION, Function
 from local.runtime import EmbeddedRuntime
 from tests.conftest import load_raw
+from tests.support.events import closed_won
 
 NO_SDK_RETRY = Config(retries={"total_max_attempts": 1})
 
@@ -289,9 +290,7 @@ def test_a_throttled_approval_request_is_retried_and_the_runtime_settles_on_the_
     went on until its timeout, the fault-injection run's occasional hang.)"""
     throttled = faults.inject("lambda", "Invoke", "TooManyRequestsException", times=3,
                               matching=function_named(runtime, "request_approval"))
-    event = load_raw("closed-won", "emea-milestone-erp-rollout")
-    event["detail"]["opportunity"]["id"], event["detail"]["eventId"] = "fault-approval-1", "evt-fault-approval-1"
-    runtime.publish([event])
+    runtime.publish([closed_won("emea-milestone-erp-rollout", "fault-approval-1", "evt-fault-approval-1")])
     runtime.wait_settled(timeout=30)  # progress stops when the approvals wait: settled, not timed out
     assert throttled.fired == 3
     [execution] = executions_of(runtime, "fault-approval-1")
