@@ -22,6 +22,12 @@ from local.moto_bridge import MOTO_VERSION, MotoBridge
 from local.runtime import EmbeddedRuntime
 
 
+def bare_bridge() -> MotoBridge:
+    """A bridge with no runtime behind it: nothing to invoke, start or dead-letter."""
+    return MotoBridge(lambda *_: ({}, None), time_scale=0, start_execution=lambda *_: None,
+                      dead_letter=lambda *_: None)
+
+
 def test_moto_is_the_pinned_version() -> None:
     assert moto.__version__ == MOTO_VERSION
     pinned = [line for line in open("requirements.txt") if line.startswith("moto")]
@@ -69,8 +75,7 @@ def test_condition_placeholders_are_counted_per_thread_on_a_shared_builder() -> 
         builder.reset()
         other_done.set()
 
-    bridge = MotoBridge(lambda *_: ({}, None), time_scale=0, start_execution=lambda *_: None,
-                        dead_letter=lambda *_: None)
+    bridge = bare_bridge()
     bridge.install()
     try:
         threads = [threading.Thread(target=request), threading.Thread(target=other)]
@@ -86,15 +91,13 @@ def test_condition_placeholders_are_counted_per_thread_on_a_shared_builder() -> 
 
 def test_install_refuses_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(moto, "__version__", "9.9.9")
-    bridge = MotoBridge(lambda *_: ({}, None), time_scale=0, start_execution=lambda *_: None,
-                        dead_letter=lambda *_: None)
+    bridge = bare_bridge()
     with pytest.raises(RuntimeError, match="patches moto"):
         bridge.install()
 
 
 def test_uninstall_puts_back_exactly_what_install_replaced() -> None:
-    bridge = MotoBridge(lambda *_: ({}, None), time_scale=0, start_execution=lambda *_: None,
-                        dead_letter=lambda *_: None)
+    bridge = bare_bridge()
     bridge.install()
     patched, inherited = list(bridge._patched), moto_bridge._INHERITED
     try:
