@@ -69,4 +69,4 @@ def _signed(method: str, url: str, data: bytes | None, headers: dict[str, str], 
 
 
 def embedded(runtime: Any) -> Call:
-    return lambda method, path, body=None: runtime._api_call(method, path, body)
+    return lambda method, path, body=None: runtime.api_call(method, path, body)

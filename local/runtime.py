@@ -320,7 +320,7 @@ class EmbeddedRuntime:
     # --- the operators' handoff API, over HTTP (IAM is not checked locally) ---------------------------
     OPERATOR_ARN = f"arn:aws:iam::{ACCOUNT}:user/local-operator"
 
-    def _api_call(self, method: str, path: str, body: dict | None = None, *,
+    def api_call(self, method: str, path: str, body: dict | None = None, *,
                   caller: str | None = None) -> tuple[int, dict]:
         from local.http_api import CALLER_HEADER
 
@@ -344,22 +344,22 @@ class EmbeddedRuntime:
                 text = one.isoformat() if isinstance(one, datetime) else str(one)
                 pairs.append((name.removesuffix("_"), text))
         query = urllib.parse.urlencode(pairs)
-        return self._api_call("GET", "/handoffs" + (f"?{query}" if query else ""))
+        return self.api_call("GET", "/handoffs" + (f"?{query}" if query else ""))
 
     def handoff(self, handoff_id: str) -> tuple[int, dict]:
         """GET /handoffs/{id}: (HTTP status, the handoff record or the error)."""
-        return self._api_call("GET", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}")
+        return self.api_call("GET", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}")
 
     def resubmit(self, handoff_id: str, event: dict | None = None, *,
                  caller: str | None = None) -> tuple[int, dict]:
         """POST /handoffs/{id}/resubmit with a corrected event, or none to re-validate the stored deal,
         as the IAM identity `caller` (what SigV4 would establish on AWS)."""
-        return self._api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/resubmit", event,
+        return self.api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/resubmit", event,
                               caller=caller)
 
     def retry(self, handoff_id: str, *, caller: str | None = None) -> tuple[int, dict]:
         """POST /handoffs/{id}/retry as `caller` (an IAM ARN; the local operator by default)."""
-        return self._api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/retry", caller=caller)
+        return self.api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/retry", caller=caller)
 
     def requeue_quarantine(self, *, dry_run: bool = False, key: str | None = None,
                            event: dict | None = None) -> tuple[int, dict]:
@@ -369,15 +369,15 @@ class EmbeddedRuntime:
             body["key"] = key
         if event is not None:
             body["event"] = event
-        return self._api_call("POST", "/quarantine/requeue", body)
+        return self.api_call("POST", "/quarantine/requeue", body)
 
     def dead_letters(self) -> tuple[int, dict]:
         """GET /dead-letters: every dead-letter queue with its source and the messages waiting."""
-        return self._api_call("GET", "/dead-letters")
+        return self.api_call("GET", "/dead-letters")
 
     def redrive(self, queue: str, *, dry_run: bool = False) -> tuple[int, dict]:
         """POST /dead-letters/{queue}/redrive (a dry run says what would move and changes nothing)."""
-        return self._api_call("POST", f"/dead-letters/{urllib.parse.quote(queue, safe='')}/redrive",
+        return self.api_call("POST", f"/dead-letters/{urllib.parse.quote(queue, safe='')}/redrive",
                               {"dryRun": dry_run})
 
     # --- approvals as a person does them -----------------------------------------------------------

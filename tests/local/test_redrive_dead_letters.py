@@ -144,6 +144,22 @@ def test_an_unknown_queue_is_refused_naming_it(runtime: EmbeddedRuntime, queue: 
     assert status == 404 and body["problems"][0]["field"] == "queue" and "UndeliveredEvents" in body["message"]
 
 
+@pytest.mark.parametrize("body, query", [({"dryRun": "perhaps"}, ""), ({}, "?dryRun=perhaps"), ({"dryRun": 1}, ""),
+                                         ({"dryRun": "true "}, "?dryRun=nope")])
+def test_a_dry_run_that_is_neither_yes_nor_no_is_refused_and_moves_nothing(
+        runtime: EmbeddedRuntime, body: dict, query: str) -> None:
+    message_id = dead_letter(runtime, "UndeliveredEvents", delivered_shape(own("closed-won", "us-fixed-fee-advisory",
+                                                                               "rd-dry")))
+    status, answer = runtime.api_call("POST", f"/dead-letters/UndeliveredEvents/redrive{query}", body)
+    if body.get("dryRun") == "true ":  # the body's answer wins over the query string's
+        assert status == 200 and answer["dryRun"] is True and message_id in answer["messageIds"], answer
+    else:
+        assert status == 422 and answer["problems"] == [{"field": "dryRun", "message": answer["message"]}], answer
+        assert answer["message"].startswith("dryRun must be true or false")
+    status, plan = runtime.redrive("UndeliveredEvents", dry_run=True)  # refused or dry: nothing moved
+    assert status == 200 and message_id in plan["messageIds"], plan
+
+
 def test_an_event_the_workflow_never_got_is_dead_lettered_then_redriven_and_activates(runtime: EmbeddedRuntime) -> None:
     event = own("closed-won", "apac-time-and-materials", "rd4")
     # Step Functions refuses every start for this event: EventBridge's 9 attempts (5 SDK tries each) fail.

@@ -40,7 +40,7 @@ def replay_inputs(runtime: EmbeddedRuntime, name: str) -> list[dict]:
 
 def completed(runtime: EmbeddedRuntime, name: str) -> dict:
     for _ in range(200):
-        status, state = runtime._api_call("GET", f"/replays/{name}")
+        status, state = runtime.api_call("GET", f"/replays/{name}")
         assert status == 200, state
         if state["state"] == "COMPLETED":
             runtime.wait_settled()
@@ -60,7 +60,7 @@ def test_exactly_the_windows_events_are_replayed_in_order_with_the_replay_name(r
     publish_at(runtime, own("unsigned-contract", "rp1-early"), now - timedelta(hours=5))  # before it
     runtime.wait_settled()
 
-    status, started = runtime._api_call("POST", "/replays", {
+    status, started = runtime.api_call("POST", "/replays", {
         "start": (now - timedelta(hours=4, minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "end": (now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")})
     assert status == 202, started
@@ -89,12 +89,12 @@ def test_exactly_the_windows_events_are_replayed_in_order_with_the_replay_name(r
 ])
 def test_a_window_that_cannot_be_replayed_is_refused_naming_the_field(runtime: EmbeddedRuntime, body: dict,
                                                                        field: str) -> None:
-    status, answer = runtime._api_call("POST", "/replays", body)
+    status, answer = runtime.api_call("POST", "/replays", body)
     assert status == 422 and answer["problems"][0]["field"] == field, answer
 
 
 def test_an_unknown_replay_is_404(runtime: EmbeddedRuntime) -> None:
-    status, answer = runtime._api_call("GET", "/replays/ClosedWonHandoff-nope")
+    status, answer = runtime.api_call("GET", "/replays/ClosedWonHandoff-nope")
     assert status == 404 and answer["problems"][0]["field"] == "replayName"
 
 

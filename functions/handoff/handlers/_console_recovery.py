@@ -28,15 +28,6 @@ def _platform(page: pages.Page) -> None:
         raise req.Forbidden("Only members of the Platform group can redrive dead letters or requeue quarantined events.")
 
 
-def _dry_run(form: dict[str, str]) -> bool:
-    value = form.get("dryRun", "").strip().lower()
-    if value in ("", "false", "0", "no", "off"):
-        return False
-    if value in ("true", "1", "yes", "on"):
-        return True
-    raise recovery.RequestInvalid("dryRun must be true or false", "dryRun")
-
-
 @router.get("/recovery")
 def recovery_overview() -> Response:
     return overview(req.page())
@@ -51,7 +42,7 @@ def redrive_dead_letters(queue: str) -> Response:
     if found is None:
         return req.html(404, pages.message_page(page, "Not found", f"There is no dead-letter queue {queue!r}; the "
                                                                    f"queues are {', '.join(q.name for q in queues)}."))
-    dry_run = _dry_run(form)
+    dry_run = recovery.dry_run(form.get("dryRun"))
     report = recovery.redrive_queue(found, dry_run=dry_run, actor=f"console:{page.operator.email}")
     logger.info("dead letters redriven from the console", extra={
         "queue": found.name, "dry_run": dry_run, "count": report.count, "redriven": len(report.redriven),
@@ -65,7 +56,7 @@ def redrive_dead_letters(queue: str) -> Response:
 def requeue_quarantine() -> Response:
     page, form = req.post_page()
     _platform(page)
-    dry_run = _dry_run(form)
+    dry_run = recovery.dry_run(form.get("dryRun"))
     key, text = form.get("key", "").strip() or None, form.get("event", "")
     event = None
     if text.strip():

@@ -2,6 +2,7 @@
 (REDRIVE_QUEUES) and the adapters a redrive or a requeue of the quarantine needs, built in one place
 from the environment, and the checks on what an operator asks for (the same answer from both)."""
 
+import json
 from typing import Any
 
 from handoff.adapters import aws
@@ -23,6 +24,21 @@ class RequestInvalid(ValueError):
     def __init__(self, message: str, field: str):
         super().__init__(message)
         self.field = field
+
+
+_YES, _NO = ("true", "1", "yes", "on"), ("", "false", "0", "no", "off")
+
+
+def dry_run(value: object) -> bool:
+    """dryRun as the API's JSON body or query string or the console's form gives it. Anything not
+    plainly yes or no is refused: a misspelt dry run must not move messages."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, str) and value.strip().lower() in _YES + _NO:
+        return value.strip().lower() in _YES
+    raise RequestInvalid(f"dryRun must be true or false, not {json.dumps(value)[:40]}", "dryRun")
 
 
 def queues() -> list[DeadLetterQueue]:

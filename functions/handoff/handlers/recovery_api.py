@@ -52,12 +52,7 @@ def _body() -> dict[str, Any]:
 
 def _dry_run(body: dict[str, Any]) -> bool:
     query = (app.current_event.query_string_parameters or {}).get("dryRun")
-    value = body.get("dryRun", query if query is not None else False)
-    if isinstance(value, str):
-        value = value.lower() in ("1", "true", "yes")
-    if not isinstance(value, bool):
-        raise BodyInvalid("dryRun must be true or false", "dryRun")
-    return value
+    return recovery.dry_run(body["dryRun"] if "dryRun" in body else query)
 
 
 @app.get("/dead-letters")
