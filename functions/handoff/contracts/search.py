@@ -62,8 +62,9 @@ class SearchParameters(BaseModel):
         return to
 
 
-class HandoffSummary(RecordModel):
-    """One handoff in a search answer."""
+class HandoffListing(RecordModel):
+    """A handoff as the search indexes hold it (adapters/handoff_index.py): its summary in a search
+    answer, less the age, which depends on when it is asked."""
 
     handoff_id: str
     opportunity_id: str
@@ -77,8 +78,13 @@ class HandoffSummary(RecordModel):
     amount: Money | None
     received_at: datetime
     updated_at: datetime | None
-    age_seconds: int = Field(description="Seconds since the handoff was received.")
     rework: int = Field(description="Fix rounds so far.")
+
+
+class HandoffSummary(HandoffListing):
+    """One handoff in a search answer."""
+
+    age_seconds: int = Field(description="Seconds since the handoff was received.")
 
 
 class SearchPage(RecordModel):

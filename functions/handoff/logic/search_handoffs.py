@@ -29,9 +29,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from handoff.contracts.errors import describe_validation_error
-from handoff.contracts.event import Person
-from handoff.contracts.record import HandoffStatus
-from handoff.contracts.search import HandoffSummary, SearchPage, SearchParameters
+from handoff.contracts.search import HandoffListing, HandoffSummary, SearchPage, SearchParameters
 from handoff.contracts.timestamps import iso
 from handoff.ports.search import HandoffIndex, IndexedHandoff, IndexPath
 
@@ -135,24 +133,23 @@ def _years(index: HandoffIndex, lower: str | None, upper: str | None) -> list[st
 
 
 def _matcher(params: SearchParameters) -> Callable[[IndexedHandoff], bool]:
-    tests: list[Callable[[IndexedHandoff], bool]] = []
+    tests: list[Callable[[HandoffListing], bool]] = []
     if params.status:
-        status = params.status.value
-        tests.append(lambda r: r.status == status)
+        tests.append(lambda h: h.status == params.status)
     if params.service_line:
-        tests.append(lambda r: r.service_line == params.service_line)
+        tests.append(lambda h: h.service_line == params.service_line)
     if params.region:
-        tests.append(lambda r: r.region == params.region)
+        tests.append(lambda h: h.region == params.region)
     if params.owner:
         owner = params.owner.casefold()
-        tests.append(lambda r: owner in (_fold(r.owner_email), _fold(r.owner_name)))
+        tests.append(lambda h: h.owner is not None and owner in (h.owner.email.casefold(), h.owner.name.casefold()))
     if params.customer:
         customer = params.customer.casefold()
-        tests.append(lambda r: r.customer_id == params.customer or _fold(r.customer_name) == customer)
+        tests.append(lambda h: h.customer_id == params.customer or _fold(h.customer_name) == customer)
     if params.q:
         text = params.q.casefold()
-        tests.append(lambda r: text in _fold(r.opportunity_name) or text in _fold(r.customer_name))
-    return lambda row: all(test(row) for test in tests)
+        tests.append(lambda h: text in _fold(h.opportunity_name) or text in _fold(h.customer_name))
+    return lambda row: all(test(row.handoff) for test in tests)
 
 
 def _fold(text: str | None) -> str:
@@ -172,17 +169,18 @@ def _streamed(params: SearchParameters, index: HandoffIndex, after: Any) -> tupl
     return rows, False
 
 
-_SORT_VALUES: dict[str, Callable[[IndexedHandoff], Any]] = {
-    "updatedAt": lambda r: r.updated_at,
-    "amount": lambda r: (r.amount.value, r.amount.currency) if r.amount else None,
-    "status": lambda r: r.status,
-    "opportunityName": lambda r: _fold(r.opportunity_name) or None,
-    "customerName": lambda r: _fold(r.customer_name) or None,
+# Each sort's value as the cursor keeps it (updatedAt as the index's ISO text).
+_SORT_VALUES: dict[str, Callable[[HandoffListing], Any]] = {
+    "updatedAt": lambda h: iso(h.updated_at) if h.updated_at else None,
+    "amount": lambda h: (h.amount.value, h.amount.currency) if h.amount else None,
+    "status": lambda h: h.status.value,
+    "opportunityName": lambda h: _fold(h.opportunity_name) or None,
+    "customerName": lambda h: _fold(h.customer_name) or None,
 }
 
 
 def _sort_key(sort: str, row: IndexedHandoff) -> tuple[Any, ...]:
-    value = _SORT_VALUES[sort](row)
+    value = _SORT_VALUES[sort](row.handoff)
     # Handoffs without the value sort before all others ascending (after them descending).
     return (value is not None, value if value is not None else "", row.search_key)
 
@@ -208,15 +206,8 @@ def _position(params: SearchParameters, row: IndexedHandoff) -> Any:
 
 # --- the answer -------------------------------------------------------------------------------------
 def _summary(row: IndexedHandoff, now: datetime) -> HandoffSummary:
-    received = datetime.fromisoformat(row.received_at)
-    owner = Person(name=row.owner_name, email=row.owner_email) if row.owner_name and row.owner_email else None
-    return HandoffSummary(
-        handoff_id=row.handoff_id, opportunity_id=row.opportunity_id, opportunity_name=row.opportunity_name,
-        customer_name=row.customer_name, customer_id=row.customer_id, status=HandoffStatus(row.status),
-        service_line=row.service_line, region=row.region, owner=owner, amount=row.amount,
-        received_at=received, updated_at=datetime.fromisoformat(row.updated_at) if row.updated_at else None,
-        age_seconds=max(0, int((now - received) // timedelta(seconds=1))), rework=row.rework,
-    )
+    age = max(0, int((now - row.handoff.received_at) // timedelta(seconds=1)))
+    return HandoffSummary(**dict(row.handoff), age_seconds=age)
 
 
 # --- the cursor: opaque to callers, bound to the search it came from ------------------------------------

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from handoff.contracts.money import Money
+from handoff.contracts.search import HandoffListing
 
 # The partitions a search can read: every handoff of one owner (by email), one status, one service
 # line, or one year of reception.
@@ -15,20 +15,7 @@ IndexPath = Literal["owner", "status", "serviceLine", "year"]
 @dataclass(frozen=True)
 class IndexedHandoff:
     search_key: str  # receivedAt#handoffId: unique, ordered by reception
-    handoff_id: str
-    opportunity_id: str
-    status: str
-    service_line: str
-    region: str
-    received_at: str
-    rework: int
-    opportunity_name: str | None = None
-    customer_name: str | None = None
-    customer_id: str | None = None
-    owner_name: str | None = None
-    owner_email: str | None = None
-    amount: Money | None = None
-    updated_at: str | None = None
+    handoff: HandoffListing
 
 
 class HandoffIndex(Protocol):
