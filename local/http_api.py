@@ -52,7 +52,8 @@ class LocalApi:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # shutdown() waits for the serving loop's next look: 0.5 s by default, at every runtime's close.
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def set_routes(self, routes: list[tuple[str, str, str]], stage: str) -> None:
         self.routes = [_Route(*r) for r in routes]

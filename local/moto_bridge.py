@@ -30,6 +30,7 @@ invocation timed out, as Lambda does. `FaultPlan(seed=...)` makes `rate` reprodu
 """
 
 import base64
+import contextlib
 import copy
 import email
 import email.policy
@@ -39,7 +40,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import botocore.endpoint
@@ -69,7 +70,6 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import json_path
-from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from local.faults import FaultPlan, api_error, timed_out_payload
@@ -337,6 +337,42 @@ def _restore_item(table: Table, hash_key: Any, range_key: Any, before: Any) -> N
 
 # Lambda retries a failed asynchronous invocation twice, about one and then two minutes later.
 ASYNC_RETRY_DELAYS = (60, 120)
+PARSE_TREES: dict[str, Any] = {}  # ASL parse trees by definition, kept for the process
+_PARSE_TREES_KEPT = 16
+
+
+def kept_parse(parse: Callable[[str], tuple[Any, Any]]) -> Callable[[str], tuple[Any, Any]]:
+    """moto parses the ASL (ANTLR, 0.2-0.4 s for the handoff's) when a state machine is created and
+    again for every execution, and every runtime in a process creates the same one. The parse tree
+    is kept per definition and only the evaluation components are built anew (they carry
+    per-execution state), as `parse` itself builds them; a definition that does not parse is
+    refused as before, and kept nowhere."""
+
+    def kept(definition: str) -> tuple[Any, Any]:
+        tree = PARSE_TREES.get(definition)
+        if tree is not None:
+            return Preprocessor().visit(tree), tree
+        program, tree = parse(definition)
+        if len(PARSE_TREES) >= _PARSE_TREES_KEPT:
+            PARSE_TREES.pop(next(iter(PARSE_TREES)), None)
+        PARSE_TREES[definition] = tree
+        return program, tree
+
+    return kept
+
+
+@contextlib.contextmanager
+def parse_trees_kept() -> Iterator[None]:
+    """Parse trees kept while a stack is provisioned (the bridge is installed only after it, and
+    keeps them from then on), so that its executions find the tree its creation parsed."""
+    original = vars(AmazonStateLanguageParser)["parse"]
+    AmazonStateLanguageParser.parse = staticmethod(kept_parse(original.__func__))  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        AmazonStateLanguageParser.parse = original  # type: ignore[method-assign]
+
+
 _INHERITED = object()  # a patched attribute the owner only inherited: uninstall deletes it
 
 
@@ -361,7 +397,6 @@ class MotoBridge:
         self.activity = Activity()
         self.slept: list[float] = []  # scaled retry/wait intervals actually slept, for tests
         self.lambda_clients: dict[tuple[str, str, bool], Any] = {}  # moto's Lambda clients, one per region
-        self.parsed_definitions: dict[str, Any] = {}  # ASL parse trees by definition
         self.meter: Any = None  # a local.metering.Meter told of every AWS call, when set
         self._patched: list[tuple[Any, str, Any]] = []  # (owner, attribute, what it was), to undo
 
@@ -518,20 +553,7 @@ class MotoBridge:
                 client = lambda_clients.setdefault(key, lambda_client_for(region, service, state_credentials))
             return client
 
-        parsed: dict[str, Any] = {}
-
-        def entrypoint(worker: ExecutionWorker) -> Any:
-            # moto parses the ASL (ANTLR, about 0.17 s for the handoff's) for every execution; the
-            # parse tree is kept per definition and only the evaluation components are built anew
-            # (they carry per-execution state), exactly as AmazonStateLanguageParser.parse does.
-            definition = worker._evaluation_details.state_machine_details.definition
-            tree = parsed.get(definition)
-            if tree is None:
-                program, parsed[definition] = AmazonStateLanguageParser.parse(definition)
-                return program
-            return Preprocessor().visit(tree)
-
-        self.lambda_clients, self.parsed_definitions = lambda_clients, parsed
+        self.lambda_clients = lambda_clients
         self._patch([
             (LambdaSimpleBackend, "invoke", invoke),
             (Rule, "send_to_targets", send_to_targets),
@@ -549,7 +571,7 @@ class MotoBridge:
             (dynamodb_models, "copy", _TablesNotCopied()),
             (Table, "query", bucketed_query(Table.query)),
             (lambda_eval_utils, "boto_client_for", cached_lambda_client),
-            (ExecutionWorker, "_get_evaluation_entrypoint", entrypoint),
+            (AmazonStateLanguageParser, "parse", staticmethod(kept_parse(AmazonStateLanguageParser.parse))),
             # JSONPath expressions (ply-parsed, immutable) are parsed again at every state; keep them.
             (json_path, "parse", functools.lru_cache(maxsize=4096)(json_path.parse)),
             (result_path, "parse", functools.lru_cache(maxsize=4096)(result_path.parse)),

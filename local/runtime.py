@@ -1,6 +1,7 @@
 """The embedded runtime: moto provisioned from the stack's own template, handlers in-process,
 bus events delivered to the state machine, the approval API on 127.0.0.1."""
 
+import functools
 import json
 import os
 import re
@@ -11,12 +12,15 @@ import urllib.request
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from local.moto_bridge import GAPS_ENVIRONMENT, FaultPlan, MotoBridge
+from local.moto_bridge import GAPS_ENVIRONMENT, FaultPlan, MotoBridge, parse_trees_kept
 from local.outbox import Email, Outbox
 from local.provision import ACCOUNT, REGION, Provisioned, Provisioner
 from local.template import ROOT, load_template
+
+if TYPE_CHECKING:
+    import boto3
 
 SETTLED = {"ACTIVATED", "BLOCKED", "REJECTED", "FAILED"}
 
@@ -28,6 +32,15 @@ def _fake_credentials() -> None:
     }.items():
         os.environ[key] = value
     os.environ.pop("AWS_PROFILE", None)
+
+
+@functools.cache
+def _session() -> "boto3.Session":
+    """One session per process, for every runtime's own clients: a new one loads the service models
+    and endpoints again (about 0.4 s of each start); the clients themselves stay per runtime."""
+    import boto3
+
+    return boto3.Session(region_name=REGION)
 
 
 class _FormReader(HTMLParser):
@@ -90,16 +103,15 @@ class EmbeddedRuntime:
         self._mock = mock_aws(config={"lambda": {"use_docker": False},
                                       "stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
-        import boto3
-
-        self.session = boto3.Session(region_name=REGION)
+        self.session = _session()
         template = load_template()
         from local.moto_bridge import partner_event_bus_names
 
         self._undo_bus_names = partner_event_bus_names()
         self.api = LocalApi([], "", self._invoke)
-        self.resources: Provisioned = Provisioner(template, api_base_url=self.api.base_url,
-                                                  session=self.session).provision()
+        with parse_trees_kept():
+            self.resources: Provisioned = Provisioner(template, api_base_url=self.api.base_url,
+                                                      session=self.session).provision()
         self.api.set_routes(self.resources.routes, self.resources.stage_name)
         self.lambdas = InProcessLambdas(self.resources.functions,
                                         extra_environment={"POWERTOOLS_TRACE_DISABLED": "true",

@@ -8,14 +8,18 @@ import threading
 import time
 
 import pytest
+from botocore.exceptions import ClientError
 from moto.core.responses import BaseResponse
 from moto.core.serialize import ResponseSerializer
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.table import Table
+from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+from local.moto_bridge import PARSE_TREES
 from local.provision import ACCOUNT, REGION
 from local.runtime import EmbeddedRuntime
 from tests.conftest import load_raw
@@ -31,6 +35,7 @@ def test_patched_internals_still_have_the_shapes_we_replace() -> None:
     assert list(inspect.signature(Table.query).parameters)[:2] == ["self", "hash_key"]
     assert "boto_client_for(" in inspect.getsource(lambda_eval_utils.exec_lambda_function)
     assert "AmazonStateLanguageParser.parse(" in inspect.getsource(ExecutionWorker._get_evaluation_entrypoint)
+    assert "AmazonStateLanguageParser.parse(definition)" in inspect.getsource(StepFunctionsParserBackend._validate_definition)
     assert "program = preprocessor.visit(tree)" in inspect.getsource(AmazonStateLanguageParser.parse)
     # Structures (DynamoDB's AttributeValue among them) are written by _serialize_type_structure,
     # found by the shape's type name; the response class's methods are listed on every request.
@@ -114,28 +119,51 @@ def test_queries_answer_from_their_partition_or_index_as_moto_does(runtime: Embe
     assert "all_items" not in vars(dynamodb_backends[ACCOUNT][REGION].tables[name])  # put back after each call
 
 
+def _antlr_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the ANTLR parses of a state machine (what the kept parse tree saves)."""
+    parses: list[int] = []
+    original = ASLParser.state_machine
+
+    def counted(self: ASLParser) -> object:
+        parses.append(1)
+        return original(self)
+
+    monkeypatch.setattr(ASLParser, "state_machine", counted)
+    return parses
+
+
 def test_executions_share_one_parse_and_one_lambda_client(runtime: EmbeddedRuntime,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     assert runtime.bridge is not None
-    parses = []
-    original = AmazonStateLanguageParser.parse
-
-    def counted(definition: str) -> tuple:
-        parses.append(definition)
-        return original(definition)
-
-    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(counted))
-    runtime.publish([_handoff("speed-parse-0")])
-    runtime.wait_settled()
-    parses.clear()  # a runtime's first execution parses the definition...
+    parses = _antlr_parses(monkeypatch)
     runtime.publish([_handoff("speed-parse-1"), _handoff("speed-parse-2")])
     runtime.wait_settled()
-    assert {_status(runtime, f"speed-parse-{n}") for n in range(3)} == {"ACTIVATED"}
-    assert parses == []  # ...the next ones build their components from its tree
-    assert len(runtime.bridge.parsed_definitions) == 1
+    assert {_status(runtime, f"speed-parse-{n}") for n in (1, 2)} == {"ACTIVATED"}
+    assert parses == []  # the executions built their components from the tree kept at creation
+    definition = runtime.client("stepfunctions").describe_state_machine(
+        stateMachineArn=runtime.physical("HandoffWorkflow", "AWS::StepFunctions::StateMachine"))["definition"]
+    assert definition in PARSE_TREES
     assert len(runtime.bridge.lambda_clients) == 1
     client = lambda_eval_utils.boto_client_for(region=REGION, service="lambda")
     assert client is lambda_eval_utils.boto_client_for(region=REGION, service="lambda")
+
+
+def test_a_state_machine_created_again_is_not_parsed_again_and_a_bad_one_is_still_refused(
+        runtime: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    sfn = runtime.client("stepfunctions")
+    workflow = sfn.describe_state_machine(
+        stateMachineArn=runtime.physical("HandoffWorkflow", "AWS::StepFunctions::StateMachine"))
+    parses = _antlr_parses(monkeypatch)
+    # What every other runtime in the process does when it provisions the same stack.
+    sfn.create_state_machine(name="SpeedParseAgain", definition=workflow["definition"], roleArn=workflow["roleArn"])
+    assert parses == []
+    broken = workflow["definition"].replace('"StartAt"', '"StartsAt"', 1)
+    with pytest.raises(ClientError, match="ASLParserException"):  # moto's InvalidDefinition, without its code
+        sfn.create_state_machine(name="SpeedParseBroken", definition=broken, roleArn=workflow["roleArn"])
+    assert broken not in PARSE_TREES and len(parses) == 1
+    with pytest.raises(ClientError, match="ASLParserException"):  # refused again, parsed again: never kept
+        sfn.create_state_machine(name="SpeedParseBroken", definition=broken, roleArn=workflow["roleArn"])
+    assert len(parses) == 2
 
 
 def test_step_functions_tasks_queue_behind_the_concurrency_limit_and_the_approval_api_does_not(
