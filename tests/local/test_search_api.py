@@ -217,6 +217,8 @@ def test_status_sort(searchable: EmbeddedRuntime) -> None:
     {"limit": 1}, {"limit": 7}, {"limit": 25, "order": "asc"}, {"sort": "amount", "limit": 3},
     {"q": "lot", "limit": 4}, {"region": "EMEA", "limit": 2, "order": "asc"},
     {"status": "FAILED", "limit": 1}, {"sort": "customerName", "limit": 6},
+    {"sort": "updatedAt", "limit": 4}, {"sort": "status", "limit": 5, "order": "asc"},
+    {"sort": "opportunityName", "limit": 3, "order": "asc"},
 ])
 def test_pages_have_no_duplicates_and_no_gaps(searchable: EmbeddedRuntime, params: dict) -> None:
     everything = all_ids(searchable, **{k: v for k, v in params.items() if k != "limit"}, limit=100)
