@@ -145,7 +145,7 @@ def test_an_unknown_queue_is_refused_naming_it(runtime: EmbeddedRuntime, queue: 
 
 
 @pytest.mark.parametrize("body, query", [({"dryRun": "perhaps"}, ""), ({}, "?dryRun=perhaps"), ({"dryRun": 1}, ""),
-                                         ({"dryRun": "true "}, "?dryRun=nope")])
+                                         ({"dryRun": None}, ""), ({"dryRun": "true "}, "?dryRun=nope")])
 def test_a_dry_run_that_is_neither_yes_nor_no_is_refused_and_moves_nothing(
         runtime: EmbeddedRuntime, body: dict, query: str) -> None:
     message_id = dead_letter(runtime, "UndeliveredEvents", delivered_shape(own("closed-won", "us-fixed-fee-advisory",

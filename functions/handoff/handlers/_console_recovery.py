@@ -42,7 +42,7 @@ def redrive_dead_letters(queue: str) -> Response:
     if found is None:
         return req.html(404, pages.message_page(page, "Not found", f"There is no dead-letter queue {queue!r}; the "
                                                                    f"queues are {', '.join(q.name for q in queues)}."))
-    dry_run = recovery.dry_run(form.get("dryRun"))
+    dry_run = recovery.dry_run(form.get("dryRun", ""))
     report = recovery.redrive_queue(found, dry_run=dry_run, actor=f"console:{page.operator.email}")
     logger.info("dead letters redriven from the console", extra={
         "queue": found.name, "dry_run": dry_run, "count": report.count, "redriven": len(report.redriven),
@@ -56,7 +56,7 @@ def redrive_dead_letters(queue: str) -> Response:
 def requeue_quarantine() -> Response:
     page, form = req.post_page()
     _platform(page)
-    dry_run = recovery.dry_run(form.get("dryRun"))
+    dry_run = recovery.dry_run(form.get("dryRun", ""))
     key, text = form.get("key", "").strip() or None, form.get("event", "")
     event = None
     if text.strip():

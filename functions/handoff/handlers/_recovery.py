@@ -30,12 +30,11 @@ _YES, _NO = ("true", "1", "yes", "on"), ("", "false", "0", "no", "off")
 
 
 def dry_run(value: object) -> bool:
-    """dryRun as the API's JSON body or query string or the console's form gives it. Anything not
-    plainly yes or no is refused: a misspelt dry run must not move messages."""
+    """dryRun as the API's JSON body or query string or the console's form gives it ("" when not
+    given: no). Anything not plainly yes or no, null included, is refused: a misspelt dry run must
+    not move messages."""
     if isinstance(value, bool):
         return value
-    if value is None:
-        return False
     if isinstance(value, str) and value.strip().lower() in _YES + _NO:
         return value.strip().lower() in _YES
     raise RequestInvalid(f"dryRun must be true or false, not {json.dumps(value)[:40]}", "dryRun")

@@ -52,7 +52,7 @@ def _body() -> dict[str, Any]:
 
 def _dry_run(body: dict[str, Any]) -> bool:
     query = (app.current_event.query_string_parameters or {}).get("dryRun")
-    return recovery.dry_run(body["dryRun"] if "dryRun" in body else query)
+    return recovery.dry_run(body["dryRun"] if "dryRun" in body else query or "")
 
 
 @app.get("/dead-letters")
