@@ -13,14 +13,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import RawMessage, ses_backends
 
-from handoff.adapters import signing_keys
 from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.configuration import load_approver_directory
 from handoff.adapters.task_callback import TaskCallback
@@ -29,9 +26,8 @@ from handoff.contracts import parse_event
 from handoff.domain.approvals import Approval, approval_link, required_approvals
 from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api
-from handoff.observability import metrics
-from tests.support.approvals import deal_handoff_id, register_deal, request_approval
-from tests.support.aws import StubSfn, create_handoff_table, create_task_tokens_table, forget_aws_clients
+from tests.support.approvals import approvals_on_moto, deal_handoff_id, request_approval
+from tests.support.aws import StubSfn
 from tests.support.fixtures import fixture_path
 
 REGION = "eu-west-1"
@@ -81,31 +77,12 @@ class Context:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    monkeypatch.setattr(metrics.provider, "namespace", metrics.provider.namespace or "ClosedWonHandoffTest")
-    forget_aws_clients()
-    signing_keys.forget()
-    with mock_aws():
-        create_handoff_table("handoffs", REGION)
-        create_task_tokens_table("task-tokens", REGION)
-        tokens = TaskTokens(boto3.resource("dynamodb", region_name=REGION).Table("task-tokens"))
-        arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name="approval-signing-key", SecretString=json.dumps({"key": KEY}))["ARN"]
-        monkeypatch.setenv("HANDOFF_TABLE", "handoffs")
-        monkeypatch.setenv("APPROVAL_SECRET_ARN", arn)
-        monkeypatch.setenv("APPROVAL_BASE_URL", BASE)
-        monkeypatch.setenv("MAIL_FROM", SENDER)
-        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
+    with approvals_on_moto(monkeypatch, region=REGION, secret=json.dumps({"key": KEY}), base_url=BASE, sender=SENDER,
+                           registered_at=T0) as (table, tokens):
         sfn, clock = StubSfn(), Clock(T0 + timedelta(hours=1))
         monkeypatch.setattr(approval_api, "_callback", lambda: TaskCallback(sfn, tokens))
         monkeypatch.setattr(approval_api, "_now", clock)
-        table = boto3.resource("dynamodb", region_name=REGION).Table("handoffs")
-        monkeypatch.setenv("TASK_TOKENS_TABLE", "task-tokens")
-        register_deal("handoffs", T0)
         yield Env(ApprovalStore(table, tokens), sfn, clock, SesOutbox(), monkeypatch, tokens=tokens)
-    forget_aws_clients()
-    signing_keys.forget()
 
 
 def requirements() -> list:

@@ -10,26 +10,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import RawMessage, ses_backends
 
-from handoff.adapters import signing_keys
 from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.configuration import load_approver_directory
 from handoff.adapters.mailer import Mailer
 from handoff.adapters.task_callback import TaskCallback
-from handoff.adapters.task_tokens import TaskTokens
 from handoff.contracts import parse_event
 from handoff.domain.approvals import required_approvals
 from handoff.domain.policy import ApprovalRules
 from handoff.handlers import approval_api, approval_sweeper
-from handoff.observability import metrics
-from tests.support.approvals import deal_handoff_id, register_deal, request_approval
-from tests.support.aws import StubSfn, create_handoff_table, create_task_tokens_table, forget_aws_clients
+from tests.support.approvals import approvals_on_moto, deal_handoff_id, request_approval
+from tests.support.aws import StubSfn
 from tests.support.fixtures import fixture_path
 
 REGION = "eu-west-1"
@@ -78,30 +73,13 @@ def links(msg: email.message.EmailMessage) -> list[str]:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    monkeypatch.setattr(metrics.provider, "namespace", metrics.provider.namespace or "ClosedWonHandoffTest")
-    forget_aws_clients()
-    signing_keys.forget()
-    with mock_aws():
-        create_handoff_table("handoffs", REGION)
-        create_task_tokens_table("task-tokens", REGION)
-        tokens = TaskTokens(boto3.resource("dynamodb", region_name=REGION).Table("task-tokens"))
-        arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name="approval-signing-key", SecretString=KEY)["ARN"]  # a plain SecretString works too
-        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
-        for name, value in {"HANDOFF_TABLE": "handoffs", "APPROVAL_SECRET_ARN": arn, "MAIL_FROM": SENDER,
-                            "APPROVAL_BASE_URL": BASE}.items():
-            monkeypatch.setenv(name, value)
+    # A plain SecretString (not a key document) works too.
+    with approvals_on_moto(monkeypatch, region=REGION, secret=KEY, base_url=BASE, sender=SENDER,
+                           registered_at=T0) as (table, tokens):
         sfn = StubSfn()
         monkeypatch.setattr(approval_sweeper, "_callback", lambda: TaskCallback(sfn, tokens))
         monkeypatch.setattr(approval_api, "_callback", lambda: TaskCallback(sfn, tokens))
-        table = boto3.resource("dynamodb", region_name=REGION).Table("handoffs")
-        monkeypatch.setenv("TASK_TOKENS_TABLE", "task-tokens")
-        register_deal("handoffs", T0)
         yield Env(ApprovalStore(table, tokens), sfn, table, monkeypatch)
-    forget_aws_clients()
-    signing_keys.forget()
 
 
 def open_approvals(env: Env) -> list:
