@@ -10,15 +10,13 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from handoff.adapters.event_bus import EventBus
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.contracts import HandoffStatus, parse_event
 from handoff.handlers import handoff_api
-from handoff.observability import metrics
 from tests.conftest import load_raw
-from tests.support.aws import create_handoff_table, forget_aws_clients
+from tests.support.aws import create_handoff_table, functions_on_moto
 
 REGION = "eu-west-1"
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -65,11 +63,7 @@ def _bus_to_queue() -> str:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    monkeypatch.setattr(metrics.provider, "namespace", metrics.provider.namespace or "ClosedWonHandoffTest")
-    forget_aws_clients()
-    with mock_aws():
+    with functions_on_moto(monkeypatch, REGION):
         create_handoff_table("handoffs", REGION)
         boto3.client("s3", region_name=REGION).create_bucket(
             Bucket="documents", CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -82,7 +76,6 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
         handoff_id = store.register(parse_event(deal), deal, T0).handoff_id
         store.set_status(handoff_id, HandoffStatus.BLOCKED)  # what CheckReadiness does with this deal
         yield Env(store, handoff_id, deal, queue_url, "documents")
-    forget_aws_clients()
 
 
 def call(method: str, path: str, body: Any = None) -> tuple[int, dict, dict]:

@@ -8,16 +8,14 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.work_items_store import WorkItemStore
 from handoff.contracts import HandoffStatus, parse_event
 from handoff.domain import work_items as wi
 from handoff.handlers import work_queue_intake
-from handoff.observability import metrics
 from tests.conftest import load_raw
-from tests.support.aws import create_handoff_table, create_work_items_table, forget_aws_clients
+from tests.support.aws import create_handoff_table, create_work_items_table, functions_on_moto
 
 REGION = "eu-west-1"
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -33,11 +31,7 @@ class Context:
 
 @pytest.fixture
 def handoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, WorkItemStore]]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    monkeypatch.setattr(metrics.provider, "namespace", metrics.provider.namespace or "ClosedWonHandoffTest")
-    forget_aws_clients()
-    with mock_aws():
+    with functions_on_moto(monkeypatch, REGION):
         create_handoff_table("handoffs", REGION)
         create_work_items_table("work-items", REGION)
         monkeypatch.setenv("HANDOFF_TABLE", "handoffs")
@@ -48,7 +42,6 @@ def handoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, WorkItemStor
         handoff_id = store.register(parse_event(deal), deal, T0).handoff_id
         store.set_status(handoff_id, HandoffStatus.BLOCKED)
         yield handoff_id, WorkItemStore(dynamodb.Table("work-items"))
-    forget_aws_clients()
 
 
 def message(handoff_id: str, *codes: tuple[str, str], fix_round: int = 0) -> dict:

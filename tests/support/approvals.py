@@ -11,16 +11,14 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from handoff.adapters import aws, signing_keys
+from handoff.adapters import aws
 from handoff.adapters.handoff_store import HandoffStore, handoff_id_for
 from handoff.adapters.task_tokens import TaskTokens
 from handoff.contracts import parse_event
 from handoff.domain.approvals import ApprovalRequirement
 from handoff.handlers import request_approval as request_approval_handler
-from handoff.observability import metrics
-from tests.support.aws import create_handoff_table, create_task_tokens_table, forget_aws_clients
+from tests.support.aws import create_handoff_table, create_task_tokens_table, functions_on_moto
 from tests.support.fixtures import fixture_path
 
 DEAL = "emea-milestone-erp-rollout"
@@ -42,30 +40,20 @@ def approvals_on_moto(monkeypatch: pytest.MonkeyPatch, *, region: str, secret: s
                       registered_at: datetime) -> Iterator[tuple[Any, TaskTokens]]:
     """moto holding what the approval functions read: the handoff table (with the deal registered
     at `registered_at`), the task-token table, the signing secret (`secret` as its SecretString),
-    the sender verified in SES, and the functions' environment naming them. Yields (the handoff
-    table, the task tokens); AWS clients and cached keys are forgotten before and after."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    monkeypatch.setattr(metrics.provider, "namespace", metrics.provider.namespace or "ClosedWonHandoffTest")
-    forget_aws_clients()
-    signing_keys.forget()
-    try:
-        with mock_aws():
-            create_handoff_table("handoffs", region)
-            create_task_tokens_table("task-tokens", region)
-            dynamodb = boto3.resource("dynamodb", region_name=region)
-            arn = boto3.client("secretsmanager", region_name=region).create_secret(
-                Name="approval-signing-key", SecretString=secret)["ARN"]
-            boto3.client("ses", region_name=region).verify_email_identity(EmailAddress=sender)
-            for name, value in {"HANDOFF_TABLE": "handoffs", "TASK_TOKENS_TABLE": "task-tokens",
-                                "APPROVAL_SECRET_ARN": arn, "APPROVAL_BASE_URL": base_url, "MAIL_FROM": sender}.items():
-                monkeypatch.setenv(name, value)
-            register_deal("handoffs", registered_at)
-            yield dynamodb.Table("handoffs"), TaskTokens(dynamodb.Table("task-tokens"))
-    finally:
-        forget_aws_clients()
-        signing_keys.forget()
-
+    the sender verified in SES, and the functions' environment naming them (tests.support.aws.
+    functions_on_moto). Yields (the handoff table, the task tokens)."""
+    with functions_on_moto(monkeypatch, region):
+        create_handoff_table("handoffs", region)
+        create_task_tokens_table("task-tokens", region)
+        dynamodb = boto3.resource("dynamodb", region_name=region)
+        arn = boto3.client("secretsmanager", region_name=region).create_secret(
+            Name="approval-signing-key", SecretString=secret)["ARN"]
+        boto3.client("ses", region_name=region).verify_email_identity(EmailAddress=sender)
+        for name, value in {"HANDOFF_TABLE": "handoffs", "TASK_TOKENS_TABLE": "task-tokens",
+                            "APPROVAL_SECRET_ARN": arn, "APPROVAL_BASE_URL": base_url, "MAIL_FROM": sender}.items():
+            monkeypatch.setenv(name, value)
+        register_deal("handoffs", registered_at)
+        yield dynamodb.Table("handoffs"), TaskTokens(dynamodb.Table("task-tokens"))
 
 class _Context:
     function_name = "RequestApproval"

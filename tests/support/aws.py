@@ -1,8 +1,12 @@
 """moto resources shaped like the stack's (tests that touch AWS through moto)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
+import pytest
+from moto import mock_aws
 
 
 def create_handoff_table(name: str, region: str) -> None:
@@ -57,6 +61,24 @@ def forget_aws_clients() -> None:
     for cached in (aws.client, aws.table, aws.resource, bedrock_client):
         cached.cache_clear()
     forget_persistence_layers()
+
+
+@contextmanager
+def functions_on_moto(monkeypatch: pytest.MonkeyPatch, region: str) -> Iterator[None]:
+    """moto for a test that calls the functions' handlers in-process: their region, no tracing, a
+    metrics namespace, and the adapters' cached clients made afresh inside the mock and forgotten
+    after it."""
+    from handoff.observability import metrics
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setattr(metrics.provider, "namespace", metrics.provider.namespace or "ClosedWonHandoffTest")
+    forget_aws_clients()
+    try:
+        with mock_aws():
+            yield
+    finally:
+        forget_aws_clients()
 
 
 class StubSfn:
