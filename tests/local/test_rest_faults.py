@@ -15,10 +15,10 @@ from collections.abc import Iterator
 import pytest
 
 from handoff.adapters.ledger.inspector import LedgerInspector
-from handoff.adapters.registry import PORT_NAMES
 from local.runtime import EmbeddedRuntime
 from tests.conftest import fixture_files
 from tests.support.fake_erp import FakeErp
+from tests.support.runtime_fixture import runtime_over_rest
 
 API_KEY = "k-local-e2e"
 EMEA = "006Qy00000AbCdE1"  # the deal with a subcontractor and approvals
@@ -41,20 +41,7 @@ def erp() -> Iterator[FakeErp]:
 
 @pytest.fixture(scope="module")
 def rest_runtime(erp: FakeErp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRuntime]:
-    import logging
-    import warnings
-
-    logging.getLogger("moto").setLevel(logging.CRITICAL)
-    warnings.filterwarnings("ignore", module="aws_lambda_powertools")
-    system = {
-        "adapter": "rest", "name": "Fake ERP", "base_url": erp.base_url,
-        "auth": {"type": "api_key", "secret_key": "erp"},  # no secret_id: the stack's SystemsCredentials
-        "timeout_seconds": 0.5,
-    }
-    config = json.dumps(dict.fromkeys(PORT_NAMES, system))
-    with EmbeddedRuntime(tmp_path_factory.mktemp("rest-runtime"), environment={"SYSTEMS_CONFIG": config}) as runtime:
-        runtime.client("secretsmanager").put_secret_value(
-            SecretId=runtime.env("SYSTEMS_SECRET_ARN"), SecretString=json.dumps({"erp": {"api_key": API_KEY}}))
+    with runtime_over_rest(erp, API_KEY, tmp_path_factory.mktemp("rest-runtime")) as runtime:
         yield runtime
 
 

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from handoff.adapters.registry import PORT_NAMES
 from local.runtime import EmbeddedRuntime
 from tests.support.events import closed_won
 from tests.support.fake_erp import FakeErp
+from tests.support.runtime_fixture import runtime_over_rest
 
 API_KEY = "k-retry"
 STEWARD = "arn:aws:iam::123456789012:role/data-steward"
@@ -27,17 +27,7 @@ def erp() -> Iterator[FakeErp]:
 
 @pytest.fixture(scope="module")
 def runtime(erp: FakeErp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRuntime]:
-    import logging
-    import warnings
-
-    logging.getLogger("moto").setLevel(logging.CRITICAL)
-    warnings.filterwarnings("ignore", module="aws_lambda_powertools")
-    system = {"adapter": "rest", "name": "Fake ERP", "base_url": erp.base_url,
-              "auth": {"type": "api_key", "secret_key": "erp"}, "timeout_seconds": 0.5}
-    config = json.dumps(dict.fromkeys(PORT_NAMES, system))
-    with EmbeddedRuntime(tmp_path_factory.mktemp("retry"), environment={"SYSTEMS_CONFIG": config}) as started:
-        started.client("secretsmanager").put_secret_value(
-            SecretId=started.env("SYSTEMS_SECRET_ARN"), SecretString=json.dumps({"erp": {"api_key": API_KEY}}))
+    with runtime_over_rest(erp, API_KEY, tmp_path_factory.mktemp("retry")) as started:
         yield started
 
 
