@@ -3,6 +3,8 @@ payload, measured rather than asserted by timed tests.
 
   domain   the pure work of one handoff (parse, playbook, readiness, contract analysis, approvals,
            billing), per example, with tracemalloc's peak
+  starts   the embedded runtime started and closed N times in one process (what each test module
+           with its own runtime pays)
   runtime  N handoffs through the embedded runtime (the stack's own template on moto): wall time,
            received-to-activated latency, peak RSS, and the largest state payload Step Functions
            carried (AWS caps it at 256 KiB)
@@ -144,7 +146,32 @@ def bench_runtime(copies: int) -> dict[str, Any]:
     }
 
 
-BENCHMARKS = ["domain", "runtime", "counts", "single", "single-floor", "burst", "burst-floor"]
+def bench_starts(starts: int) -> dict[str, Any]:
+    """The embedded runtime started (provisioned from the template) and closed `starts` times in one
+    process, as the test suite does once per module: the first start pays for imports and loading,
+    the others are what each further module pays."""
+    import logging
+    import tempfile
+    import warnings
+
+    from local.runtime import EmbeddedRuntime
+
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore")
+    samples = []
+    for _ in range(starts):
+        wall, cpu = time.perf_counter(), time.process_time()
+        with EmbeddedRuntime(Path(tempfile.mkdtemp(prefix="bench-start-"))):
+            started_wall, started_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        samples.append({"start_s": round(started_wall, 3), "start_cpu_s": round(started_cpu, 3),
+                        "start_and_close_s": round(time.perf_counter() - wall, 3)})
+    later = samples[1:] or samples
+    return {"starts": starts, "first": samples[0],
+            "later_median": {key: round(statistics.median(s[key] for s in later), 3) for key in samples[0]},
+            "samples": samples}
+
+
+BENCHMARKS = ["domain", "runtime", "starts", "counts", "single", "single-floor", "burst", "burst-floor"]
 
 
 def run_one(which: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -154,6 +181,8 @@ def run_one(which: str, args: argparse.Namespace) -> dict[str, Any]:
         return bench_domain(args.repeat)
     if which == "runtime":
         return bench_runtime(args.copies)
+    if which == "starts":
+        return bench_starts(args.starts)
     if which in ("single", "single-floor"):
         return scale.bench_single(args.handoffs, floor=which.endswith("floor"))
     if which in ("burst", "burst-floor"):
@@ -185,6 +214,7 @@ def main() -> int:
     parser.add_argument("which", nargs="*", help=f"any of {', '.join(BENCHMARKS)} (default: all)")
     parser.add_argument("--repeat", type=int, default=200, help="domain: timed runs per example")
     parser.add_argument("--copies", type=int, default=5, help="runtime: copies of each closed-won example")
+    parser.add_argument("--starts", type=int, default=8, help="starts: runtimes started and closed in one process")
     parser.add_argument("--handoffs", type=int, default=10, help="single: handoffs one after another")
     parser.add_argument("--events", type=int, default=1000, help="burst: events of the mix")
     parser.add_argument("--seed", type=int, default=14, help="burst: the mix's seed")
@@ -197,7 +227,7 @@ def main() -> int:
     if len(chosen) > 1:  # one process each: peak memory and warm caches are each benchmark's own
         import subprocess
 
-        options = [f"--repeat={args.repeat}", f"--copies={args.copies}", f"--handoffs={args.handoffs}",
+        options = [f"--repeat={args.repeat}", f"--copies={args.copies}", f"--starts={args.starts}", f"--handoffs={args.handoffs}",
                    f"--events={args.events}", f"--seed={args.seed}"]
         for which in chosen:
             done = subprocess.run([sys.executable, __file__, which, *options], check=False)
