@@ -47,6 +47,7 @@ def test_list_filter_and_open_a_handoff(context: BrowserContext, console: LocalC
     for event in (BLOCKED, ACTIVE):
         expect(table).to_contain_text(event["detail"]["opportunity"]["name"])
     accessible(page)
+    screenshot(page, "console-handoffs.png")
 
     page.get_by_label("Status").select_option("BLOCKED")
     page.get_by_role("button", name="Filter").click()
@@ -137,6 +138,7 @@ def test_decide_an_approval_as_the_signed_in_operator_on_a_phone(
     sections = page.locator("main section", has_text=WAITING["detail"]["opportunity"]["id"])
     count = sections.count()
     assert count >= 1
+    screenshot(page, "console-approvals-phone.png", full_page=False)  # what the phone shows first
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "scrolls sideways"
     accessible(page)
     for _ in range(count):

@@ -36,7 +36,7 @@ def handoffs_page(page: Page, rows: list[HandoffRow], filters: dict[str, str], o
     body_rows = "".join(
         f'<tr><td><a href="{e(page.url("/handoffs/" + r.handoff_id))}">{e(r.deal)}</a></td><td>{e(r.customer)}</td>'
         f"<td>{badge(r.status)}</td><td>{e(r.service_line)}</td><td>{e(r.region)}</td>"
-        f'<td class="num">{e(money(r.value, r.currency))}</td><td>{e(age_text(r.received_at, now))}</td>'
+        f'<td class="num">{e(money(r.value, r.currency))}</td><td class="nowrap">{e(age_text(r.received_at, now))}</td>'
         f'<td class="num">{r.rework}</td></tr>' for r in rows)
     table = ('<section><div class="scroll"><table><caption class="note">'
              f"{len(rows)} handoff(s)</caption><thead><tr>"

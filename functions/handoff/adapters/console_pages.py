@@ -35,6 +35,7 @@ th,td{text-align:left;padding:8px;border-bottom:1px solid #d0d4dc;vertical-align
 th{background:#eef0f4}
 .scroll{overflow-x:auto}
 td.num,th.num{text-align:right}
+td.num,td.nowrap{white-space:nowrap}
 .badge{display:inline-block;padding:2px 8px;border-radius:10px;font-size:.85rem;font-weight:600;background:#e1e5ec;color:#1b1b1b}
 .ACTIVATED,.resolved{background:#d7f0db;color:#0d4a17}
 .BLOCKED,.FAILED,.REJECTED,.overdue{background:#fbdcd9;color:#7a1510}
