@@ -70,3 +70,9 @@ class FactsDb:
 
     def close(self) -> None:
         self.connection.close()
+
+    def __enter__(self) -> "FactsDb":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -46,17 +46,13 @@ def write_facts(facts: list[Any], folder: Path) -> list[Path]:
 
 def report_on(folder: Path) -> dict[str, Any]:
     from analytics.engine import FactsDb, FactsUnreadable
+    from handoff.logic.process_metrics import compute
 
     try:
-        db = FactsDb(folder)
+        with FactsDb(folder) as db:
+            return compute(db)
     except FactsUnreadable as error:
         raise ReportInputError(str(error)) from None
-    try:
-        from handoff.logic.process_metrics import compute
-
-        return compute(db)
-    finally:
-        db.close()
 
 
 def check_facts_dir(folder: Path) -> None:

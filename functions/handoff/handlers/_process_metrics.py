@@ -22,13 +22,10 @@ def _local(folder: Path) -> dict[str, Any]:
     from analytics.engine import FactsDb, FactsUnreadable
 
     try:
-        db = FactsDb(folder)
+        with FactsDb(folder) as db:
+            return compute(db)
     except FactsUnreadable as error:
         raise MetricsUnavailable(str(error)) from None
-    try:
-        return compute(db)
-    finally:
-        db.close()
 
 
 def current() -> tuple[dict[str, Any], str]:
