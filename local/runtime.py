@@ -333,7 +333,7 @@ class EmbeddedRuntime:
     OPERATOR_ARN = f"arn:aws:iam::{ACCOUNT}:user/local-operator"
 
     def api_call(self, method: str, path: str, body: dict | None = None, *,
-                  caller: str | None = None) -> tuple[int, dict]:
+                 caller: str | None = None) -> tuple[int, dict]:
         from local.http_api import CALLER_HEADER
 
         url = f"{self.api.base_url}/{self.resources.stage_name}{path}"
@@ -367,7 +367,7 @@ class EmbeddedRuntime:
         """POST /handoffs/{id}/resubmit with a corrected event, or none to re-validate the stored deal,
         as the IAM identity `caller` (what SigV4 would establish on AWS)."""
         return self.api_call("POST", f"/handoffs/{urllib.parse.quote(handoff_id, safe='')}/resubmit", event,
-                              caller=caller)
+                             caller=caller)
 
     def retry(self, handoff_id: str, *, caller: str | None = None) -> tuple[int, dict]:
         """POST /handoffs/{id}/retry as `caller` (an IAM ARN; the local operator by default)."""
@@ -390,7 +390,7 @@ class EmbeddedRuntime:
     def redrive(self, queue: str, *, dry_run: bool = False) -> tuple[int, dict]:
         """POST /dead-letters/{queue}/redrive (a dry run says what would move and changes nothing)."""
         return self.api_call("POST", f"/dead-letters/{urllib.parse.quote(queue, safe='')}/redrive",
-                              {"dryRun": dry_run})
+                             {"dryRun": dry_run})
 
     # --- approvals as a person does them -----------------------------------------------------------
     def approval_links(self, *, since: int = 0) -> list[tuple[Email, str]]:

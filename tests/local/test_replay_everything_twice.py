@@ -21,7 +21,7 @@ APPROVAL_REQUESTS = 3  # one per approval the examples need
 
 def replay(runtime: EmbeddedRuntime, start: datetime) -> str:
     status, started = runtime.api_call("POST", "/replays", {"start": start.isoformat(),
-                                                              "end": datetime.now(UTC).isoformat()})
+                                                             "end": datetime.now(UTC).isoformat()})
     assert status == 202, started
     for _ in range(400):
         state = runtime.api_call("GET", f"/replays/{started['replayName']}")[1]["state"]

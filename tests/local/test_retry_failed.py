@@ -61,7 +61,6 @@ def assert_exactly_once(runtime: EmbeddedRuntime, erp: FakeErp, event: dict) -> 
     assert all(n == 1 for n in subjects.values()), subjects
 
 
-
 def test_an_erp_down_longer_than_the_retries_fails_the_handoff_and_a_retry_activates_it_once(
     runtime: EmbeddedRuntime, erp: FakeErp
 ) -> None:

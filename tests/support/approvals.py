@@ -55,6 +55,7 @@ def approvals_on_moto(monkeypatch: pytest.MonkeyPatch, *, region: str, secret: s
         register_deal("handoffs", registered_at)
         yield dynamodb.Table("handoffs"), TaskTokens(dynamodb.Table("task-tokens"))
 
+
 class _Context:
     function_name = "RequestApproval"
     memory_limit_in_mb = 512

@@ -58,4 +58,3 @@ def amount_corrected(event: dict[str, Any]) -> dict[str, Any]:
     corrected = copy.deepcopy(event)
     corrected["detail"]["opportunity"]["amount"]["value"] = str(corrected["detail"]["contract"]["value"]["value"])
     return corrected
-

@@ -23,6 +23,7 @@ SALESFORCE_KEY_SECRET = "SALESFORCE_KEY_SECRET_ARN"  # {"private_key": "-----BEG
 HUBSPOT_TOKEN_SECRET = "HUBSPOT_TOKEN_SECRET_ARN"  # {"access_token": "pat-..."}
 HUBSPOT_APP_SECRET = "HUBSPOT_APP_SECRET_ARN"  # {"app_secret": "..."}
 
+
 class CrmNotConfigured(RuntimeError):
     pass
 
