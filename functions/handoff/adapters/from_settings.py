@@ -1,5 +1,5 @@
 """The adapters of the handoff's own AWS resources, built from the settings, in one place: the handoff
-store, the documents bucket, the event bus, the workflow, the exceptions queue, the mailer, the
+store and its search indexes, the documents bucket, the event bus, the workflow, the exceptions queue, the mailer, the
 approval store and the approvals each round required, the task callback and the link-signing keys.
 They hold no state of their own; the boto3 clients and tables under them are built once per process
 (handoff.adapters.aws), the keys read through one cached SecretsProvider (handoff.adapters.signing_keys)."""
@@ -9,6 +9,7 @@ from handoff.adapters.approvals_store import ApprovalStore
 from handoff.adapters.documents import Documents
 from handoff.adapters.event_bus import EventBus
 from handoff.adapters.exceptions_queue import ExceptionsQueue
+from handoff.adapters.handoff_index import DynamoHandoffIndex
 from handoff.adapters.handoff_store import HandoffStore
 from handoff.adapters.mailer import Mailer
 from handoff.adapters.required_approvals import RequiredApprovals
@@ -23,6 +24,10 @@ from handoff.settings import settings
 
 def store() -> HandoffStore:
     return HandoffStore(aws.table(settings().handoff_table))
+
+
+def handoff_index() -> DynamoHandoffIndex:
+    return DynamoHandoffIndex(aws.table(settings().handoff_table))
 
 
 def documents() -> Documents:

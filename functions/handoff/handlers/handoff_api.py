@@ -20,11 +20,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from handoff.adapters import aws
 from handoff.adapters.dynamodb_errors import transient
 from handoff.adapters.event_bus import MAX_ENTRY_BYTES
-from handoff.adapters.from_settings import event_bus, store, workflow
-from handoff.adapters.handoff_index import DynamoHandoffIndex
+from handoff.adapters.from_settings import event_bus, handoff_index, store, workflow
 from handoff.adapters.handoff_store import is_handoff_id
 from handoff.clock import now
 from handoff.contracts import ContractError, parse_event
@@ -46,7 +44,6 @@ from handoff.logic.quarantine import quarantine
 from handoff.logic.retry_handoff import retry_handoff
 from handoff.logic.search_handoffs import SearchRefused, parse_search_parameters, search_handoffs
 from handoff.observability import logger, metrics
-from handoff.settings import settings
 
 app = APIGatewayRestResolver()
 
@@ -94,8 +91,7 @@ def _body() -> Any:
 @app.get("/handoffs")
 def search() -> Response:
     query = app.current_event.multi_value_query_string_parameters or app.current_event.query_string_parameters
-    page = search_handoffs(parse_search_parameters(query), DynamoHandoffIndex(aws.table(settings().handoff_table)),
-                           now())
+    page = search_handoffs(parse_search_parameters(query), handoff_index(), now())
     return _json(200, page.to_json_dict())
 
 
