@@ -347,6 +347,8 @@ class EmbeddedRuntime:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
 
+    _api_call = api_call  # its name before it was public, for callers written against it
+
     def search(self, **params: object) -> tuple[int, dict]:
         """GET /handoffs?...: (HTTP status, the page or the error). `from_` is sent as `from`; a
         datetime as ISO 8601; a list as the parameter repeated."""
